@@ -1,0 +1,179 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// HubName names a hub.
+type HubName string
+
+// The hubs hf2ms knows.
+const (
+	HuggingFace HubName = "hf"
+	ModelScope  HubName = "ms"
+)
+
+// String returns the hub's display name.
+func (h HubName) String() string {
+	switch h {
+	case HuggingFace:
+		return "Hugging Face"
+	case ModelScope:
+		return "ModelScope"
+	}
+	return string(h)
+}
+
+// RepoType is the kind of repository.
+type RepoType string
+
+// Repository types. ModelScope has no Spaces (its Studios have no API).
+const (
+	Model   RepoType = "model"
+	Dataset RepoType = "dataset"
+	Space   RepoType = "space"
+)
+
+// Repo identifies a repository on a hub.
+type Repo struct {
+	Hub  HubName  `json:"hub"`
+	Type RepoType `json:"type"`
+	// ID is "namespace/name".
+	ID string `json:"id"`
+}
+
+// String renders the repo as "hf:ns/name", "hf:datasets/ns/name" or "ms:datasets/ns/name".
+func (r Repo) String() string {
+	switch r.Type {
+	case Dataset:
+		return fmt.Sprintf("%s:datasets/%s", r.Hub, r.ID)
+	case Space:
+		return fmt.Sprintf("%s:spaces/%s", r.Hub, r.ID)
+	}
+	return fmt.Sprintf("%s:%s", r.Hub, r.ID)
+}
+
+// RepoInfo is what the engine needs to know about an existing repository.
+type RepoInfo struct {
+	Private bool
+	Gated   bool
+	// DefaultBranch is the branch a migration reads from and writes to when none is given
+	// ("main" on Hugging Face, "master" on ModelScope).
+	DefaultBranch string
+	// Head is the default branch's commit id, when the hub reports one.
+	Head string
+	// UsedStorage is the repo's size in bytes as reported by the hub (0 if unknown).
+	UsedStorage int64
+}
+
+// File is one file of a repository listing.
+type File struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+	// SHA256 is the content's SHA-256 in lower-case hex, "" when the hub gives none (Hugging Face
+	// gives none for regular, non-LFS files).
+	SHA256 string `json:"sha256,omitempty"`
+	// GitOID is the git blob id, "" when the hub gives none.
+	GitOID string `json:"git_oid,omitempty"`
+	// LFS reports whether the hub stores the file as an LFS object.
+	LFS bool `json:"lfs,omitempty"`
+}
+
+// Source is a ranged reader of one object's bytes. Every hub client's upload takes one, so a
+// file can stream from the source hub's download into the destination's upload.
+type Source interface {
+	// OpenRange returns n bytes starting at off (n < 0: to the end).
+	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
+}
+
+// Blob is an LFS object: a SHA-256 and a size.
+type Blob struct {
+	OID  string `json:"oid"`
+	Size int64  `json:"size"`
+}
+
+// BlobUpload is a blob the destination does not store yet.
+type BlobUpload interface {
+	Blob() Blob
+	// Upload streams the blob from src into the hub, verifying size and SHA-256 in flight; on a
+	// mismatch it fails with an error matching ErrHashMismatch and the hub keeps nothing.
+	Upload(ctx context.Context, src Source) error
+}
+
+// UploadCandidate is a file the destination must classify as LFS or regular.
+type UploadCandidate struct {
+	Path string
+	Size int64
+	// Sample is the file's first bytes (up to 512).
+	Sample []byte
+}
+
+// OpKind is the kind of one commit operation.
+type OpKind int
+
+// Commit operation kinds.
+const (
+	// OpAddFile writes a regular file whose bytes travel inline in the commit.
+	OpAddFile OpKind = iota + 1
+	// OpAddLFS writes an LFS pointer to a blob the hub already stores.
+	OpAddLFS
+	// OpDelete removes a path.
+	OpDelete
+)
+
+// CommitOp is one operation of a commit.
+type CommitOp struct {
+	Kind    OpKind
+	Path    string
+	Content []byte // OpAddFile
+	SHA256  string // OpAddLFS
+	Size    int64  // OpAddFile, OpAddLFS
+}
+
+// Limits are a hub's commit limits; the engine splits commits to stay inside them.
+type Limits struct {
+	// MaxOps is the most operations one commit may carry.
+	MaxOps int
+	// MaxInlineFiles is the most OpAddFile operations one commit may carry.
+	MaxInlineFiles int
+	// MaxInlineBytes is the most inline content one commit may carry.
+	MaxInlineBytes int64
+}
+
+// Hub is what the engine needs from a hub. The adapters in this package wrap pkg/hub and
+// pkg/msclient; tests and library users may provide their own. Errors match the kinds in
+// internal/apierr (re-exported here as ErrNotFound, ErrUnauthorized, ...) with errors.Is.
+type Hub interface {
+	// Name says which hub this is.
+	Name() HubName
+	// Info describes repo; ErrNotFound when it does not exist (or is invisible to the token).
+	Info(ctx context.Context, repo Repo) (*RepoInfo, error)
+	// Resolve pins rev (a branch, tag or commit; "" for the default branch) to a commit id.
+	Resolve(ctx context.Context, repo Repo, rev string) (string, error)
+	// List returns every file of repo at rev (a commit id or branch).
+	List(ctx context.Context, repo Repo, rev string) ([]File, error)
+	// Open reads n bytes (n < 0: to the end) of path at rev from off. Transient failures during
+	// the body are resumed by range inside.
+	Open(ctx context.Context, repo Repo, rev, path string, off, n int64) (io.ReadCloser, error)
+	// CheckWrite verifies, before any transfer, that the namespace of repo exists and the token
+	// may create and write repositories there.
+	CheckWrite(ctx context.Context, repo Repo) error
+	// Create creates repo; ErrConflict when it already exists.
+	Create(ctx context.Context, repo Repo, private bool) error
+	// SetPrivate changes repo's visibility.
+	SetPrivate(ctx context.Context, repo Repo, private bool) error
+	// UploadModes reports which candidates the hub wants stored as LFS (true) rather than inline.
+	UploadModes(ctx context.Context, repo Repo, branch string, files []UploadCandidate) (map[string]bool, error)
+	// PrepareBlobs returns an upload for each blob the hub does not already store; stored blobs
+	// are omitted.
+	PrepareBlobs(ctx context.Context, repo Repo, branch string, blobs []Blob) ([]BlobUpload, error)
+	// Commit writes ops to branch as one commit and returns its id. The engine keeps ops within
+	// Limits. A commit is never retried blindly by the hub client.
+	Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (string, error)
+	// Limits returns the hub's commit limits.
+	Limits() Limits
+	// WebURL is the repo's page on the hub's website.
+	WebURL(repo Repo) string
+}
