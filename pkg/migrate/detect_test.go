@@ -1,0 +1,96 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// detectStubHub answers Info from a table keyed by repo type; every other Hub method panics (the
+// embedded nil interface), so the test fails loudly if Detect calls anything else.
+type detectStubHub struct {
+	Hub
+	name    HubName
+	answers map[RepoType]error // nil = exists; a type missing from the map = ErrNotFound
+	asked   []RepoType
+}
+
+func (s *detectStubHub) Name() HubName { return s.name }
+
+func (s *detectStubHub) Info(_ context.Context, repo Repo) (*RepoInfo, error) {
+	s.asked = append(s.asked, repo.Type)
+	err, ok := s.answers[repo.Type]
+	if !ok {
+		return nil, fmt.Errorf("stub: %s: %w", repo, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RepoInfo{DefaultBranch: "main"}, nil
+}
+
+func TestDetect(t *testing.T) {
+	netErr := errors.New("dial tcp: connection refused")
+	unauth := fmt.Errorf("401: %w", ErrUnauthorized)
+	tests := []struct {
+		name      string
+		hub       HubName
+		answers   map[RepoType]error
+		want      RepoType
+		notice    string // fragment; "" = no notice
+		wantErr   error
+		errText   string
+		wantAsked []RepoType
+	}{
+		{name: "model", hub: HuggingFace, answers: map[RepoType]error{Model: nil},
+			want: Model, wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "dataset", hub: HuggingFace, answers: map[RepoType]error{Dataset: nil},
+			want: Dataset, wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "space on HF", hub: HuggingFace, answers: map[RepoType]error{Space: nil},
+			want: Space, wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "MS never asks for spaces", hub: ModelScope, answers: map[RepoType]error{Dataset: nil},
+			want: Dataset, wantAsked: []RepoType{Model, Dataset}},
+		{name: "several: model preferred with a notice", hub: HuggingFace, answers: map[RepoType]error{Model: nil, Dataset: nil},
+			want: Model, notice: "exists as a model and as a dataset", wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "dataset and space", hub: HuggingFace, answers: map[RepoType]error{Dataset: nil, Space: nil},
+			want: Dataset, notice: "using the dataset", wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "nothing found", hub: HuggingFace, answers: map[RepoType]error{},
+			wantErr: ErrNotFound, errText: "not found as model, dataset or space", wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "nothing found on MS", hub: ModelScope, answers: map[RepoType]error{},
+			wantErr: ErrNotFound, errText: "not found as model or dataset", wantAsked: []RepoType{Model, Dataset}},
+		{name: "unauthorized is not not-found", hub: HuggingFace, answers: map[RepoType]error{Model: unauth},
+			wantErr: ErrUnauthorized, wantAsked: []RepoType{Model}},
+		{name: "network error after a 404 is returned", hub: ModelScope, answers: map[RepoType]error{Dataset: netErr},
+			wantErr: netErr, wantAsked: []RepoType{Model, Dataset}},
+		{name: "a failing extra probe after a find is ignored", hub: HuggingFace, answers: map[RepoType]error{Model: nil, Dataset: netErr},
+			want: Model, wantAsked: []RepoType{Model, Dataset, Space}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &detectStubHub{name: tt.hub, answers: tt.answers}
+			d, err := Detect(context.Background(), h, "", "alice/x")
+			require.Equal(t, tt.wantAsked, h.asked)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				if !errors.Is(tt.wantErr, ErrNotFound) {
+					require.NotErrorIs(t, err, ErrNotFound)
+				}
+				require.Contains(t, err.Error(), tt.errText)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, d.Type)
+			if tt.notice == "" {
+				require.Empty(t, d.Notice)
+			} else {
+				require.Contains(t, d.Notice, tt.notice)
+			}
+			typ, err := DetectType(context.Background(), &detectStubHub{name: tt.hub, answers: tt.answers}, tt.hub, "alice/x")
+			require.NoError(t, err)
+			require.Equal(t, tt.want, typ)
+		})
+	}
+}
