@@ -1,0 +1,92 @@
+// Package httpx is the retrying, rate-gated HTTP layer both hub clients (Hugging Face and
+// ModelScope) use. NewClient returns a plain *http.Client whose Transport retries idempotent
+// requests on connection errors and 408/429/5xx, honours Retry-After and the Hub's RateLimit
+// headers through a shared per-host Gate, never buffers or retries streaming uploads, strips
+// credentials on cross-host redirects, and redacts secrets from every log line and error.
+package httpx
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Version is the hf2ms version, set with -ldflags by builds; it forms the default user agent
+// "hf2ms/<Version>".
+var Version = "dev"
+
+// Option configures NewClient.
+type Option func(*config)
+
+type config struct {
+	userAgent   string
+	maxRetries  int
+	base        http.RoundTripper
+	gate        *Gate
+	logger      *slog.Logger
+	maxWait     time.Duration
+	backoffInit time.Duration
+	backoffMax  time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		userAgent:   "hf2ms/" + Version,
+		maxRetries:  5,
+		gate:        DefaultGate,
+		maxWait:     5 * time.Minute,
+		backoffInit: time.Second,
+		backoffMax:  30 * time.Second,
+	}
+}
+
+// WithUserAgent sets the User-Agent sent on requests that carry none (default "hf2ms/"+Version).
+func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+
+// WithMaxRetries sets how many times a retryable request is retried after its first attempt
+// (default 5). Zero disables retries.
+func WithMaxRetries(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.maxRetries = n
+		}
+	}
+}
+
+// WithBaseTransport sets the RoundTripper that actually sends requests (default: a tuned
+// HTTP/1.1 *http.Transport, see DefaultTransport).
+func WithBaseTransport(rt http.RoundTripper) Option { return func(c *config) { c.base = rt } }
+
+// WithGate sets the per-host rate-limit gate (default DefaultGate, shared by the whole process).
+func WithGate(g *Gate) Option { return func(c *config) { c.gate = g } }
+
+// WithLogger sets where retries and waits are logged (Debug/Info, always redacted). Default:
+// nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxWait caps a single wait, backoff or rate-limit reset (default 5m). A rate-limit window
+// that resets later than this fails the request with an error saying when it resets.
+func WithMaxWait(d time.Duration) Option { return func(c *config) { c.maxWait = d } }
+
+// WithBackoff sets the initial and maximum exponential backoff between retries (defaults 1s, 30s).
+func WithBackoff(initial, max time.Duration) Option {
+	return func(c *config) { c.backoffInit, c.backoffMax = initial, max }
+}
+
+type idempotentKey struct{}
+
+// Idempotent marks requests made with the returned context as safe to retry even when their
+// method is POST (LFS batch, preupload, listing POSTs). Unmarked POSTs are never retried.
+func Idempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
+func isIdempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, "":
+		return true
+	}
+	v, _ := req.Context().Value(idempotentKey{}).(bool)
+	return v
+}
