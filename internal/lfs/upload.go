@@ -1,0 +1,407 @@
+package lfs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/linaqruf/hf2ms/internal/httpx"
+)
+
+// DefaultConcurrency is how many multipart parts are in flight at once when
+// MultipartOptions.Concurrency is zero. Memory used is Concurrency x chunk size.
+const DefaultConcurrency = 4
+
+// Source is a ranged source of an object's bytes: OpenRange returns n bytes starting at off
+// (n < 0: to the end). Multipart uploads open one range per part, concurrently.
+type Source interface {
+	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context, off, n int64) (io.ReadCloser, error)
+
+// OpenRange implements Source.
+func (f SourceFunc) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	return f(ctx, off, n)
+}
+
+// ReaderAtSource returns a Source reading from r (for example a synth.Blob, an *os.File or a
+// *bytes.Reader). With n < 0 it reads until r reports io.EOF.
+func ReaderAtSource(r io.ReaderAt) Source {
+	return SourceFunc(func(_ context.Context, off, n int64) (io.ReadCloser, error) {
+		if n < 0 {
+			n = 1<<63 - 1 - off
+		}
+		return io.NopCloser(io.NewSectionReader(r, off, n)), nil
+	})
+}
+
+// mismatch builds the ErrHashMismatch error for obj.
+func mismatch(obj Object, gotSize int64, gotOID string) error {
+	if gotSize != obj.Size {
+		return fmt.Errorf("%w: %s: source gave %d bytes, want %d", ErrHashMismatch, short(obj.OID), gotSize, obj.Size)
+	}
+	return fmt.Errorf("%w: %s: source bytes hash to %s", ErrHashMismatch, short(obj.OID), short(gotOID))
+}
+
+func short(oid string) string {
+	if len(oid) > 12 {
+		return oid[:12]
+	}
+	return oid
+}
+
+// verifyingReader passes r through, hashing every byte; once obj.Size bytes were read it checks
+// that the source has nothing more and that the sum matches, returning an ErrHashMismatch error
+// instead of io.EOF when it does not (so an HTTP body built on it never completes).
+type verifyingReader struct {
+	r    io.Reader
+	obj  Object
+	h    hash.Hash
+	n    int64
+	err  error
+	done bool
+}
+
+func newVerifyingReader(r io.Reader, obj Object) *verifyingReader {
+	return &verifyingReader{r: r, obj: obj, h: sha256.New()}
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	if v.done {
+		return 0, io.EOF
+	}
+	if left := v.obj.Size - v.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	var n int
+	var err error
+	if len(p) > 0 {
+		n, err = v.r.Read(p)
+		v.h.Write(p[:n])
+		v.n += int64(n)
+	}
+	if v.n == v.obj.Size {
+		// All the bytes we expect: the source must be exhausted and the sum must match.
+		var one [1]byte
+		if m, _ := io.ReadFull(v.r, one[:]); m > 0 {
+			v.err = mismatch(v.obj, v.obj.Size+1, "")
+			return n, v.err
+		}
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.obj.OID {
+			v.err = mismatch(v.obj, v.n, got)
+			return n, v.err
+		}
+		v.done = true
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		v.err = mismatch(v.obj, v.n, "")
+		return n, v.err
+	}
+	if err != nil {
+		v.err = fmt.Errorf("lfs upload: read source: %w", err)
+		return n, v.err
+	}
+	return n, nil
+}
+
+// PutBasic uploads obj with the "basic" transfer: one PUT of the raw bytes to the upload
+// action's href, streamed from r with Content-Length set (nothing is buffered). The bytes are
+// verified in flight: if they do not add up to obj.Size or hash to obj.OID, the body fails
+// before its end, the PUT never completes, and the error matches ErrHashMismatch.
+// extra headers are sent without credentials; the action's own header is sent as is.
+func PutBasic(ctx context.Context, hc *http.Client, a Action, obj Object, r io.Reader, extra http.Header) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	vr := newVerifyingReader(r, obj)
+	// A zero-size body must still be checked before sending (net/http does not read it).
+	var body io.Reader = vr
+	if obj.Size == 0 {
+		if _, err := io.Copy(io.Discard, vr); err != nil {
+			return err
+		}
+		body = http.NoBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, a.Href, io.NopCloser(body))
+	if err != nil {
+		return fmt.Errorf("lfs upload: %w", err)
+	}
+	req.ContentLength = obj.Size
+	if obj.Size == 0 {
+		req.Body = http.NoBody
+	}
+	copyHeader(req.Header, extra, false)
+	applyAction(req.Header, a)
+	resp, err := hc.Do(req)
+	if vr.err != nil {
+		if resp != nil {
+			drainClose(resp.Body)
+		}
+		return vr.err
+	}
+	if err != nil {
+		return fmt.Errorf("lfs upload: %w", redactURLError(err))
+	}
+	defer drainClose(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newStatusError("upload", resp)
+	}
+	if !vr.done {
+		// The server answered before reading the whole body; treat as a failed upload.
+		return fmt.Errorf("lfs upload: server answered %d after %d of %d bytes", resp.StatusCode, vr.n, obj.Size)
+	}
+	return nil
+}
+
+// MultipartOptions tunes PutMultipart.
+type MultipartOptions struct {
+	// Concurrency is how many parts are read and uploaded at once (0: DefaultConcurrency).
+	Concurrency int
+	// Header is sent with part PUTs and the completion call, without credentials.
+	Header http.Header
+	// Progress, when set, is called with the size of each part once the server accepted it.
+	Progress func(n int64)
+	// Client sends the completion call when set (so it can carry a CheckResponse); part PUTs use
+	// the http.Client given to PutMultipart.
+	Client *Client
+}
+
+// Part is one part of a multipart upload, as sent in the completion call.
+type Part struct {
+	PartNumber int    `json:"partNumber"`
+	ETag       string `json:"etag"`
+}
+
+// MultipartPlan is the part layout of a multipart upload action.
+type MultipartPlan struct {
+	ChunkSize int64
+	// URLs holds the presigned part URLs, part 1 first.
+	URLs []string
+}
+
+// ParseMultipart reads the chunk size and part URLs from a multipart upload action and checks
+// that there is exactly one part URL per chunk of obj.
+func ParseMultipart(a Action, obj Object) (*MultipartPlan, error) {
+	cs, err := strconv.ParseInt(a.Header["chunk_size"], 10, 64)
+	if err != nil || cs <= 0 {
+		return nil, fmt.Errorf("lfs multipart: bad chunk_size %q", a.Header["chunk_size"])
+	}
+	type kv struct {
+		n    int
+		href string
+	}
+	var parts []kv
+	for k, v := range a.Header {
+		if !isPartKey(k) {
+			continue
+		}
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("lfs multipart: bad part key %q", k)
+		}
+		parts = append(parts, kv{n, v})
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].n < parts[j].n })
+	want := (obj.Size + cs - 1) / cs
+	if int64(len(parts)) != want {
+		return nil, fmt.Errorf("lfs multipart: %d part URLs for %d bytes in chunks of %d (want %d)", len(parts), obj.Size, cs, want)
+	}
+	p := &MultipartPlan{ChunkSize: cs, URLs: make([]string, len(parts))}
+	for i, x := range parts {
+		if x.n != i+1 {
+			return nil, fmt.Errorf("lfs multipart: part %d missing", i+1)
+		}
+		p.URLs[i] = x.href
+	}
+	return p, nil
+}
+
+// bufPools holds one sync.Pool of part buffers per chunk size.
+var bufPools sync.Map // int64 -> *sync.Pool
+
+func getBuf(size int64) *[]byte {
+	p, _ := bufPools.LoadOrStore(size, &sync.Pool{New: func() any {
+		b := make([]byte, size)
+		return &b
+	}})
+	return p.(*sync.Pool).Get().(*[]byte)
+}
+
+func putBuf(size int64, b *[]byte) {
+	if p, ok := bufPools.Load(size); ok {
+		p.(*sync.Pool).Put(b)
+	}
+}
+
+// orderedHasher hashes parts in part order while they complete in any order.
+type orderedHasher struct {
+	h    hash.Hash
+	done []chan struct{}
+}
+
+// add hashes part i's bytes once parts before it are hashed.
+func (o *orderedHasher) add(ctx context.Context, i int, p []byte) error {
+	if i > 0 {
+		select {
+		case <-o.done[i-1]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	o.h.Write(p)
+	close(o.done[i])
+	return nil
+}
+
+// PutMultipart uploads obj with the "multipart" transfer. Each part (the action's chunk_size,
+// the last one shorter) is read with src.OpenRange into a pooled buffer and PUT to its presigned
+// URL; opt.Concurrency parts run at once, so memory is Concurrency x chunk size. One ordered
+// hasher consumes the parts as they complete in order; only when the whole object hashes to
+// obj.OID (and every part had its full size) is the completion call POSTed to the action's href
+// with the part ETags. On a mismatch no completion is sent and the error matches ErrHashMismatch.
+func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, src Source, opt MultipartOptions) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	plan, err := ParseMultipart(a, obj)
+	if err != nil {
+		return err
+	}
+	conc := opt.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	n := len(plan.URLs)
+	oh := &orderedHasher{h: sha256.New(), done: make([]chan struct{}, n)}
+	for i := range oh.done {
+		oh.done[i] = make(chan struct{})
+	}
+	parts := make([]Part, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for i := 0; i < n; i++ {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			off := int64(i) * plan.ChunkSize
+			size := min(plan.ChunkSize, obj.Size-off)
+			bp := getBuf(plan.ChunkSize)
+			defer putBuf(plan.ChunkSize, bp)
+			buf := (*bp)[:size]
+			if err := readPart(gctx, src, off, buf, obj); err != nil {
+				return err
+			}
+			hashErr := make(chan error, 1)
+			go func() { hashErr <- oh.add(gctx, i, buf) }()
+			etag, err := putPart(gctx, hc, plan.URLs[i], buf, opt.Header)
+			if herr := <-hashErr; err == nil {
+				err = herr
+			}
+			if err != nil {
+				return fmt.Errorf("lfs multipart: part %d of %d: %w", i+1, n, err)
+			}
+			parts[i] = Part{PartNumber: i + 1, ETag: etag}
+			if opt.Progress != nil {
+				opt.Progress(size)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(oh.h.Sum(nil)); got != obj.OID {
+		return mismatch(obj, obj.Size, got)
+	}
+	return complete(ctx, opt.Client, hc, a, obj, parts, opt.Header)
+}
+
+// readPart fills buf with the part at off, failing with ErrHashMismatch if the source is short
+// or long.
+func readPart(ctx context.Context, src Source, off int64, buf []byte, obj Object) error {
+	rc, err := src.OpenRange(ctx, off, int64(len(buf)))
+	if err != nil {
+		return fmt.Errorf("lfs multipart: open source at %d: %w", off, err)
+	}
+	defer rc.Close()
+	m, err := io.ReadFull(rc, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return mismatch(obj, off+int64(m), "")
+	}
+	if err != nil {
+		return fmt.Errorf("lfs multipart: read source at %d: %w", off, err)
+	}
+	var one [1]byte
+	if k, _ := io.ReadFull(rc, one[:]); k > 0 {
+		return fmt.Errorf("%w: %s: source range at %d is longer than %d bytes", ErrHashMismatch, short(obj.OID), off, len(buf))
+	}
+	return nil
+}
+
+func putPart(ctx context.Context, hc *http.Client, href string, buf []byte, extra http.Header) (string, error) {
+	// bytes.Reader gives the request a GetBody, so the HTTP layer may retry a failed part.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, href, bytes.NewReader(buf))
+	if err != nil {
+		return "", err
+	}
+	copyHeader(req.Header, extra, false)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", redactURLError(err)
+	}
+	defer drainClose(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", newStatusError("upload part", resp)
+	}
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		return "", fmt.Errorf("lfs multipart: part accepted without an ETag")
+	}
+	return etag, nil
+}
+
+type completion struct {
+	OID   string `json:"oid"`
+	Parts []Part `json:"parts"`
+}
+
+// complete POSTs the completion call. It is self-authenticating (no credentials are sent) and
+// marked idempotent: completing the same parts twice is harmless.
+func complete(ctx context.Context, c *Client, hc *http.Client, a Action, obj Object, parts []Part, extra http.Header) error {
+	buf, _ := json.Marshal(completion{OID: obj.OID, Parts: parts})
+	req, err := http.NewRequestWithContext(httpx.Idempotent(ctx), http.MethodPost, a.Href, bytes.NewReader(buf))
+	if err != nil {
+		return fmt.Errorf("lfs multipart complete: %w", err)
+	}
+	copyHeader(req.Header, extra, false)
+	applyAction(req.Header, a)
+	req.Header.Set("Accept", MediaType)
+	req.Header.Set("Content-Type", MediaType)
+	if c == nil {
+		c = &Client{HTTP: hc}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("lfs multipart complete: %w", redactURLError(err))
+	}
+	defer drainClose(resp.Body)
+	return c.check("multipart complete", resp)
+}
