@@ -1,0 +1,176 @@
+package msclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/linaqruf/hf2ms/internal/httpx"
+)
+
+// Login is the answer to POST /api/v1/login.
+type Login struct {
+	// Username is the token owner's user name.
+	Username string
+	// Email is the owner's e-mail, when the hub gives it.
+	Email string
+	// GitToken is the separate token for git over HTTPS (the fallback path), "" when the hub
+	// gave none. It is registered with the redactor.
+	GitToken string
+	// Reduced is true when the hub refused the login (a read-only or scoped token) but
+	// /openapi/v1/users/me accepted the token: reads work, writes likely will not, and there is
+	// no git token.
+	Reduced bool
+}
+
+// Login exchanges the access token for the user's name and git token (POST /api/v1/login) and
+// keeps the session cookies the hub sets for later calls. A token the hub refuses fails with an
+// error matching ErrUnauthorized (the hub answers 400, code 10010103009), unless users/me accepts
+// it, in which case Login succeeds with Reduced set.
+func (c *Client) Login(ctx context.Context) (*Login, error) {
+	if err := c.check(nil); err != nil {
+		return nil, err
+	}
+	if c.token == "" {
+		return nil, fmt.Errorf("msclient: login: no access token configured: %w", ErrUnauthorized)
+	}
+	var data struct {
+		AccessToken string `json:"AccessToken"`
+		Username    string `json:"Username"`
+		Email       string `json:"Email"`
+	}
+	var resp *http.Response
+	err := c.do(ctx, call{
+		method: http.MethodPost, path: "/api/v1/login",
+		body: map[string]string{"AccessToken": c.token},
+		out:  &data, resp: &resp,
+	})
+	if err != nil {
+		if errors.Is(err, ErrUnauthorized) {
+			if u, werr := c.whoAmI(ctx); werr == nil && u.Name != "" {
+				return &Login{Username: u.Name, Email: u.Email, Reduced: true}, nil
+			}
+		}
+		return nil, err
+	}
+	httpx.RegisterSecret(data.AccessToken)
+	if resp != nil {
+		if cks := resp.Cookies(); len(cks) > 0 {
+			c.mu.Lock()
+			c.cookies = cks
+			c.mu.Unlock()
+			for _, ck := range cks {
+				httpx.RegisterSecret(ck.Value)
+			}
+		}
+	}
+	if data.Username == "" {
+		return nil, &Error{Method: http.MethodPost, Path: "/api/v1/login", HTTPStatus: http.StatusOK,
+			Message: "login answer has no Username", Kind: ErrServer}
+	}
+	return &Login{Username: data.Username, Email: data.Email, GitToken: data.AccessToken}, nil
+}
+
+// User is the token's owner.
+type User struct {
+	// Name is the user name (the namespace of the user's own repos).
+	Name string
+	// ID is the hub's user id, when given.
+	ID string
+	// Email, Nickname and AvatarURL are profile fields, when given.
+	Email     string
+	Nickname  string
+	AvatarURL string
+	// Orgs lists the organisations the hub says the user belongs to (often not reported).
+	Orgs []string
+}
+
+// WhoAmI returns the token's owner (GET /openapi/v1/users/me, Bearer auth). The field names are
+// read tolerantly (username, name, preferred_username, ...), as the hub has been moving to
+// OIDC-style claims. If the route does not exist (404) it falls back to Login. No token, or a
+// token the hub refuses, fails with an error matching ErrUnauthorized.
+func (c *Client) WhoAmI(ctx context.Context) (*User, error) {
+	if err := c.check(nil); err != nil {
+		return nil, err
+	}
+	if c.token == "" {
+		return nil, fmt.Errorf("msclient: whoami: no access token configured: %w", ErrUnauthorized)
+	}
+	u, err := c.whoAmI(ctx)
+	if errors.Is(err, ErrNotFound) {
+		l, lerr := c.Login(ctx)
+		if lerr != nil {
+			return nil, lerr
+		}
+		return &User{Name: l.Username, Email: l.Email}, nil
+	}
+	return u, err
+}
+
+func (c *Client) whoAmI(ctx context.Context) (*User, error) {
+	var data map[string]json.RawMessage
+	const path = "/openapi/v1/users/me"
+	if err := c.do(ctx, call{method: http.MethodGet, path: path, out: &data}); err != nil {
+		return nil, err
+	}
+	u := &User{
+		Name:      pickString(data, "Username", "username", "name", "preferred_username", "Name"),
+		ID:        pickString(data, "UserId", "user_id", "sub", "id", "Id"),
+		Email:     pickString(data, "Email", "email", "mail"),
+		Nickname:  pickString(data, "nickname", "Nickname", "display_name"),
+		AvatarURL: pickString(data, "avatar_url", "Avatar", "picture", "avatarUrl"),
+		Orgs:      pickNames(data, "orgs", "Orgs", "organizations", "Organizations", "groups"),
+	}
+	if u.Name == "" {
+		return nil, &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK,
+			Message: "users/me answer has no user name", Kind: ErrUnauthorized}
+	}
+	return u, nil
+}
+
+// pickString returns the first of keys present in m as a string (numbers are rendered).
+func pickString(m map[string]json.RawMessage, keys ...string) string {
+	for _, k := range keys {
+		raw, ok := m[k]
+		if !ok {
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil && s != "" {
+			return s
+		}
+		var n json.Number
+		if json.Unmarshal(raw, &n) == nil && n != "" {
+			return n.String()
+		}
+	}
+	return ""
+}
+
+// pickNames reads a list of names, either strings or objects with a name field.
+func pickNames(m map[string]json.RawMessage, keys ...string) []string {
+	for _, k := range keys {
+		raw, ok := m[k]
+		if !ok {
+			continue
+		}
+		var ss []string
+		if json.Unmarshal(raw, &ss) == nil {
+			return ss
+		}
+		var objs []map[string]json.RawMessage
+		if json.Unmarshal(raw, &objs) == nil {
+			var out []string
+			for _, o := range objs {
+				if n := pickString(o, "name", "Name", "path", "Path", "username"); n != "" {
+					out = append(out, strings.TrimSpace(n))
+				}
+			}
+			return out
+		}
+	}
+	return nil
+}

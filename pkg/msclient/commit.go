@@ -1,0 +1,283 @@
+package msclient
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// OpKind is the kind of a commit operation.
+type OpKind int
+
+// Commit operation kinds.
+const (
+	// OpAddFile writes a regular file whose Content travels inline (base64, type "normal").
+	OpAddFile OpKind = iota + 1
+	// OpAddLFS writes an LFS pointer (type "lfs") to a blob the hub already stores.
+	OpAddLFS
+	// OpDelete removes Path.
+	OpDelete
+)
+
+// String names the kind.
+func (k OpKind) String() string {
+	switch k {
+	case OpAddFile:
+		return "add-file"
+	case OpAddLFS:
+		return "add-lfs"
+	case OpDelete:
+		return "delete"
+	}
+	return fmt.Sprintf("OpKind(%d)", int(k))
+}
+
+// CommitOp is one operation of a commit.
+type CommitOp struct {
+	Kind OpKind
+	Path string
+	// Content is the file's bytes (OpAddFile).
+	Content []byte
+	// SHA256 is the blob's hash (OpAddLFS).
+	SHA256 string
+	// Size is the blob's size (OpAddLFS); for OpAddFile it is len(Content) and may be left 0.
+	Size int64
+}
+
+// CommitInfo describes a commit the hub made.
+type CommitInfo struct {
+	// OID is the commit id ("" when the hub does not report it).
+	OID string
+	// Actions is how many operations the commit carried.
+	Actions int
+}
+
+// commitAction is one wire action of the commit body.
+type commitAction struct {
+	Action   string `json:"action"`
+	Path     string `json:"path"`
+	Type     string `json:"type"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	Content  string `json:"content"`
+	Encoding string `json:"encoding"`
+}
+
+// action converts and validates op.
+func (op CommitOp) action() (commitAction, error) {
+	p := op.Path
+	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || strings.ContainsRune(p, 0) ||
+		path.Clean(p) != p || p == "." || strings.HasPrefix(p, "../") || p == ".." {
+		return commitAction{}, invalidf("commit path %q is not a clean relative path", p)
+	}
+	switch op.Kind {
+	case OpAddFile:
+		if op.Size != 0 && op.Size != int64(len(op.Content)) {
+			return commitAction{}, invalidf("commit %s: size %d but %d bytes of content", p, op.Size, len(op.Content))
+		}
+		return commitAction{Action: "create", Path: p, Type: "normal", Size: int64(len(op.Content)),
+			Content: base64.StdEncoding.EncodeToString(op.Content), Encoding: "base64"}, nil
+	case OpAddLFS:
+		oid := strings.ToLower(op.SHA256)
+		if len(oid) != 64 || !isHexSHA(oid) {
+			return commitAction{}, invalidf("commit %s: %q is not a sha256", p, op.SHA256)
+		}
+		if op.Size < 0 {
+			return commitAction{}, invalidf("commit %s: negative size", p)
+		}
+		return commitAction{Action: "create", Path: p, Type: "lfs", Size: op.Size, SHA256: oid}, nil
+	case OpDelete:
+		return commitAction{Action: "delete", Path: p, Type: "normal"}, nil
+	}
+	return commitAction{}, invalidf("commit %s: unknown operation kind %v", p, op.Kind)
+}
+
+// estimate is the approximate size of the action in the JSON body.
+func (a commitAction) estimate() int {
+	return len(a.Path) + len(a.Content) + len(a.SHA256) + 120
+}
+
+// Commit writes ops to branch ("" means master) as one commit (POST /api/v1/repos/{models|
+// datasets}/{owner}/{name}/commit/{branch}) and returns it. Commits are never retried here: a
+// failed POST may or may not have applied. Branch must be a branch name (the hub refuses commit
+// ids). A commit refused by repository policy (too frequent, or a delete of a missing path; the
+// hub does not tell them apart) fails with an error matching ErrCommitTooFrequent (and
+// ErrRateLimited); over MaxCommitActions actions the hub answers 422 (ErrInvalid). Use
+// CommitInBatches to split and retry.
+func (c *Client) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (*CommitInfo, error) {
+	if err := c.check(&repo); err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, invalidf("commit to %s: no operations", repo)
+	}
+	actions := make([]commitAction, len(ops))
+	for i, op := range ops {
+		a, err := op.action()
+		if err != nil {
+			return nil, err
+		}
+		actions[i] = a
+	}
+	return c.commit(ctx, repo, branch, message, actions)
+}
+
+func (c *Client) commit(ctx context.Context, repo Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
+	if branch == "" {
+		branch = DefaultRevision
+	}
+	if isHexSHA(branch) {
+		return nil, invalidf("commit to %s: %q looks like a commit id; commits go to a branch", repo, branch)
+	}
+	if message == "" {
+		message = "Upload files with hf2ms"
+	}
+	body := struct {
+		Message string         `json:"commit_message"`
+		Actions []commitAction `json:"actions"`
+	}{message, actions}
+	var data map[string]json.RawMessage
+	err := c.do(ctx, call{method: http.MethodPost, path: repo.reposPath("/commit/" + url.PathEscape(branch)),
+		body: body, out: &data, refine: commitKind})
+	c.mu.Lock()
+	c.lastCommit = time.Now()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &CommitInfo{OID: strings.ToLower(pickString(data, "oid", "Oid", "CommitId", "commit_id", "Id")), Actions: len(actions)}, nil
+}
+
+// commitKind refines commit failures: a policy rejection or a 429 is ErrCommitTooFrequent.
+func commitKind(e *Error) error {
+	msg := strings.ToLower(e.Message)
+	if e.HTTPStatus == http.StatusTooManyRequests || e.CodeName == "RateLimitExceed" ||
+		strings.Contains(msg, "rejected by repository policy") || strings.Contains(msg, "too frequent") {
+		return ErrCommitTooFrequent
+	}
+	return nil
+}
+
+// transientCommit reports whether a commit failure is the kind that did not apply and may be
+// retried: a frequency rejection, or a ref-update conflict ("Could not update refs", "try again").
+func transientCommit(err error) bool {
+	if errors.Is(err, ErrCommitTooFrequent) {
+		return true
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	msg := strings.ToLower(e.Message)
+	return strings.Contains(msg, "could not update refs") || strings.Contains(msg, "try again")
+}
+
+// CommitInBatches writes ops to branch as one commit, or as several when they exceed
+// MaxCommitActions actions or MaxCommitBytes of request body (see WithCommitLimits); ops keep
+// their order, and messages of split commits end in "(part i/n)". A commit the hub refuses as too
+// frequent, or with a transient ref conflict, did not apply: it is retried after a backoff
+// (honouring Retry-After) up to the WithCommitRetry budget, and later commits are then spaced by
+// the wait that worked. Other failures stop at once and return the commits made so far with the
+// error.
+func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) ([]*CommitInfo, error) {
+	if err := c.check(&repo); err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	var batches [][]commitAction
+	var cur []commitAction
+	size := 0
+	for _, op := range ops {
+		a, err := op.action()
+		if err != nil {
+			return nil, err
+		}
+		est := a.estimate()
+		if len(cur) > 0 && (len(cur) >= c.maxActions || size+est > c.maxCommitBytes) {
+			batches = append(batches, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, a)
+		size += est
+	}
+	batches = append(batches, cur)
+	var out []*CommitInfo
+	for i, b := range batches {
+		msg := message
+		if len(batches) > 1 {
+			msg = fmt.Sprintf("%s (part %d/%d)", message, i+1, len(batches))
+		}
+		info, err := c.commitRetrying(ctx, repo, branch, msg, b)
+		if err != nil {
+			return out, fmt.Errorf("msclient: commit part %d/%d: %w", i+1, len(batches), err)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// commitRetrying sends one commit, retrying frequency rejections and transient ref conflicts.
+func (c *Client) commitRetrying(ctx context.Context, repo Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = c.commitBackoff
+	bo.MaxInterval = max(c.commitBackoff, time.Minute)
+	bo.MaxElapsedTime = 0
+	bo.Reset()
+	var waited, last time.Duration // total wait, and the last one
+	for attempt := 1; ; attempt++ {
+		c.mu.Lock()
+		gap := c.spacing - time.Since(c.lastCommit)
+		c.mu.Unlock()
+		if gap > 0 && !c.sleep(ctx, gap) {
+			return nil, ctx.Err()
+		}
+		info, err := c.commit(ctx, repo, branch, message, actions)
+		if err == nil {
+			if last > 0 {
+				c.mu.Lock()
+				c.spacing = max(c.spacing, last)
+				c.mu.Unlock()
+			}
+			return info, nil
+		}
+		if !transientCommit(err) || attempt >= c.commitAttempts {
+			return nil, err
+		}
+		wait := bo.NextBackOff()
+		var e *Error
+		if errors.As(err, &e) && e.RetryAfter > wait {
+			wait = e.RetryAfter
+		}
+		if waited+wait > c.commitMaxWait {
+			return nil, err
+		}
+		if !c.sleep(ctx, wait) {
+			return nil, err
+		}
+		waited += wait
+		last = wait
+	}
+}
+
+// sleep waits d or until ctx is done; it reports whether the full wait elapsed.
+func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
