@@ -33,6 +33,7 @@ type Event struct {
 	Type    EventType     `json:"type"`
 	Time    time.Time     `json:"time"`
 	Shard   int           `json:"shard,omitempty"` // 1-based shard number; 0 = the orchestrator or the commit step
+	Repo    string        `json:"repo,omitempty"`  // the source repository, set in batch runs
 	Path    string        `json:"path,omitempty"`
 	Size    int64         `json:"size,omitempty"`
 	Bytes   int64         `json:"bytes,omitempty"`

@@ -1,0 +1,275 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Migrator migrates one repository. Make one with New; Plan and Run may be called repeatedly.
+type Migrator struct {
+	src, dst Hub
+	from, to Repo
+	cfg      *config
+}
+
+// New prepares the migration of from (on src) to to (on dst). It checks the refs and that the
+// migration is possible: a Space cannot go to ModelScope (which has no API for Studios) unless the
+// destination type is forced to model.
+func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
+	if src == nil || dst == nil {
+		return nil, fmt.Errorf("migrate: %w: nil hub", ErrInvalid)
+	}
+	if from.Hub == "" {
+		from.Hub = src.Name()
+	}
+	if to.Hub == "" {
+		to.Hub = dst.Name()
+	}
+	if from.Type == "" {
+		from.Type = Model
+	}
+	if to.Type == "" {
+		to.Type = from.Type
+	}
+	if from.Hub != src.Name() || to.Hub != dst.Name() {
+		return nil, fmt.Errorf("migrate: %w: %s -> %s given hubs %s -> %s", ErrInvalidRef, from, to, src.Name(), dst.Name())
+	}
+	for _, r := range []Repo{from, to} {
+		if err := checkRepoID(r); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case from.Type == Space && to.Hub == ModelScope && to.Type == Space:
+		return nil, fmt.Errorf("%w: %s is a Space and ModelScope has no API for Studios; "+
+			"use --repo-type model to copy its files into a ModelScope model repository instead", ErrUnsupported, from)
+	case to.Type == Space && to.Hub == ModelScope:
+		return nil, fmt.Errorf("%w: ModelScope has no API for Studios (%s)", ErrUnsupported, to)
+	case from.Type != to.Type && !(from.Type == Space && to.Type == Model):
+		return nil, fmt.Errorf("%w: cannot migrate a %s into a %s", ErrUnsupported, from.Type, to.Type)
+	}
+	if from == to {
+		return nil, fmt.Errorf("%w: source and destination are the same repository %s", ErrUnsupported, from)
+	}
+	m := &Migrator{src: src, dst: dst, from: from, to: to, cfg: newConfig(opts)}
+	if _, err := newMatcher(m.cfg.opts.Include, m.cfg.opts.Exclude); err != nil {
+		return nil, err
+	}
+	if m.cfg.executor == nil {
+		m.cfg.executor = InProcess{Src: src, Dst: dst}
+	}
+	return m, nil
+}
+
+// checkRepoID checks that r.ID is "namespace/name" with safe characters.
+func checkRepoID(r Repo) error {
+	ns, name, ok := strings.Cut(r.ID, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") ||
+		strings.ContainsAny(r.ID, "\\ \t\r\n\x00?#%") || ns == ".." || name == ".." || ns == "." || name == "." {
+		return fmt.Errorf("%w: %q is not namespace/name", ErrInvalidRef, r.ID)
+	}
+	switch r.Type {
+	case Model, Dataset, Space:
+	default:
+		return fmt.Errorf("%w: unknown repo type %q", ErrInvalidRef, r.Type)
+	}
+	return nil
+}
+
+// Source and Dest return the repositories of the migration.
+func (m *Migrator) Source() Repo { return m.from }
+
+// Dest returns the destination repository.
+func (m *Migrator) Dest() Repo { return m.to }
+
+// Plan pins the source revision, lists both sides and decides per file. It writes nothing.
+func (m *Migrator) Plan(ctx context.Context) (*Plan, error) {
+	srcInfo, err := m.src.Info(ctx, m.from)
+	if err != nil {
+		return nil, fmt.Errorf("source %s on %s: %w", m.from.ID, m.from.Hub, err)
+	}
+	commit, err := m.src.Resolve(ctx, m.from, m.cfg.opts.Revision)
+	if err != nil {
+		rev := m.cfg.opts.Revision
+		if rev == "" {
+			rev = "default branch"
+		}
+		return nil, fmt.Errorf("source %s: resolve %s: %w", m.from, rev, err)
+	}
+	dstInfo, err := m.dst.Info(ctx, m.to)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		dstInfo = nil
+	case err != nil:
+		return nil, fmt.Errorf("destination %s on %s: %w", m.to.ID, m.to.Hub, err)
+	}
+	return buildPlan(ctx, planInput{src: m.src, dst: m.dst, from: m.from, to: m.to, commit: commit,
+		srcPrivate: srcInfo.Private, destInfo: dstInfo, opts: m.cfg.opts})
+}
+
+// Run migrates: plan, check and create the destination, upload the blobs (shard jobs on the
+// executor), commit and verify. The error is non-nil (and the report's status "failed") on any
+// failure, verification mismatches included (matching ErrVerify).
+func (m *Migrator) Run(ctx context.Context) (*Report, error) {
+	rep := &Report{Source: m.from, Dest: m.to, SourceURL: m.src.WebURL(m.from), DestURL: m.dst.WebURL(m.to),
+		RunID: m.cfg.runID, Started: time.Now().UTC()}
+	col := &collector{rep: rep}
+	user := m.cfg.events
+	emit := serialEmitter(func(ev Event) {
+		col.handle(ev)
+		if user != nil {
+			user(ev)
+		}
+	})
+	finish := func(status string, err error) (*Report, error) {
+		rep.Status = status
+		rep.Finished = time.Now().UTC()
+		if err != nil {
+			rep.Status = StatusFailed
+			rep.Error = err.Error()
+			emit(Event{Type: EventError, Error: err.Error()})
+		}
+		done := *rep
+		emit(Event{Type: EventDone, Report: &done})
+		return rep, err
+	}
+
+	plan, err := m.Plan(ctx)
+	if err != nil {
+		return finish(StatusFailed, err)
+	}
+	rep.SourceCommit = plan.SourceCommit
+	rep.Plan = plan.Summary()
+	emit(Event{Type: EventPlan, Plan: rep.Plan})
+	for _, n := range plan.Notices {
+		emit(Event{Type: EventNotice, Message: n})
+	}
+	for _, f := range plan.Skip {
+		emit(Event{Type: EventFileDone, Path: f.Path, Size: f.Size, Action: ActionSkipped})
+	}
+	if m.cfg.dryRun {
+		return finish(StatusPlanned, nil)
+	}
+	if err := m.prepareDest(ctx, plan); err != nil {
+		return finish(StatusFailed, err)
+	}
+	if plan.Empty() {
+		return finish(StatusUpToDate, nil)
+	}
+	jobs := Jobs(plan, m.cfg.runID, m.cfg.opts, m.cfg.endpoints)
+	if err := m.runJobs(ctx, jobs, emit); err != nil {
+		return finish(StatusFailed, err)
+	}
+	if !col.verified() {
+		return finish(StatusFailed, fmt.Errorf("%w: the commit step reported no verification", ErrVerify))
+	}
+	return finish(StatusSucceeded, nil)
+}
+
+// runJobs runs the blob jobs (WithWorkers at once) and, when all succeeded, the commit job.
+func (m *Migrator) runJobs(ctx context.Context, jobs []Job, emit func(Event)) error {
+	blobJobs, commitJob := jobs[:len(jobs)-1], jobs[len(jobs)-1]
+	var mu sync.Mutex
+	var errs []error
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(m.cfg.workers)
+	for _, j := range blobJobs {
+		g.Go(func() error {
+			if err := m.cfg.executor.Run(gctx, j, emit); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("shard %d/%d: %w", j.Shard, j.Shards, err))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("blob upload failed, nothing committed (re-run to resume): %w", errors.Join(errs...))
+	}
+	if err := m.cfg.executor.Run(ctx, commitJob, emit); err != nil {
+		return fmt.Errorf("commit step: %w", err)
+	}
+	return nil
+}
+
+// prepareDest checks the destination before any byte moves: write access to the namespace, then
+// creation (visibility: WithPrivate, else the source's) or, when asked, a visibility change.
+func (m *Migrator) prepareDest(ctx context.Context, plan *Plan) error {
+	hub := m.to.Hub.String()
+	if err := m.dst.CheckWrite(ctx, m.to); err != nil {
+		return fmt.Errorf("destination %s on %s: cannot write to namespace %q (check the token's write permission and that the namespace exists): %w",
+			m.to.ID, hub, strings.SplitN(m.to.ID, "/", 2)[0], err)
+	}
+	if !plan.DestExists {
+		err := m.dst.Create(ctx, m.to, plan.DestPrivate)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("destination %s on %s: create: %w", m.to.ID, hub, err)
+		}
+		return nil
+	}
+	if p := m.cfg.opts.Private; p != nil {
+		info, err := m.dst.Info(ctx, m.to)
+		if err != nil {
+			return fmt.Errorf("destination %s on %s: %w", m.to.ID, hub, err)
+		}
+		if info.Private != *p {
+			if err := m.dst.SetPrivate(ctx, m.to, *p); err != nil {
+				return fmt.Errorf("destination %s on %s: set visibility: %w", m.to.ID, hub, err)
+			}
+		}
+	}
+	return nil
+}
+
+// collector aggregates events into a Report.
+type collector struct {
+	mu     sync.Mutex
+	rep    *Report
+	verify bool
+}
+
+func (c *collector) handle(ev Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.rep
+	switch ev.Type {
+	case EventFileDone:
+		r.Files = append(r.Files, FileResult{Path: ev.Path, Size: ev.Size, Action: ev.Action, Error: ev.Error})
+		switch ev.Action {
+		case ActionCopied:
+			r.FilesCopied++
+			r.BytesCopied += ev.Size
+		case ActionStored:
+			r.FilesCopied++
+		case ActionSkipped:
+			r.FilesSkipped++
+		case ActionDeleted:
+			r.FilesDeleted++
+		case ActionFailed:
+			r.FilesFailed++
+		}
+	case EventCommit:
+		r.DestCommit = ev.Commit
+	case EventVerify:
+		r.Verification = ev.Verify
+		c.verify = true
+	case EventNotice:
+		r.Notices = append(r.Notices, ev.Message)
+	}
+}
+
+func (c *collector) verified() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.verify
+}

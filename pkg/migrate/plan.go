@@ -1,0 +1,327 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"golang.org/x/sync/errgroup"
+)
+
+// InlineLimit is the largest regular file the engine holds in memory to commit inline (or to
+// hash while planning). A larger regular file whose SHA-256 the source reports travels as an LFS
+// blob, streamed like any other, so memory never depends on file size.
+const InlineLimit int64 = 10 << 20
+
+// Plan is what a migration will do: the pinned source commit and, per file, copy, skip or delete.
+type Plan struct {
+	Source Repo `json:"source"`
+	Dest   Repo `json:"dest"`
+	// SourceCommit is the pinned source commit every worker reads.
+	SourceCommit string `json:"source_commit"`
+	// SourcePrivate is the source's visibility.
+	SourcePrivate bool `json:"source_private"`
+	// DestExists reports whether the destination existed when planning.
+	DestExists bool `json:"dest_exists"`
+	// DestPrivate is the destination's visibility (the one it will get when it does not exist).
+	DestPrivate bool `json:"dest_private"`
+	// DestBranch is the destination branch written to.
+	DestBranch string `json:"dest_branch"`
+	// Copy, Skip and Delete are the decisions, sorted by path.
+	Copy   []File `json:"copy"`
+	Skip   []File `json:"skip"`
+	Delete []File `json:"delete"`
+	// Shards split the blob files of Copy (see ShardPlan); one shard unless Options.Parallel.
+	Shards [][]File `json:"shards"`
+	// Options are the options the plan was made with.
+	Options Options `json:"options"`
+	// Notices are remarks worth showing (e.g. a README that will be rewritten).
+	Notices []string `json:"notices,omitempty"`
+
+	// content holds what the planner learnt of regular files it read: the hashes of the bytes
+	// that will be written (after the README fix).
+	content map[string]contentHash
+}
+
+// contentHash is the hashes of a file's bytes as written to the destination.
+type contentHash struct {
+	sha256, gitOID string
+	size           int64
+}
+
+// Summary is the plan as events and reports carry it.
+func (p *Plan) Summary() *PlanSummary {
+	s := &PlanSummary{
+		Source: p.Source, Dest: p.Dest, SourceCommit: p.SourceCommit, DestExists: p.DestExists,
+		CopyFiles: len(p.Copy), SkipFiles: len(p.Skip), DeleteFiles: len(p.Delete), Shards: len(p.Shards),
+	}
+	for _, f := range p.Copy {
+		s.CopyBytes += f.Size
+	}
+	for _, f := range p.Skip {
+		s.SkipBytes += f.Size
+	}
+	return s
+}
+
+// ETA estimates how long the copy takes at rate bytes a second (0 when rate <= 0 or nothing to
+// copy).
+func (p *Plan) ETA(rate float64) time.Duration {
+	var n int64
+	for _, f := range p.Copy {
+		n += f.Size
+	}
+	if rate <= 0 || n == 0 {
+		return 0
+	}
+	return time.Duration(float64(n) / rate * float64(time.Second))
+}
+
+// Empty reports whether the plan neither copies nor deletes anything.
+func (p *Plan) Empty() bool { return len(p.Copy) == 0 && len(p.Delete) == 0 }
+
+// isBlob reports whether f travels as a streamed LFS blob (rather than inline in the commit).
+func isBlob(f File) bool { return f.LFS || (f.Size > InlineLimit && f.SHA256 != "") }
+
+// blobFiles returns the files of fs that travel as blobs.
+func blobFiles(fs []File) []File {
+	var out []File
+	for _, f := range fs {
+		if isBlob(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// defaultBranch is a hub's default branch for a repository it does not describe yet.
+func defaultBranch(h HubName) string {
+	if h == ModelScope {
+		return "master"
+	}
+	return "main"
+}
+
+// planInput is what buildPlan needs; the orchestrator and every worker fill it alike.
+type planInput struct {
+	src, dst   Hub
+	from, to   Repo
+	commit     string
+	srcPrivate bool
+	destInfo   *RepoInfo // nil: the destination does not exist
+	opts       Options
+}
+
+// readmeFix reports whether path gets the README license rewrite in this direction.
+func (in *planInput) readmeFix(p string) bool {
+	return p == "README.md" && !in.opts.NoReadmeFix && in.to.Hub == HuggingFace && in.from.Hub == ModelScope
+}
+
+// newMatcher compiles include/exclude globs into a selection predicate.
+func newMatcher(include, exclude []string) (func(string) bool, error) {
+	for _, g := range slices.Concat(include, exclude) {
+		if !doublestar.ValidatePattern(g) {
+			return nil, fmt.Errorf("%w: bad glob %q", ErrInvalid, g)
+		}
+	}
+	match := func(g, p string) bool {
+		if ok, _ := doublestar.Match(g, p); ok {
+			return true
+		}
+		if !strings.Contains(g, "/") {
+			ok, _ := doublestar.Match(g, path.Base(p))
+			return ok
+		}
+		return false
+	}
+	return func(p string) bool {
+		if len(include) > 0 && !slices.ContainsFunc(include, func(g string) bool { return match(g, p) }) {
+			return false
+		}
+		return !slices.ContainsFunc(exclude, func(g string) bool { return match(g, p) })
+	}, nil
+}
+
+// buildPlan lists both sides and decides per file. It is deterministic for a given pinned source
+// listing, destination listing and options, which is what lets workers derive their shard.
+func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
+	selected, err := newMatcher(in.opts.Include, in.opts.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{
+		Source: in.from, Dest: in.to, SourceCommit: in.commit, SourcePrivate: in.srcPrivate,
+		DestExists: in.destInfo != nil, DestPrivate: in.srcPrivate, DestBranch: defaultBranch(in.to.Hub),
+		Options: in.opts, content: map[string]contentHash{},
+	}
+	if in.opts.Private != nil {
+		p.DestPrivate = *in.opts.Private
+	}
+	srcAll, err := in.src.List(ctx, in.from, in.commit)
+	if err != nil {
+		return nil, fmt.Errorf("list source %s@%s: %w", in.from, in.commit, err)
+	}
+	if err := checkListing(in.from.Hub, in.from, srcAll); err != nil {
+		return nil, err
+	}
+	var srcFiles []File
+	for _, f := range srcAll {
+		if selected(f.Path) {
+			srcFiles = append(srcFiles, f)
+		}
+	}
+	dest := map[string]File{}
+	if in.destInfo != nil {
+		if in.opts.Private == nil {
+			p.DestPrivate = in.destInfo.Private
+		}
+		if in.destInfo.DefaultBranch != "" {
+			p.DestBranch = in.destInfo.DefaultBranch
+		}
+		dstFiles, err := in.dst.List(ctx, in.to, p.DestBranch)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("list destination %s@%s: %w", in.to, p.DestBranch, err)
+		}
+		for _, f := range dstFiles {
+			f.SHA256 = strings.ToLower(f.SHA256)
+			f.GitOID = strings.ToLower(f.GitOID)
+			dest[f.Path] = f
+		}
+	}
+
+	// Decide. Files needing their bytes read (no comparable hash, or the README fix) are read
+	// concurrently afterwards.
+	type pending struct {
+		f    File
+		d    File
+		have bool
+	}
+	var toRead []pending
+	inSource := make(map[string]bool, len(srcFiles))
+	for _, f := range srcFiles {
+		inSource[f.Path] = true
+		d, have := dest[f.Path]
+		needRead := !isBlob(f) && f.Size <= InlineLimit && (in.readmeFix(f.Path) || (have && !in.opts.Force && d.Size == f.Size && !comparable(f, d)))
+		switch {
+		case needRead:
+			toRead = append(toRead, pending{f, d, have})
+		case in.opts.Force || !have:
+			p.Copy = append(p.Copy, f)
+		case sameContent(f, d):
+			p.Skip = append(p.Skip, f)
+		default:
+			p.Copy = append(p.Copy, f)
+		}
+	}
+	if len(toRead) > 0 {
+		var mu sync.Mutex
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(in.opts.files() * 2)
+		for _, r := range toRead {
+			g.Go(func() error {
+				b, err := readAll(gctx, in.src, in.from, in.commit, r.f)
+				if err != nil {
+					return err
+				}
+				var notice string
+				if in.readmeFix(r.f.Path) {
+					fixed, changed, err := FixReadmeLicense(b)
+					switch {
+					case err != nil:
+						notice = fmt.Sprintf("README.md kept as is: %v", err)
+					case changed:
+						b = fixed
+						notice = "README.md: license rewritten for Hugging Face"
+					}
+				}
+				h := contentHash{sha256: SHA256Hex(b), gitOID: GitBlobID(b), size: int64(len(b))}
+				same := r.have && !in.opts.Force && r.d.Size == h.size &&
+					((r.d.SHA256 != "" && r.d.SHA256 == h.sha256) || (r.d.SHA256 == "" && r.d.GitOID != "" && r.d.GitOID == h.gitOID))
+				mu.Lock()
+				defer mu.Unlock()
+				p.content[r.f.Path] = h
+				if notice != "" && !same {
+					p.Notices = append(p.Notices, notice)
+				}
+				if same {
+					p.Skip = append(p.Skip, r.f)
+				} else {
+					p.Copy = append(p.Copy, r.f)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+	}
+	if in.opts.Delete {
+		for _, d := range dest {
+			if inSource[d.Path] || !selected(d.Path) || protected(in.to.Hub, d.Path) {
+				continue
+			}
+			p.Delete = append(p.Delete, d)
+		}
+	}
+	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(p.Copy, byPath)
+	slices.SortFunc(p.Skip, byPath)
+	slices.SortFunc(p.Delete, byPath)
+	slices.Sort(p.Notices)
+	blobs := blobFiles(p.Copy)
+	if in.opts.Parallel {
+		p.Shards = ShardPlan(blobs, in.opts.chunkSize())
+	} else if len(blobs) > 0 {
+		p.Shards = ShardPlan(blobs, MaxFileSize*MaxShards)
+	}
+	return p, nil
+}
+
+// protected reports whether a destination path is managed by the hub and never deleted.
+func protected(_ HubName, p string) bool { return p == ".gitattributes" }
+
+// comparable reports whether src and dst share a hash to compare.
+func comparable(s, d File) bool {
+	return (s.SHA256 != "" && d.SHA256 != "") || (s.GitOID != "" && d.GitOID != "" && !s.LFS && !d.LFS)
+}
+
+// sameContent compares by size and SHA-256, else by git blob id (regular files on both sides).
+func sameContent(s, d File) bool {
+	if s.Size != d.Size {
+		return false
+	}
+	if s.SHA256 != "" && d.SHA256 != "" {
+		return s.SHA256 == d.SHA256
+	}
+	if s.GitOID != "" && d.GitOID != "" && !s.LFS && !d.LFS {
+		return s.GitOID == d.GitOID
+	}
+	return false
+}
+
+// readAll reads a small file whole from the source, refusing more bytes than its listing claims.
+func readAll(ctx context.Context, h Hub, repo Repo, rev string, f File) ([]byte, error) {
+	rc, err := h.Open(ctx, repo, rev, f.Path, 0, -1)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, f.Size+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, err)
+	}
+	if int64(len(b)) != f.Size {
+		return nil, fmt.Errorf("read %s from %s: got %d bytes, listing says %d: %w", f.Path, repo, len(b), f.Size, ErrHashMismatch)
+	}
+	if f.SHA256 != "" && SHA256Hex(b) != f.SHA256 {
+		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, ErrHashMismatch)
+	}
+	return b, nil
+}
