@@ -1,0 +1,482 @@
+package hubtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linaqruf/hf2ms/internal/synth"
+)
+
+// multipartUpload is one multipart LFS upload in progress.
+type multipartUpload struct {
+	id     string
+	repo   *repo
+	oid    string
+	size   int64
+	chunk  int64
+	nparts int
+	synth  *synth.Blob // set when the object is above the memory limit
+
+	mu    sync.Mutex
+	buf   []byte
+	etags []string
+}
+
+const lfsMediaType = "application/vnd.git-lfs+json"
+
+// ioBufSize is the streaming buffer size for uploads.
+const ioBufSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, ioBufSize); return &b }}
+
+func validOID(oid string) bool {
+	if len(oid) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(oid)
+	return err == nil && oid == strings.ToLower(oid)
+}
+
+func writeLFS(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", lfsMediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+type lfsAction struct {
+	Href      string            `json:"href"`
+	Header    map[string]string `json:"header,omitempty"`
+	ExpiresIn int               `json:"expires_in,omitempty"`
+}
+
+type lfsObjError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type lfsObjResp struct {
+	OID           string                `json:"oid"`
+	Size          int64                 `json:"size"`
+	Authenticated bool                  `json:"authenticated,omitempty"`
+	Actions       map[string]*lfsAction `json:"actions,omitempty"`
+	Error         *lfsObjError          `json:"error,omitempty"`
+}
+
+// handleBatch serves POST {prefix}{id}.git/info/lfs/objects/batch.
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request) {
+	var req struct {
+		Operation string   `json:"operation"`
+		Transfers []string `json:"transfers"`
+		Objects   []struct {
+			OID  string `json:"oid"`
+			Size int64  `json:"size"`
+		} `json:"objects"`
+		HashAlgo string          `json:"hash_algo"`
+		Ref      json.RawMessage `json:"ref"`
+	}
+	if e := readJSON(r, &req); e != nil {
+		writeError(w, e, false)
+		return
+	}
+	if req.HashAlgo != "" && req.HashAlgo != "sha256" && req.HashAlgo != "sha_256" {
+		writeError(w, &hubError{status: http.StatusConflict, msg: "Unsupported hash algorithm " + req.HashAlgo}, false)
+		return
+	}
+	if req.Operation != "upload" && req.Operation != "download" {
+		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: "Invalid operation " + req.Operation}, false)
+		return
+	}
+	basic, multipart := len(req.Transfers) == 0, false
+	for _, t := range req.Transfers {
+		switch t {
+		case "basic":
+			basic = true
+		case "multipart":
+			multipart = true
+		}
+	}
+	if !basic && !(multipart && req.Operation == "upload") {
+		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: "None of the requested transfers is supported (basic, multipart)"}, false)
+		return
+	}
+	level := accFiles
+	if req.Operation == "upload" {
+		level = accWrite
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, he := s.repoFor(q, level)
+	if he != nil {
+		writeError(w, he, false)
+		return
+	}
+	exp := time.Now().Add(URLExpiry).Unix()
+	expS := strconv.FormatInt(exp, 10)
+	transfer := "basic"
+	out := make([]lfsObjResp, 0, len(req.Objects))
+	for _, o := range req.Objects {
+		res := lfsObjResp{OID: o.OID, Size: o.Size}
+		stored := s.lfsObjs[o.OID]
+		switch {
+		case !validOID(o.OID) || o.Size < 0:
+			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
+		case stored != nil && stored.size != o.Size:
+			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
+		case req.Operation == "download":
+			if stored == nil || !rp.lfs[o.OID] {
+				res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
+				break
+			}
+			res.Authenticated = true
+			res.Actions = map[string]*lfsAction{"download": {
+				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, expS, s.sign("GET", rp.uid, o.OID, expS)),
+				ExpiresIn: int(URLExpiry / time.Second),
+			}}
+		case stored != nil && rp.lfs[o.OID]:
+			// Already stored: nothing to do.
+		default:
+			var blob *synth.Blob
+			if o.Size > s.cfg.memLimit {
+				b, ok := synth.Lookup(o.OID, o.Size)
+				if !ok {
+					res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
+					break
+				}
+				blob = &b
+			}
+			res.Authenticated = true
+			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), rp.typ.urlPrefix(), rp.id())}
+			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
+				transfer = "multipart"
+				up := s.newUpload(rp, o.OID, o.Size, blob)
+				hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
+				for n := 1; n <= up.nparts; n++ {
+					ns := strconv.Itoa(n)
+					hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
+						s.CDNURL(), up.id, n, expS, s.sign("PUT", up.id, ns, expS))
+				}
+				res.Actions = map[string]*lfsAction{
+					"upload": {
+						Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.sign("POST", up.id, expS)),
+						Header:    hdr,
+						ExpiresIn: int(URLExpiry / time.Second),
+					},
+					"verify": verify,
+				}
+				break
+			}
+			sz := strconv.FormatInt(o.Size, 10)
+			res.Actions = map[string]*lfsAction{
+				"upload": {
+					Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.sign("PUT", rp.uid, o.OID, sz, expS)),
+					ExpiresIn: int(URLExpiry / time.Second),
+				},
+				"verify": verify,
+			}
+		}
+		out = append(out, res)
+	}
+	writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
+}
+
+func (s *Server) tooBig(size int64) string {
+	return fmt.Sprintf("Object of %d bytes exceeds the fake hub's memory limit of %d bytes and is not a registered synthetic blob (use synth.Blob or raise WithMemoryLimit)", size, s.cfg.memLimit)
+}
+
+// newUpload registers a multipart upload; the caller holds s.mu.
+func (s *Server) newUpload(rp *repo, oid string, size int64, blob *synth.Blob) *multipartUpload {
+	id := hexID(fmt.Sprintf("upload:%s:%s:%d", rp.uid, oid, s.reqSeq.Add(1)))
+	n := int((size + s.cfg.chunk - 1) / s.cfg.chunk)
+	up := &multipartUpload{id: id, repo: rp, oid: oid, size: size, chunk: s.cfg.chunk, nparts: n, synth: blob, etags: make([]string, n)}
+	s.uploads[id] = up
+	return up
+}
+
+func (s *Server) repoByUID(uid string) *repo {
+	for _, r := range s.repos {
+		if r.uid == uid {
+			return r
+		}
+	}
+	return nil
+}
+
+// handleBasicUpload serves the storage host's PUT /upload/{uid}/{oid}?size&Expires&Signature.
+func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, oid string) {
+	qs := r.URL.Query()
+	sz, exp := qs.Get("size"), qs.Get("Expires")
+	if !s.checkSig(qs.Get("Signature"), "PUT", uid, oid, sz, exp) {
+		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if !validExpiry(exp) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return
+	}
+	size, _ := strconv.ParseInt(sz, 10, 64)
+	if r.ContentLength >= 0 && r.ContentLength != size {
+		storageError(w, http.StatusBadRequest, "BadDigest", fmt.Sprintf("Content-Length %d does not match the object size %d", r.ContentLength, size))
+		return
+	}
+	obj, he := s.receive(r.Body, oid, size)
+	if he != nil {
+		storageError(w, he.status, "BadDigest", he.msg)
+		return
+	}
+	s.mu.Lock()
+	if _, ok := s.lfsObjs[oid]; !ok {
+		s.lfsObjs[oid] = obj
+	}
+	if rp := s.repoByUID(uid); rp != nil {
+		rp.lfs[oid] = true
+	}
+	s.mu.Unlock()
+	w.Header().Set("ETag", cdnETag(oid))
+	w.WriteHeader(http.StatusOK)
+}
+
+// receive reads a whole object, verifying its length and sha256. Objects up to the memory limit
+// are buffered (hashing while streaming); larger ones must be registered synthetic blobs and are
+// compared to it as they arrive.
+func (s *Server) receive(body io.Reader, oid string, size int64) (*lfsObject, *hubError) {
+	if size > s.cfg.memLimit {
+		b, ok := synth.Lookup(oid, size)
+		if !ok {
+			return nil, &hubError{status: http.StatusInsufficientStorage, msg: s.tooBig(size)}
+		}
+		if he := compareStream(body, b, 0, size); he != nil {
+			return nil, he
+		}
+		return &lfsObject{size: size, blob: &b}, nil
+	}
+	data := make([]byte, size)
+	h := sha256.New()
+	var done int64
+	for done < size {
+		k := min(int64(ioBufSize), size-done)
+		n, err := io.ReadFull(body, data[done:done+k])
+		h.Write(data[done : done+int64(n)])
+		done += int64(n)
+		if err != nil {
+			return nil, &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("body ended after %d of %d bytes", done, size)}
+		}
+	}
+	if he := expectEOF(body, size); he != nil {
+		return nil, he
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != oid {
+		return nil, &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("content sha256 %s does not match oid %s", got, oid)}
+	}
+	if b, ok := synth.Lookup(oid, size); ok {
+		return &lfsObject{size: size, blob: &b}, nil
+	}
+	return &lfsObject{size: size, data: data}, nil
+}
+
+func expectEOF(body io.Reader, size int64) *hubError {
+	var one [1]byte
+	if n, _ := io.ReadFull(body, one[:]); n > 0 {
+		return &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("body is longer than %d bytes", size)}
+	}
+	return nil
+}
+
+// compareStream checks that body is exactly the n bytes of b at off.
+func compareStream(body io.Reader, b synth.Blob, off, n int64) *hubError {
+	bp, rp := bufPool.Get().(*[]byte), bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	defer bufPool.Put(rp)
+	buf, ref := *bp, *rp
+	var done int64
+	for done < n {
+		k := min(int64(len(buf)), n-done)
+		m, err := io.ReadFull(body, buf[:k])
+		if m > 0 {
+			_, _ = b.ReadAt(ref[:m], off+done)
+			if !bytes.Equal(buf[:m], ref[:m]) {
+				return &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("content differs from the announced object at byte %d", off+done)}
+			}
+		}
+		done += int64(m)
+		if err != nil {
+			return &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("body ended after %d of %d bytes", done, n)}
+		}
+	}
+	return expectEOF(body, n)
+}
+
+// handlePartUpload serves the storage host's PUT /multipart/{uploadId}/{part}.
+func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, uploadID, part string) {
+	qs := r.URL.Query()
+	exp := qs.Get("Expires")
+	if !s.checkSig(qs.Get("Signature"), "PUT", uploadID, part, exp) {
+		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if !validExpiry(exp) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return
+	}
+	s.mu.RLock()
+	up := s.uploads[uploadID]
+	s.mu.RUnlock()
+	n, err := strconv.Atoi(part)
+	if up == nil || err != nil || n < 1 || n > up.nparts {
+		storageError(w, http.StatusNotFound, "NoSuchUpload", "The specified multipart upload does not exist.")
+		return
+	}
+	off := int64(n-1) * up.chunk
+	want := min(up.chunk, up.size-off)
+	if r.ContentLength >= 0 && r.ContentLength != want {
+		storageError(w, http.StatusBadRequest, "InvalidPart", fmt.Sprintf("part %d must be %d bytes, got Content-Length %d", n, want, r.ContentLength))
+		return
+	}
+	if up.synth != nil {
+		if he := compareStream(r.Body, *up.synth, off, want); he != nil {
+			storageError(w, he.status, "InvalidPart", he.msg)
+			return
+		}
+	} else {
+		up.mu.Lock()
+		if up.buf == nil {
+			up.buf = make([]byte, up.size)
+		}
+		dst := up.buf[off : off+want]
+		up.mu.Unlock()
+		if m, err := io.ReadFull(r.Body, dst); err != nil {
+			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
+			return
+		}
+		if he := expectEOF(r.Body, want); he != nil {
+			storageError(w, he.status, "InvalidPart", he.msg)
+			return
+		}
+	}
+	etag := `"` + s.sign("part", uploadID, part, strconv.FormatInt(want, 10))[:32] + `"`
+	up.mu.Lock()
+	up.etags[n-1] = etag
+	up.mu.Unlock()
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusOK)
+}
+
+// handleComplete serves POST /api/complete_multipart?uploadId&Expires&Signature on the Hub host.
+func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *request) {
+	qs := r.URL.Query()
+	id, exp := qs.Get("uploadId"), qs.Get("Expires")
+	if !s.checkSig(qs.Get("Signature"), "POST", id, exp) || !validExpiry(exp) {
+		writeError(w, &hubError{status: http.StatusForbidden, msg: "Invalid or expired completion URL"}, false)
+		return
+	}
+	var body struct {
+		OID   string `json:"oid"`
+		Parts []struct {
+			PartNumber int    `json:"partNumber"`
+			ETag       string `json:"etag"`
+		} `json:"parts"`
+	}
+	if e := readJSON(r, &body); e != nil {
+		writeError(w, e, false)
+		return
+	}
+	s.mu.RLock()
+	up := s.uploads[id]
+	s.mu.RUnlock()
+	if up == nil {
+		writeError(w, &hubError{status: http.StatusNotFound, msg: "Unknown multipart upload"}, false)
+		return
+	}
+	bad := func(msg string) { writeError(w, &hubError{status: http.StatusBadRequest, msg: msg}, false) }
+	if body.OID != up.oid {
+		bad(fmt.Sprintf("oid %q does not match the upload's object %s", body.OID, up.oid))
+		return
+	}
+	up.mu.Lock()
+	if len(body.Parts) != up.nparts {
+		up.mu.Unlock()
+		bad(fmt.Sprintf("expected %d parts, got %d", up.nparts, len(body.Parts)))
+		return
+	}
+	for i, p := range body.Parts {
+		switch {
+		case p.PartNumber != i+1:
+			up.mu.Unlock()
+			bad(fmt.Sprintf("parts must be listed in order: entry %d has partNumber %d", i, p.PartNumber))
+			return
+		case up.etags[i] == "":
+			up.mu.Unlock()
+			bad(fmt.Sprintf("part %d was not uploaded", i+1))
+			return
+		case p.ETag != up.etags[i]:
+			up.mu.Unlock()
+			bad(fmt.Sprintf("part %d: etag %q does not match the uploaded part", i+1, p.ETag))
+			return
+		}
+	}
+	buf := up.buf
+	up.mu.Unlock()
+	obj := &lfsObject{size: up.size, blob: up.synth}
+	if up.synth == nil {
+		sum := sha256.Sum256(buf)
+		if hex.EncodeToString(sum[:]) != up.oid {
+			s.mu.Lock()
+			delete(s.uploads, id)
+			s.mu.Unlock()
+			bad("assembled content does not hash to " + up.oid)
+			return
+		}
+		if b, ok := synth.Lookup(up.oid, up.size); ok {
+			obj.blob = &b
+		} else {
+			obj.data = buf
+		}
+	}
+	s.mu.Lock()
+	if _, ok := s.lfsObjs[up.oid]; !ok {
+		s.lfsObjs[up.oid] = obj
+	}
+	up.repo.lfs[up.oid] = true
+	delete(s.uploads, id)
+	s.mu.Unlock()
+	writeLFS(w, http.StatusOK, map[string]any{"success": true, "oid": up.oid, "size": up.size})
+}
+
+// handleVerify serves POST {prefix}{id}.git/info/lfs/objects/verify.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request, q *request) {
+	var body struct {
+		OID  string `json:"oid"`
+		Size int64  `json:"size"`
+	}
+	if e := readJSON(r, &body); e != nil {
+		writeError(w, e, false)
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rp, he := s.repoFor(q, accWrite)
+	if he != nil {
+		writeError(w, he, false)
+		return
+	}
+	obj := s.lfsObjs[body.OID]
+	if obj == nil || !rp.lfs[body.OID] {
+		writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
+		return
+	}
+	if obj.size != body.Size {
+		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
+		return
+	}
+	writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+}

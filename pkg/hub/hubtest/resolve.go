@@ -1,0 +1,255 @@
+package hubtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// content returns a seekable reader over a file's bytes (LFS dereferenced).
+func (s *Server) content(f *fileEntry) (io.ReadSeeker, bool) {
+	if f.lfs == nil {
+		return bytes.NewReader(f.data), true
+	}
+	s.mu.RLock()
+	obj := s.lfsObjs[f.lfs.oid]
+	s.mu.RUnlock()
+	if obj == nil {
+		return nil, false
+	}
+	return obj.reader(), true
+}
+
+func (o *lfsObject) reader() io.ReadSeeker {
+	if o.blob != nil {
+		return io.NewSectionReader(o.blob, 0, o.size)
+	}
+	return bytes.NewReader(o.data)
+}
+
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// handleResolve serves /{prefix}{id}/resolve/{rev}/{path} and /raw/.
+func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *request, raw bool) {
+	s.mu.RLock()
+	rp, he := s.repoFor(q, accFiles)
+	if he != nil {
+		s.mu.RUnlock()
+		writeError(w, he, true)
+		return
+	}
+	if rp.locked {
+		s.mu.RUnlock()
+		writeError(w, errLocked(), true)
+		return
+	}
+	rev, rest := splitRev(rp, q.rest)
+	c := rp.resolve(rev)
+	private, gated := rp.private, rp.gated != ""
+	uid, typ, id := rp.uid, rp.typ, rp.id()
+	s.mu.RUnlock()
+	if c == nil {
+		writeError(w, errRevision(rev), true)
+		return
+	}
+	p := strings.Join(rest, "/")
+	f, ok := c.snap.files[p]
+	if !ok {
+		writeError(w, &hubError{status: http.StatusNotFound, code: "EntryNotFound", msg: "Entry not found"}, true)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Repo-Commit", c.id)
+	h.Add("Vary", "Accept")
+	if raw {
+		// The git blob as stored: the pointer text for LFS files.
+		data := f.data
+		if f.lfs != nil {
+			data = []byte(LFSPointer(f.lfs.oid, f.lfs.size))
+		}
+		serveBytes(w, r, bytes.NewReader(data), `"`+f.oid+`"`, path.Base(p), r.URL.Query().Get("noContentDisposition") == "")
+		return
+	}
+	if f.lfs != nil && f.size > 0 {
+		exp := time.Now().Add(URLExpiry).Unix()
+		disp := fmt.Sprintf("inline; filename*=UTF-8''%s; filename=%q", url.PathEscape(path.Base(p)), path.Base(p))
+		expS := strconv.FormatInt(exp, 10)
+		loc := fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&response-content-disposition=%s",
+			s.CDNURL(), uid, f.lfs.oid, expS, s.sign("GET", uid, f.lfs.oid, expS), url.QueryEscape(disp))
+		h.Set("X-Linked-Etag", `"`+f.lfs.oid+`"`)
+		h.Set("X-Linked-Size", strconv.FormatInt(f.size, 10))
+		h.Set("Cache-Control", "no-store")
+		h.Set("Accept-Ranges", "bytes")
+		redirect(w, r, loc, http.StatusFound)
+		return
+	}
+	if private || gated || f.size == 0 {
+		rs, _ := s.content(f)
+		serveBytes(w, r, rs, `"`+f.oid+`"`, path.Base(p), r.URL.Query().Get("noContentDisposition") == "")
+		return
+	}
+	orig := "/" + typ.urlPrefix() + id + "/resolve/" + url.PathEscape(rev) + "/" + escapePath(p)
+	loc := fmt.Sprintf("/api/resolve-cache/%ss/%s/%s/%s?%s=&etag=%s",
+		typ, id, c.id, escapePath(p), url.QueryEscape(orig), url.QueryEscape(`"`+f.oid+`"`))
+	h.Set("X-Linked-Etag", `"`+f.oid+`"`)
+	redirect(w, r, loc, http.StatusTemporaryRedirect)
+}
+
+// redirect writes a redirect whose body is a short text (its length is not the file's).
+func redirect(w http.ResponseWriter, r *http.Request, loc string, status int) {
+	body := fmt.Sprintf("%s. Redirecting to %s", http.StatusText(status), loc)
+	h := w.Header()
+	h.Set("Location", loc)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// serveBytes serves content with ranges (206, 416), HEAD and the given ETag.
+func serveBytes(w http.ResponseWriter, r *http.Request, rs io.ReadSeeker, etag, name string, disposition bool) {
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Type", "application/octet-stream")
+	if disposition {
+		h.Set("Content-Disposition", fmt.Sprintf("inline; filename*=UTF-8''%s; filename=%q", url.PathEscape(name), name))
+	}
+	http.ServeContent(w, r, "", time.Time{}, rs)
+}
+
+// handleResolveCache serves /api/resolve-cache/{type}s/{id}/{commit}/{path}.
+func (s *Server) handleResolveCache(w http.ResponseWriter, r *http.Request, q *request) {
+	s.mu.RLock()
+	rp, he := s.repoFor(q, accFiles)
+	if he != nil {
+		s.mu.RUnlock()
+		writeError(w, he, true)
+		return
+	}
+	if rp.locked {
+		s.mu.RUnlock()
+		writeError(w, errLocked(), true)
+		return
+	}
+	c := rp.commits[q.rest[0]]
+	s.mu.RUnlock()
+	if c == nil {
+		writeError(w, errRevision(q.rest[0]), true)
+		return
+	}
+	p := strings.Join(q.rest[1:], "/")
+	f, ok := c.snap.files[p]
+	if !ok || f.lfs != nil {
+		writeError(w, &hubError{status: http.StatusNotFound, code: "EntryNotFound", msg: "Entry not found"}, true)
+		return
+	}
+	w.Header().Set("X-Repo-Commit", c.id)
+	serveBytes(w, r, bytes.NewReader(f.data), `"`+f.oid+`"`, path.Base(p), true)
+}
+
+// cdnETag is the storage host's ETag for an object: stable, and not its sha256 (like the Xet
+// bridge, whose ETag is the xetHash).
+func cdnETag(oid string) string {
+	sum := sha256.Sum256([]byte("cdn:" + oid))
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// serveCDN is the storage host: signed LFS downloads, basic and multipart part uploads.
+func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Request-Id", fmt.Sprintf("cdn-%d", s.reqSeq.Add(1)))
+	route := RouteCDN
+	segs, ok := splitEscaped(r.URL.EscapedPath())
+	if ok && len(segs) > 0 && (segs[0] == "upload" || segs[0] == "multipart") {
+		route = RouteLFSUpload
+	}
+	rule, faulted := s.faults.Take(route)
+	for _, hdr := range []string{"Authorization", "Cookie"} {
+		if r.Header.Get(hdr) != "" {
+			s.mu.Lock()
+			s.leaks = append(s.leaks, fmt.Sprintf("%s %s (%s)", r.Method, r.URL.Path, hdr))
+			s.mu.Unlock()
+			storageError(w, http.StatusBadRequest, "InvalidArgument", MsgCredentialsOnStorage)
+			return
+		}
+	}
+	if faulted {
+		if rule.Status != 0 {
+			rule.WriteStatus(w, func(w http.ResponseWriter, status int, msg string) {
+				storageError(w, status, "InjectedFault", msg)
+			})
+			return
+		}
+		w, r = applyRule(rule, w, r, route)
+	}
+	switch {
+	case ok && len(segs) == 3 && segs[0] == "repos" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.serveObject(w, r, segs[1], segs[2])
+	case ok && len(segs) == 3 && segs[0] == "upload" && r.Method == http.MethodPut:
+		s.handleBasicUpload(w, r, segs[1], segs[2])
+	case ok && len(segs) == 3 && segs[0] == "multipart" && r.Method == http.MethodPut:
+		s.handlePartUpload(w, r, segs[1], segs[2])
+	default:
+		storageError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+	}
+}
+
+// storageError answers like an object store: an XML error document.
+func storageError(w http.ResponseWriter, status int, code, msg string) {
+	body := fmt.Sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg)
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// validExpiry checks a signed URL's Expires parameter.
+func validExpiry(exp string) bool {
+	n, err := strconv.ParseInt(exp, 10, 64)
+	return err == nil && time.Now().Unix() <= n
+}
+
+func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid string) {
+	qs := r.URL.Query()
+	exp := qs.Get("Expires")
+	if !s.checkSig(qs.Get("Signature"), "GET", uid, oid, exp) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Invalid signature")
+		return
+	}
+	if !validExpiry(exp) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return
+	}
+	s.mu.RLock()
+	obj := s.lfsObjs[oid]
+	s.mu.RUnlock()
+	if obj == nil {
+		storageError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", cdnETag(oid))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Type", "application/octet-stream")
+	if d := qs.Get("response-content-disposition"); d != "" {
+		h.Set("Content-Disposition", d)
+	}
+	http.ServeContent(w, r, "", time.Time{}, obj.reader())
+}
