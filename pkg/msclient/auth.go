@@ -49,7 +49,8 @@ func (c *Client) Login(ctx context.Context) (*Login, error) {
 		out:  &data, resp: &resp,
 	})
 	if err != nil {
-		if errors.Is(err, ErrUnauthorized) {
+		var e *Error
+		if errors.As(err, &e) && e.Code == codeLoginRefused {
 			if u, werr := c.whoAmI(ctx); werr == nil && u.Name != "" {
 				return &Login{Username: u.Name, Email: u.Email, Reduced: true}, nil
 			}

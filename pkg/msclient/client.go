@@ -459,9 +459,9 @@ type call struct {
 	query   url.Values
 	body    any        // JSON-encoded when non-nil and not an io.Reader
 	raw     io.Reader  // sent as is with contentType
-	ctype   string     //
+	ctype   string     // Content-Type of raw
 	out     any        // decoded from the envelope's Data (may be nil)
-	env     *envelope  // the whole envelope, when the caller needs top-level fields
+	top     any        // the whole body is also decoded into it (top-level fields)
 	refine  classifier // per-endpoint error refinement
 	resp    **http.Response
 	idempot bool
@@ -515,21 +515,21 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		return transportError(cl.method, cl.path, err)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		if cl.out == nil && cl.env == nil {
+		if cl.out == nil && cl.top == nil {
 			return nil
 		}
 		return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode, Message: "empty response body", Kind: ErrServer}
 	}
-	env := cl.env
-	if env == nil {
-		env = &envelope{}
-	}
+	env := &envelope{}
 	if err := json.Unmarshal(b, env); err != nil {
 		return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode,
 			Message: "response is not a JSON envelope: " + redact(err.Error()), Kind: ErrServer}
 	}
 	if env.failed() {
 		return newError(cl.method, cl.path, resp, b, env, cl.refine)
+	}
+	if cl.top != nil {
+		_ = json.Unmarshal(b, cl.top)
 	}
 	if cl.out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
 		if err := json.Unmarshal(env.Data, cl.out); err != nil {

@@ -194,11 +194,15 @@ func (c *Client) listDataset(ctx context.Context, repo Repo, rev string) ([]file
 			"PageNumber": {strconv.Itoa(page)}, "PageSize": {strconv.Itoa(datasetPageSize)},
 		}
 		var data struct {
-			Files []fileEntry `json:"Files"`
+			Files      []fileEntry `json:"Files"`
+			TotalCount *int64      `json:"TotalCount"`
+		}
+		var top struct {
+			TotalCount *int64 `json:"TotalCount"`
 		}
 		var err error
 		for try := 0; try < 3; try++ {
-			err = c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/repo/tree"), query: q, out: &data})
+			err = c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/repo/tree"), query: q, out: &data, top: &top})
 			// A spurious 403 on a page after the first is retried (protocols/modelscope.md §3.3).
 			if err == nil || page == 1 || !errors.Is(err, ErrForbidden) {
 				break
@@ -211,7 +215,19 @@ func (c *Client) listDataset(ctx context.Context, repo Repo, rev string) ([]file
 			return nil, revisionNotFound(repo, rev)
 		}
 		out = append(out, data.Files...)
-		if len(data.Files) < datasetPageSize {
+		total := data.TotalCount
+		if total == nil {
+			total = top.TotalCount
+		}
+		switch {
+		case len(data.Files) == 0:
+			return out, nil
+		case total != nil:
+			// The hub may cap the page size below what was asked: trust the total.
+			if int64(len(out)) >= *total {
+				return out, nil
+			}
+		case len(data.Files) < datasetPageSize:
 			return out, nil
 		}
 	}

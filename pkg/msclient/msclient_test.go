@@ -1,0 +1,557 @@
+package msclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+const (
+	aliceToken = "ms-alice-3f9c2a7d1e8b4c6a"
+	bobToken   = "ms-bob-77e1c0d2a9f34b18"
+	readToken  = "ms-read-5a1b2c3d4e5f6a7b"
+)
+
+// fastHTTP is an httpx client with test-sized backoffs and its own rate-limit gate.
+func fastHTTP() *http.Client {
+	return httpx.NewClient(httpx.WithBackoff(time.Millisecond, 10*time.Millisecond),
+		httpx.WithGate(httpx.NewGate()), httpx.WithMaxWait(2*time.Second))
+}
+
+// setup starts a fake hub with users alice (token aliceToken, org "acme"), bob (bobToken) and a
+// read-only token for alice, and returns it with a client logged in as alice.
+func setup(t *testing.T, opts ...mstest.Option) (*mstest.Server, *Client) {
+	t.Helper()
+	s := mstest.NewServer(opts...)
+	t.Cleanup(s.Close)
+	s.AddUser("alice", "acme")
+	s.AddUser("bob")
+	s.AddToken(aliceToken, "alice")
+	s.AddToken(bobToken, "bob")
+	s.AddReadOnlyToken(readToken, "alice")
+	return s, newClient(s, aliceToken)
+}
+
+func newClient(s *mstest.Server, token string, opts ...Option) *Client {
+	base := []Option{WithEndpoint(s.URL()), WithHTTPClient(fastHTTP()),
+		WithResumeOptions(httpx.WithResumeBackoff(time.Millisecond, 10*time.Millisecond)),
+		WithCommitRetry(8, 20*time.Millisecond, 10*time.Second), WithUploadRetry(4, time.Millisecond)}
+	if token != "" {
+		base = append(base, WithToken(token))
+	}
+	return NewClient(append(base, opts...)...)
+}
+
+func model(id string) Repo   { return Repo{Kind: KindModel, ID: id} }
+func dataset(id string) Repo { return Repo{Kind: KindDataset, ID: id} }
+
+// requireKind asserts err is a *Error of the given kind.
+func requireKind(t *testing.T, err error, kind error) *Error {
+	t.Helper()
+	require.Error(t, err)
+	require.ErrorIs(t, err, kind, "error: %v", err)
+	var e *Error
+	if errors.As(err, &e) {
+		require.NotContains(t, e.Error(), aliceToken)
+	}
+	return e
+}
+
+func TestEndpointResolution(t *testing.T) {
+	tests := []struct {
+		name             string
+		endpoint, domain string
+		envEndpoint      string
+		envDomain        string
+		want             string
+		wantErr          bool
+	}{
+		{name: "default", want: "https://modelscope.cn"},
+		{name: "explicit endpoint", endpoint: "http://127.0.0.1:8080/", want: "http://127.0.0.1:8080"},
+		{name: "endpoint without scheme", endpoint: "www.modelscope.ai", want: "https://www.modelscope.ai"},
+		{name: "endpoint with base path", endpoint: "https://mirror.example/ms/", want: "https://mirror.example/ms"},
+		{name: "domain bare", domain: "modelscope.ai", want: "https://modelscope.ai"},
+		{name: "domain with scheme", domain: "http://modelscope.test", want: "http://modelscope.test"},
+		{name: "endpoint wins over domain", endpoint: "https://a.example", domain: "modelscope.ai", want: "https://a.example"},
+		{name: "env endpoint", envEndpoint: "http://localhost:9/", envDomain: "modelscope.ai", want: "http://localhost:9"},
+		{name: "env domain", envDomain: "modelscope.ai", want: "https://modelscope.ai"},
+		{name: "option beats env", domain: "modelscope.cn", envEndpoint: "http://localhost:9", want: "https://modelscope.cn"},
+		{name: "bad scheme", endpoint: "ftp://x.example", wantErr: true},
+		{name: "userinfo refused", endpoint: "https://u:p@x.example", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvEndpoint, tt.envEndpoint)
+			t.Setenv(EnvDomain, tt.envDomain)
+			var opts []Option
+			if tt.endpoint != "" {
+				opts = append(opts, WithEndpoint(tt.endpoint))
+			}
+			if tt.domain != "" {
+				opts = append(opts, WithDomain(tt.domain))
+			}
+			c := NewClient(opts...)
+			if tt.wantErr {
+				require.Equal(t, "", c.Endpoint())
+				_, err := c.RepoExists(context.Background(), model("a/b"))
+				require.ErrorIs(t, err, ErrInvalid)
+				require.NotContains(t, err.Error(), "u:p")
+				return
+			}
+			require.Equal(t, tt.want, c.Endpoint())
+		})
+	}
+}
+
+func TestRepoValidate(t *testing.T) {
+	tests := []struct {
+		repo Repo
+		ok   bool
+		msg  string
+	}{
+		{model("alice/m1"), true, ""},
+		{dataset("acme/data.v2_x-y"), true, ""},
+		{Repo{Kind: "space", ID: "a/b"}, false, "neither"},
+		{model("noslash"), false, "owner/name"},
+		{model("a/b/c"), false, "owner/name"},
+		{model("/b"), false, "empty owner"},
+		{model("a/"), false, "empty name"},
+		{model("a/.."), false, "may not be"},
+		{model("a/b c"), false, "letters, digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repo.String(), func(t *testing.T) {
+			err := tt.repo.Validate()
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalid)
+			require.Contains(t, err.Error(), tt.msg)
+		})
+	}
+	// Every method validates before sending anything.
+	c := NewClient(WithEndpoint("http://127.0.0.1:1"))
+	_, err := c.ListFiles(context.Background(), model("bad"), "")
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+func TestLoginAndWhoAmI(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+
+	l, err := c.Login(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "alice", l.Username)
+	require.Equal(t, s.GitToken("alice"), l.GitToken)
+	require.NotEmpty(t, l.GitToken)
+	require.False(t, l.Reduced)
+	// The git token is a secret from now on.
+	require.NotContains(t, httpx.Redact("token "+l.GitToken), l.GitToken)
+
+	u, err := c.WhoAmI(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "alice", u.Name)
+
+	tests := []struct {
+		name  string
+		token string
+		login func(*testing.T, *Login, error)
+		whoam func(*testing.T, *User, error)
+	}{
+		{"no token", "", func(t *testing.T, _ *Login, err error) { requireKind(t, err, ErrUnauthorized) },
+			func(t *testing.T, _ *User, err error) { requireKind(t, err, ErrUnauthorized) }},
+		{"unknown token", "ms-unknown-0000000000000000", func(t *testing.T, _ *Login, err error) {
+			e := requireKind(t, err, ErrUnauthorized)
+			require.Equal(t, int64(mstest.CodeLoginRefused), e.Code)
+			require.Equal(t, http.StatusBadRequest, e.HTTPStatus)
+			require.NotEmpty(t, e.Message)
+		}, func(t *testing.T, _ *User, err error) {
+			e := requireKind(t, err, ErrUnauthorized)
+			require.Equal(t, "InvalidAuthentication", e.CodeName)
+		}},
+		{"read-only token: reduced login", readToken, func(t *testing.T, l *Login, err error) {
+			require.NoError(t, err)
+			require.True(t, l.Reduced)
+			require.Equal(t, "alice", l.Username)
+			require.Empty(t, l.GitToken)
+		}, func(t *testing.T, u *User, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "alice", u.Name)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(s, tt.token)
+			l, err := c.Login(ctx)
+			tt.login(t, l, err)
+			u, err := c.WhoAmI(ctx)
+			tt.whoam(t, u, err)
+		})
+	}
+}
+
+func TestLoginFaults(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	// An error inside a 200 envelope is an error.
+	s.Faults().Add(mstest.EnvelopeError(mstest.RouteLogin, mstest.MsgNotLoggedIn, 1))
+	_, err := c.Login(ctx)
+	e := requireKind(t, err, ErrUnauthorized)
+	require.Equal(t, http.StatusOK, e.HTTPStatus)
+	require.Equal(t, int64(mstest.CodeRefused), e.Code)
+	// Login is a POST: a 5xx is not retried by the transport and surfaces as ErrServer.
+	s.Faults().Add(fault.Rule{Route: mstest.RouteLogin, Status: http.StatusBadGateway, Times: 1})
+	_, err = c.Login(ctx)
+	requireKind(t, err, ErrServer)
+	// whoami is a GET: a 503 is retried and the call succeeds.
+	before := s.Faults().Count(mstest.RouteWhoami)
+	s.Faults().Add(fault.Rule{Route: mstest.RouteWhoami, Status: http.StatusServiceUnavailable, Times: 2})
+	u, err := c.WhoAmI(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "alice", u.Name)
+	require.Equal(t, before+3, s.Faults().Count(mstest.RouteWhoami))
+}
+
+// TestLoginCookieReused checks that cookies the hub sets at login go with later API calls.
+func TestLoginCookieReused(t *testing.T) {
+	var sawCookie []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "ms_sess", Value: "server-session-value-1234", Path: "/"})
+		_, _ = w.Write([]byte(`{"Code":200,"Data":{"AccessToken":"git-token-abcdef123456","Username":"alice"},"Success":true}`))
+	})
+	mux.HandleFunc("GET /api/v1/models/alice/m", func(w http.ResponseWriter, r *http.Request) {
+		sawCookie = append(sawCookie, r.Header.Get("Cookie"))
+		_, _ = w.Write([]byte(`{"Code":"200","Data":{"Id":"7","Visibility":"5"},"Success":true}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := NewClient(WithEndpoint(srv.URL), WithToken(aliceToken), WithHTTPClient(fastHTTP()))
+	ctx := context.Background()
+	_, err := c.Login(ctx)
+	require.NoError(t, err)
+	info, err := c.RepoInfo(ctx, model("alice/m"), "")
+	require.NoError(t, err)
+	require.False(t, info.Private)
+	require.Equal(t, int64(7), info.NumericID)
+	require.Len(t, sawCookie, 1)
+	require.Contains(t, sawCookie[0], "ms_sess=server-session-value-1234")
+	require.Contains(t, sawCookie[0], "m_session_id="+aliceToken)
+}
+
+func TestRepoInfoAndExists(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/pub", mstest.Public))
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/priv", mstest.Private))
+	require.NoError(t, s.CreateRepo(mstest.Model, "acme/internal", mstest.Internal))
+	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/ds", mstest.Public))
+	_, err := s.Commit(mstest.Model, "alice/pub", "", "seed", mstest.File{Path: "a.bin", Content: make([]byte, 1000), LFS: true},
+		mstest.File{Path: "README.md", Content: []byte("# hi\n")})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name        string
+		repo        Repo
+		client      *Client
+		private     bool
+		visibility  int
+		datasetID   int64
+		minStorage  int64
+		exists      bool
+		errKind     error
+		existsError error
+	}{
+		{name: "public model", repo: model("alice/pub"), client: c, visibility: 5, minStorage: 1000, exists: true},
+		{name: "private model", repo: model("alice/priv"), client: c, private: true, visibility: 1, exists: true},
+		{name: "internal model is private", repo: model("acme/internal"), client: c, private: true, visibility: 3, exists: true},
+		{name: "dataset has numeric id", repo: dataset("alice/ds"), client: c, visibility: 5, datasetID: s.DatasetID("alice/ds"), exists: true},
+		{name: "missing model", repo: model("alice/nope"), client: c, errKind: ErrNotFound},
+		{name: "missing dataset", repo: dataset("alice/nope"), client: c, errKind: ErrNotFound},
+		{name: "private invisible to bob", repo: model("alice/priv"), client: newClient(s, bobToken), errKind: ErrNotFound},
+		{name: "private invisible anonymously", repo: model("alice/priv"), client: newClient(s, ""), errKind: ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info, err := tt.client.RepoInfo(ctx, tt.repo, "")
+			exists, eerr := tt.client.RepoExists(ctx, tt.repo)
+			require.NoError(t, eerr)
+			if tt.errKind != nil {
+				requireKind(t, err, tt.errKind)
+				require.False(t, exists)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, exists)
+			require.Equal(t, tt.private, info.Private)
+			require.Equal(t, tt.visibility, info.Visibility)
+			require.Equal(t, tt.datasetID, info.DatasetID)
+			require.GreaterOrEqual(t, info.StorageSize, tt.minStorage)
+			require.Equal(t, tt.repo.ID, info.ID)
+		})
+	}
+	require.NotZero(t, s.DatasetID("alice/ds"))
+}
+
+func TestRepoExistsErrorsAreNotNo(t *testing.T) {
+	tests := []struct {
+		name string
+		rule fault.Rule
+		kind error
+	}{
+		{"403", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusForbidden}, ErrForbidden},
+		{"401", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusUnauthorized}, ErrUnauthorized},
+		{"500 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusInternalServerError}, ErrServer},
+		{"429 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusTooManyRequests}, ErrRateLimited},
+		{"envelope error in 200", mstest.EnvelopeError(mstest.RouteModelInfo, "list_models_failed", 0), ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := setup(t)
+			require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+			s.Faults().Add(tt.rule)
+			ok, err := c.RepoExists(context.Background(), model("alice/m"))
+			require.False(t, ok)
+			requireKind(t, err, tt.kind)
+		})
+	}
+	// And a transient 5xx is retried: the repo exists.
+	s, c := setup(t)
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	s.Faults().Add(fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusBadGateway, Times: 2})
+	ok, err := c.RepoExists(context.Background(), model("alice/m"))
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+func TestHiddenAs403(t *testing.T) {
+	s, _ := setup(t, mstest.WithHiddenStatus(http.StatusForbidden))
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/priv", mstest.Private))
+	ok, err := newClient(s, bobToken).RepoExists(context.Background(), model("alice/priv"))
+	require.False(t, ok)
+	requireKind(t, err, ErrForbidden)
+}
+
+func TestCreateRepo(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		client  *Client
+		repo    Repo
+		private bool
+		kind    error
+		vis     mstest.Visibility
+	}{
+		{name: "public model", client: c, repo: model("alice/m1"), vis: mstest.Public},
+		{name: "private model", client: c, repo: model("alice/m2"), private: true, vis: mstest.Private},
+		{name: "public dataset", client: c, repo: dataset("alice/d1"), vis: mstest.Public},
+		{name: "private dataset in org", client: c, repo: dataset("acme/d2"), private: true, vis: mstest.Private},
+		{name: "model exists", client: c, repo: model("alice/m1"), kind: ErrConflict},
+		{name: "dataset exists", client: c, repo: dataset("alice/d1"), kind: ErrConflict},
+		{name: "other namespace", client: c, repo: model("bob/m"), kind: ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/m3"), kind: ErrUnauthorized},
+		{name: "read-only token", client: newClient(s, readToken), repo: model("alice/m4"), kind: ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.client.CreateRepo(ctx, tt.repo, tt.private)
+			if tt.kind != nil {
+				requireKind(t, err, tt.kind)
+				return
+			}
+			require.NoError(t, err)
+			k := mstest.Model
+			if tt.repo.Kind == KindDataset {
+				k = mstest.Dataset
+			}
+			require.Equal(t, tt.vis, s.RepoVisibility(k, tt.repo.ID))
+		})
+	}
+	t.Run("conflict keeps the hub's code and message", func(t *testing.T) {
+		err := c.CreateRepo(ctx, model("alice/m1"), false)
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		require.Equal(t, int64(mstest.CodeModelExists), e.Code)
+		require.Equal(t, mstest.MsgExists, e.Message)
+	})
+	t.Run("5xx on create is not retried", func(t *testing.T) {
+		s.Faults().Add(fault.Rule{Route: mstest.RouteCreateModel, Status: http.StatusBadGateway, Times: 1})
+		before := s.Faults().Count(mstest.RouteCreateModel)
+		err := c.CreateRepo(ctx, model("alice/m9"), false)
+		requireKind(t, err, ErrServer)
+		require.Equal(t, before+1, s.Faults().Count(mstest.RouteCreateModel))
+	})
+}
+
+func TestSetPrivate(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/d", mstest.Public))
+	for _, r := range []struct {
+		repo Repo
+		kind mstest.Kind
+	}{{model("alice/m"), mstest.Model}, {dataset("alice/d"), mstest.Dataset}} {
+		require.NoError(t, c.SetPrivate(ctx, r.repo, true))
+		require.Equal(t, mstest.Private, s.RepoVisibility(r.kind, r.repo.ID))
+		info, err := c.RepoInfo(ctx, r.repo, "")
+		require.NoError(t, err)
+		require.True(t, info.Private)
+		require.NoError(t, c.SetPrivate(ctx, r.repo, false))
+		require.Equal(t, mstest.Public, s.RepoVisibility(r.kind, r.repo.ID))
+	}
+	requireKind(t, newClient(s, bobToken).SetPrivate(ctx, model("alice/m"), true), ErrForbidden)
+	requireKind(t, c.SetPrivate(ctx, model("alice/none"), true), ErrNotFound)
+	s.Faults().Add(mstest.EnvelopeError(mstest.RouteVisibility, mstest.MsgNoWrite, 1))
+	requireKind(t, c.SetPrivate(ctx, dataset("alice/d"), true), ErrForbidden)
+	require.Equal(t, mstest.Public, s.RepoVisibility(mstest.Dataset, "alice/d"))
+}
+
+func TestDeleteRepo(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/d", mstest.Public))
+	requireKind(t, newClient(s, bobToken).DeleteRepo(ctx, model("alice/m")), ErrForbidden)
+	require.NoError(t, c.DeleteRepo(ctx, model("alice/m")))
+	require.NoError(t, c.DeleteRepo(ctx, dataset("alice/d")))
+	require.False(t, s.RepoExists(mstest.Model, "alice/m"))
+	require.False(t, s.RepoExists(mstest.Dataset, "alice/d"))
+	requireKind(t, c.DeleteRepo(ctx, model("alice/m")), ErrNotFound)
+
+	s2, c2 := setup(t, mstest.WithDeletionRefused())
+	require.NoError(t, s2.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	e := requireKind(t, c2.DeleteRepo(ctx, model("alice/m")), ErrForbidden)
+	require.Contains(t, e.Message, "no longer supports deletion")
+	require.True(t, s2.RepoExists(mstest.Model, "alice/m"))
+}
+
+func TestResolveRevision(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
+		_, err := s.Commit(k, "alice/r", "", "one", mstest.File{Path: "a.txt", Content: []byte("a")})
+		require.NoError(t, err)
+		require.NoError(t, s.CreateTag(k, "alice/r", "v1", ""))
+		require.NoError(t, s.CreateBranch(k, "alice/r", "dev", ""))
+		_, err = s.Commit(k, "alice/r", "", "two", mstest.File{Path: "b.txt", Content: []byte("b")})
+		require.NoError(t, err)
+	}
+	for _, kind := range []RepoKind{KindModel, KindDataset} {
+		mk := mstest.Model
+		if kind == KindDataset {
+			mk = mstest.Dataset
+		}
+		repo := Repo{Kind: kind, ID: "alice/r"}
+		head, err := s.Head(mk, "alice/r", "")
+		require.NoError(t, err)
+		v1, err := s.Head(mk, "alice/r", "v1")
+		require.NoError(t, err)
+		require.NotEqual(t, head, v1)
+		tests := []struct {
+			rev, want string
+			kind      error
+		}{
+			{"", head, nil},
+			{"master", head, nil},
+			{"v1", v1, nil},
+			{"dev", v1, nil},
+			{v1, v1, nil},
+			{"main", "", ErrNotFound},
+			{strings.Repeat("ab", 20), "", ErrNotFound},
+		}
+		for _, tt := range tests {
+			t.Run(string(kind)+"/"+tt.rev, func(t *testing.T) {
+				got, err := c.ResolveRevision(ctx, repo, tt.rev)
+				if tt.kind != nil {
+					requireKind(t, err, tt.kind)
+					return
+				}
+				require.NoError(t, err)
+				require.Equal(t, tt.want, got)
+			})
+		}
+	}
+	_, err := c.ResolveRevision(ctx, model("alice/none"), "")
+	requireKind(t, err, ErrNotFound)
+}
+
+func TestErrorText(t *testing.T) {
+	e := &Error{Method: "POST", Path: "/api/v1/models", HTTPStatus: 400, Code: 10010101001,
+		Message: "exists", RequestID: "rid", Kind: ErrConflict}
+	require.Equal(t, "msclient: POST /api/v1/models: HTTP 400, code 10010101001: exists (request id rid) [conflict]", e.Error())
+	require.ErrorIs(t, ErrCommitTooFrequent, ErrRateLimited)
+	require.NotErrorIs(t, ErrRateLimited, ErrCommitTooFrequent)
+	// Tokens never appear in errors, even if the hub echoes them.
+	httpx.RegisterSecret(aliceToken)
+	e2 := newError("GET", "/x", &http.Response{StatusCode: 400, Header: http.Header{}},
+		[]byte(`{"Code":400,"Message":"bad token `+aliceToken+`","Success":false}`), nil, nil)
+	require.NotContains(t, e2.Error(), aliceToken)
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		kind   error
+	}{
+		{"404 legacy", 404, `{"Code":10990101007,"Message":"x","Success":false}`, ErrNotFound},
+		{"200 dataset missing", 200, `{"Code":10020101002,"Message":"不存在的数据集","Success":false}`, ErrNotFound},
+		{"400 login", 400, `{"Code":10010103009,"Message":"登录失败","Success":false}`, ErrUnauthorized},
+		{"400 not logged in", 400, `{"Code":10030000001,"Message":"user not logged in","Success":false}`, ErrUnauthorized},
+		{"200 code 403", 200, `{"Code":403,"Message":"no write permission to repository","Success":false}`, ErrForbidden},
+		{"401 openapi", 401, `{"success":false,"code":"InvalidAuthentication","message":"m","request_id":"r"}`, ErrUnauthorized},
+		{"403 quota", 403, `{"success":false,"code":"QuotaLimitExceed","message":"m"}`, ErrForbidden},
+		{"409", 409, `{"success":false,"code":"DuplicateEntity"}`, ErrConflict},
+		{"412", 412, `{}`, ErrConflict},
+		{"422 actions", 422, `{"Code":422,"Message":"commit request exceeds actions limit: 2001 > 2000","Success":false}`, ErrInvalid},
+		{"429", 429, `{"Code":429,"Message":"slow down","Success":false}`, ErrRateLimited},
+		{"500 list", 500, `{"Code":10010207001,"Message":"list_models_failed","Success":false}`, ErrServer},
+		{"502 html", 502, `<html>bad gateway</html>`, ErrServer},
+		{"400 other", 400, `{"Code":400,"Message":"invalid PageNumber","Success":false}`, ErrInvalid},
+		{"200 string code", 200, `{"Code":"10020101002","Message":"x","Success":false}`, ErrNotFound},
+		{"deletion refused", 400, `{"Code":400,"Message":"the current token no longer supports deletion operations","Success":false}`, ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newError("GET", "/p", &http.Response{StatusCode: tt.status, Header: http.Header{"Retry-After": {"3"}}}, []byte(tt.body), nil, nil)
+			require.ErrorIs(t, e, tt.kind)
+			require.Equal(t, 3*time.Second, e.RetryAfter)
+		})
+	}
+}
+
+func TestEnvelopeFailed(t *testing.T) {
+	tests := []struct {
+		body   string
+		failed bool
+	}{
+		{`{"Code":200,"Success":true,"Data":{}}`, false},
+		{`{"Code":"200","Success":true}`, false},
+		{`{"success":true,"data":{}}`, false},
+		{`{"Code":200,"Success":false}`, true},
+		{`{"Code":10030000001,"Message":"x"}`, true},
+		{`{"success":false,"code":"ResourceNotFound"}`, true},
+		{`{"Data":{}}`, false},
+	}
+	for _, tt := range tests {
+		var env envelope
+		require.NoError(t, json.Unmarshal([]byte(tt.body), &env))
+		require.Equal(t, tt.failed, env.failed(), tt.body)
+	}
+}
