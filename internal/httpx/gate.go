@@ -20,8 +20,10 @@ func NewGate() *Gate { return &Gate{until: map[string]time.Time{}} }
 // DefaultGate is the process-wide Gate clients use unless WithGate says otherwise.
 var DefaultGate = NewGate()
 
-// Block closes host until the given time (a later Block extends, an earlier one is ignored).
+// Block closes host (host or host:port, as in a URL; default ports are ignored) until the given
+// time. A later Block extends the closure, an earlier one is ignored.
 func (g *Gate) Block(host string, until time.Time) {
+	host = gateKey(host)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if until.After(g.until[host]) {
@@ -31,6 +33,7 @@ func (g *Gate) Block(host string, until time.Time) {
 
 // blockedUntil reports when host reopens (zero or past if open).
 func (g *Gate) blockedUntil(host string) time.Time {
+	host = gateKey(host)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	u, ok := g.until[host]
@@ -41,7 +44,8 @@ func (g *Gate) blockedUntil(host string) time.Time {
 	return u
 }
 
-// Wait blocks until host's window reopens or ctx is done (then it returns ctx's error).
+// Wait blocks until host's window reopens (at once if it is open) or ctx is done, in which case
+// it returns ctx's error.
 func (g *Gate) Wait(ctx context.Context, host string) error {
 	for {
 		u := g.blockedUntil(host)

@@ -2,9 +2,13 @@ package httpx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/linaqruf/hf2ms/internal/apierr"
 )
 
 // ResumeOption configures NewResumingReader.
@@ -17,40 +21,232 @@ type resumeConfig struct {
 	logger      *slog.Logger
 }
 
-// WithResumeTries sets how many consecutive failed (re)opens or cuts are tolerated without
-// progress before the reader gives up (default 5).
-func WithResumeTries(n int) ResumeOption { return func(c *resumeConfig) { c.tries = n } }
+// WithResumeTries sets how many consecutive attempts (opens, or reads cut short) may fail
+// without a byte of progress before the reader gives up (default 5). Progress resets the count.
+func WithResumeTries(n int) ResumeOption {
+	return func(c *resumeConfig) {
+		if n > 0 {
+			c.tries = n
+		}
+	}
+}
 
-// WithResumeBackoff sets the initial and maximum backoff between reopen attempts (defaults 1s, 30s).
+// WithResumeBackoff sets the initial and maximum backoff between reopen attempts (defaults 1s,
+// 30s; tests use milliseconds).
 func WithResumeBackoff(initial, max time.Duration) ResumeOption {
 	return func(c *resumeConfig) { c.backoffInit, c.backoffMax = initial, max }
 }
 
-// WithResumeLogger logs each reopen (offset, attempt, redacted error) at Info.
+// WithResumeLogger logs each reopen (offset, attempt, wait, redacted error) at Info.
 func WithResumeLogger(l *slog.Logger) ResumeOption { return func(c *resumeConfig) { c.logger = l } }
 
-// NewResumingReader reads the byte range [start,end) from open(ctx, off). When the body fails
-// mid-way (any error but io.EOF, or an EOF before end) it reopens at the current offset after a
-// backoff, so a cut download resumes by Range. Tries reset whenever bytes arrive. Permanent errors
-// from open (see IsPermanent) are returned at once.
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as permanent for NewResumingReader: an open that returns it is not
+// retried. A nil err gives nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// StatusError is an HTTP status an open function may return (wrapped or not) so that
+// NewResumingReader can tell permanent failures (4xx except 408 and 429) from transient ones.
+type StatusError struct {
+	StatusCode int
+	Status     string // e.g. "404 Not Found"; optional
+}
+
+// Error gives the status.
+func (e *StatusError) Error() string {
+	if e.Status != "" {
+		return "http status " + e.Status
+	}
+	return fmt.Sprintf("http status %d", e.StatusCode)
+}
+
+// IsPermanent reports whether retrying after err is pointless: err was marked with Permanent, is
+// a *StatusError with a 4xx status other than 408 and 429, is a context error, or matches one of
+// the apierr kinds that do not heal with time (not found, unauthorized, forbidden, gated,
+// storage locked, conflict, invalid). apierr.ErrRateLimited and apierr.ErrServer are transient.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		c := se.StatusCode
+		return c >= 400 && c < 500 && c != 408 && c != 429
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if errors.Is(err, apierr.ErrRateLimited) || errors.Is(err, apierr.ErrServer) {
+		return false
+	}
+	for _, k := range []error{apierr.ErrNotFound, apierr.ErrUnauthorized, apierr.ErrForbidden,
+		apierr.ErrGated, apierr.ErrStorageLocked, apierr.ErrConflict, apierr.ErrInvalid} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewResumingReader reads the byte range [start,end) from open(ctx, off), which must return a
+// body starting at byte off (typically a GET with "Range: bytes=off-(end-1)"; it should fail
+// when the server ignores the Range and answers 200 from byte 0 with off > 0). When the body
+// fails mid-way (any error but io.EOF, or an EOF before end) the reader closes it and reopens at
+// the current offset after a backoff, so a cut download resumes by Range and the caller sees
+// one seamless stream. It gives up after WithResumeTries consecutive failures without progress
+// (default 5) with an error naming the offset reached; permanent errors from open (IsPermanent)
+// and ctx cancellation end it at once. Bytes past end are never returned.
 func NewResumingReader(ctx context.Context, open func(ctx context.Context, off int64) (io.ReadCloser, error), start, end int64, opts ...ResumeOption) io.ReadCloser {
 	c := resumeConfig{tries: 5, backoffInit: time.Second, backoffMax: 30 * time.Second}
 	for _, o := range opts {
 		o(&c)
 	}
-	return &resumingReader{ctx: ctx, open: open, off: start, end: end, cfg: c}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.backoffInit <= 0 {
+		c.backoffInit = time.Millisecond
+	}
+	if c.backoffMax < c.backoffInit {
+		c.backoffMax = c.backoffInit
+	}
+	return &resumingReader{ctx: ctx, open: open, start: start, off: start, end: end, cfg: c}
 }
+
+var errReaderClosed = errors.New("httpx: read from a closed resuming reader")
 
 type resumingReader struct {
-	ctx  context.Context
-	open func(ctx context.Context, off int64) (io.ReadCloser, error)
-	off  int64
-	end  int64
-	cfg  resumeConfig
-	body io.ReadCloser
-	err  error
+	ctx        context.Context
+	open       func(ctx context.Context, off int64) (io.ReadCloser, error)
+	start, end int64
+	off        int64
+	cfg        resumeConfig
+	body       io.ReadCloser
+	fails      int   // consecutive failures without progress
+	lastErr    error // cause of the latest failure
+	err        error // sticky terminal error
 }
 
-func (r *resumingReader) Read(p []byte) (int, error) { return 0, io.EOF }
+func (r *resumingReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.off >= r.end {
+		r.closeBody()
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if rem := r.end - r.off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	for {
+		if r.body == nil {
+			if err := r.reopen(); err != nil {
+				r.err = err
+				return 0, err
+			}
+		}
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		if n > 0 {
+			r.fails = 0
+		}
+		if r.off >= r.end {
+			r.closeBody()
+			return n, nil
+		}
+		if err == nil {
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		// Cut: an error, or EOF before end.
+		r.closeBody()
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("body ended at offset %d, %d bytes short: %w", r.off, r.end-r.off, io.ErrUnexpectedEOF)
+		}
+		r.lastErr = err
+		r.fails++
+		if ctxErr := r.ctx.Err(); ctxErr != nil {
+			r.err = fmt.Errorf("httpx: ranged read [%d,%d) stopped at offset %d: %w", r.start, r.end, r.off, ctxErr)
+			if n > 0 {
+				return n, nil
+			}
+			return 0, r.err
+		}
+		if n > 0 {
+			return n, nil // reopen on the next Read
+		}
+	}
+}
 
-func (r *resumingReader) Close() error { return nil }
+// reopen opens the range at r.off, retrying transient failures with backoff.
+func (r *resumingReader) reopen() error {
+	for {
+		if r.fails >= r.cfg.tries {
+			return &redactedError{
+				msg: fmt.Sprintf("httpx: ranged read [%d,%d) gave up at offset %d after %d tries without progress: %s",
+					r.start, r.end, r.off, r.fails, redactMessage(r.lastErr)),
+				err: r.lastErr,
+			}
+		}
+		if r.fails > 0 {
+			wait := expBackoff(r.cfg.backoffInit, r.cfg.backoffMax, r.fails-1)
+			r.cfg.logger.Info("httpx: resuming ranged read", "offset", r.off, "attempt", r.fails+1,
+				"wait", wait.Round(time.Millisecond), "error", redactMessage(r.lastErr))
+			t := time.NewTimer(wait)
+			select {
+			case <-r.ctx.Done():
+				t.Stop()
+				return fmt.Errorf("httpx: ranged read [%d,%d) stopped at offset %d: %w", r.start, r.end, r.off, r.ctx.Err())
+			case <-t.C:
+			}
+		}
+		body, err := r.open(r.ctx, r.off)
+		if err == nil {
+			r.body = body
+			return nil
+		}
+		if IsPermanent(err) || r.ctx.Err() != nil {
+			return &redactedError{
+				msg: fmt.Sprintf("httpx: ranged read [%d,%d) at offset %d: %s", r.start, r.end, r.off, redactMessage(err)),
+				err: err,
+			}
+		}
+		r.lastErr = err
+		r.fails++
+	}
+}
+
+func (r *resumingReader) closeBody() {
+	if r.body != nil {
+		_ = r.body.Close()
+		r.body = nil
+	}
+}
+
+// Close releases the current body; later Reads fail.
+func (r *resumingReader) Close() error {
+	r.closeBody()
+	if r.err == nil {
+		r.err = errReaderClosed
+	}
+	return nil
+}
