@@ -542,9 +542,10 @@ func validRefName(n string) bool {
 	return true
 }
 
-// resolve maps a branch, tag, refs/... name or full commit id to a commit.
+// resolve maps a branch, tag, refs/... name, HEAD (the default branch) or full commit id to a
+// commit.
 func (r *repo) resolve(rev string) *commitObj {
-	if rev == "" {
+	if rev == "" || rev == "HEAD" {
 		rev = "main"
 	}
 	name := strings.TrimPrefix(rev, "refs/heads/")
