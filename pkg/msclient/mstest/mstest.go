@@ -535,14 +535,14 @@ func (s *Server) Commit(kind Kind, id, branch, message string, files ...File) (s
 	if err != nil {
 		return "", err
 	}
+	c, err := s.applyLocked(r, branch, message, acts)
+	if err != nil {
+		return "", err
+	}
 	for _, ch := range acts {
 		if ch.blob != nil {
 			s.blobs[objKey{ch.entry.sha, ch.entry.size}] = *ch.blob
 		}
-	}
-	c, err := s.applyLocked(r, branch, message, acts)
-	if err != nil {
-		return "", err
 	}
 	return c.id, nil
 }
