@@ -258,7 +258,7 @@ func Download(ctx context.Context, hc *http.Client, a Action, obj Object, off, n
 // ResumeFrom returns a reader of [off,end) that reads first (a body already opened at off) and,
 // when it is cut, reopens at the current offset with open (Range requests), so errors of the
 // first open surface synchronously while later cuts are resumed.
-func ResumeFrom(ctx context.Context, first io.ReadCloser, open func(ctx context.Context, off int64) (io.ReadCloser, error), off, end int64) io.ReadCloser {
+func ResumeFrom(ctx context.Context, first io.ReadCloser, open func(ctx context.Context, off int64) (io.ReadCloser, error), off, end int64, opts ...httpx.ResumeOption) io.ReadCloser {
 	used := false
 	reopen := func(ctx context.Context, from int64) (io.ReadCloser, error) {
 		if !used && from == off {
@@ -267,7 +267,7 @@ func ResumeFrom(ctx context.Context, first io.ReadCloser, open func(ctx context.
 		}
 		return open(ctx, from)
 	}
-	return &resumeCloser{ReadCloser: httpx.NewResumingReader(ctx, reopen, off, end), first: first, used: &used}
+	return &resumeCloser{ReadCloser: httpx.NewResumingReader(ctx, reopen, off, end, opts...), first: first, used: &used}
 }
 
 // resumeCloser also closes the first body when it was never handed to the resuming reader.

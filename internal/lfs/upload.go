@@ -97,15 +97,16 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		v.n += int64(n)
 	}
 	if v.n == v.obj.Size {
-		// All the bytes we expect: the source must be exhausted and the sum must match.
+		// These are the last bytes: check everything before handing them out, so that on a
+		// mismatch the server never receives the full Content-Length and cannot accept the body.
 		var one [1]byte
 		if m, _ := io.ReadFull(v.r, one[:]); m > 0 {
 			v.err = mismatch(v.obj, v.obj.Size+1, "")
-			return n, v.err
+			return 0, v.err
 		}
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.obj.OID {
 			v.err = mismatch(v.obj, v.n, got)
-			return n, v.err
+			return 0, v.err
 		}
 		v.done = true
 		return n, io.EOF
