@@ -1,0 +1,345 @@
+// Package hub is a Go client for the Hugging Face Hub HTTP API (https://huggingface.co): who am
+// I, repository info and revisions, recursive file listings, downloads through resolve (with the
+// CDN redirect and ranged, resumable reads), repository creation, visibility and deletion, and
+// uploads without Xet (preupload, Git LFS basic and multipart uploads verified in flight, and
+// NDJSON commits split into batches under the Hub's limits).
+//
+// A Client is built with functional options and is safe for concurrent use:
+//
+//	c := hub.NewClient(hub.WithToken(os.Getenv("HF_TOKEN")))
+//	info, err := c.RepoInfo(ctx, hub.Repo{Type: hub.RepoTypeModel, ID: "openai-community/gpt2"}, "")
+//	if errors.Is(err, hub.ErrNotFound) { ... }
+//
+// Errors returned for Hub answers are *Error values that match the kinds of internal/apierr
+// (re-exported here as ErrNotFound, ErrGated, ErrRateLimited, ...) with errors.Is. The token is
+// sent only to the Hub's own host, never to the CDN or presigned storage, and never appears in
+// errors.
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/lfs"
+)
+
+// DefaultEndpoint is the Hub's base URL when neither WithEndpoint nor HF_ENDPOINT says otherwise.
+const DefaultEndpoint = "https://huggingface.co"
+
+// LFSObject is an LFS object (SHA-256 and size), as taken by PrepareLFSUpload.
+type LFSObject = lfs.Object
+
+// BlobSource is a ranged source of a blob's bytes, as taken by LFSUpload.Upload: OpenRange(ctx,
+// off, n) returns n bytes from off (n < 0: to the end).
+type BlobSource = lfs.Source
+
+// ReaderAtSource returns a BlobSource reading from r (an *os.File, a *bytes.Reader, ...).
+func ReaderAtSource(r io.ReaderAt) BlobSource { return lfs.ReaderAtSource(r) }
+
+// Client talks to one Hugging Face Hub endpoint. Create it with NewClient.
+type Client struct {
+	endpoint    string
+	host        string
+	token       string
+	hc          *http.Client
+	noRedirect  *http.Client // hc, returning redirects instead of following them
+	userAgent   string
+	concurrency int
+	limits      CommitLimits
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithToken sets the access token sent as "Authorization: Bearer" to the Hub's own host (never to
+// the CDN or to storage). The token is registered with the HTTP layer's redaction.
+func WithToken(token string) Option {
+	return func(c *Client) {
+		c.token = strings.TrimSpace(token)
+		if c.token != "" {
+			httpx.RegisterSecret(c.token)
+		}
+	}
+}
+
+// WithEndpoint sets the Hub's base URL (default: $HF_ENDPOINT, else https://huggingface.co). A
+// trailing slash is ignored; a base path (a mirror under /hf) is kept.
+func WithEndpoint(endpoint string) Option {
+	return func(c *Client) {
+		if endpoint != "" {
+			c.endpoint = strings.TrimRight(endpoint, "/")
+		}
+	}
+}
+
+// WithHTTPClient sets the HTTP client (default: httpx.NewClient(), which retries idempotent
+// requests and waits out rate limits).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header (default "hf2ms/<version>").
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithMultipartConcurrency sets how many parts of one multipart LFS upload are in flight at once
+// (default lfs.DefaultConcurrency). Memory per upload is this times the Hub's chunk size.
+func WithMultipartConcurrency(n int) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.concurrency = n
+		}
+	}
+}
+
+// WithCommitLimits sets the limits CommitInBatches splits commits by (zero fields keep the
+// defaults, see DefaultCommitLimits).
+func WithCommitLimits(l CommitLimits) Option {
+	return func(c *Client) {
+		if l.MaxInlineFiles > 0 {
+			c.limits.MaxInlineFiles = l.MaxInlineFiles
+		}
+		if l.MaxInlineBytes > 0 {
+			c.limits.MaxInlineBytes = l.MaxInlineBytes
+		}
+		if l.MaxOps > 0 {
+			c.limits.MaxOps = l.MaxOps
+		}
+	}
+}
+
+// NewClient returns a client configured by opts.
+func NewClient(opts ...Option) *Client {
+	c := &Client{
+		endpoint:    DefaultEndpoint,
+		userAgent:   "hf2ms/" + httpx.Version,
+		concurrency: lfs.DefaultConcurrency,
+		limits:      DefaultCommitLimits,
+	}
+	if e := os.Getenv("HF_ENDPOINT"); e != "" {
+		c.endpoint = strings.TrimRight(e, "/")
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if c.hc == nil {
+		c.hc = httpx.NewClient(httpx.WithUserAgent(c.userAgent))
+	}
+	nr := *c.hc
+	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.noRedirect = &nr
+	if u, err := url.Parse(c.endpoint); err == nil {
+		c.host = u.Host
+	}
+	return c
+}
+
+// Endpoint returns the Hub's base URL, without a trailing slash.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// RepoType is the kind of repository.
+type RepoType string
+
+// Repository types.
+const (
+	RepoTypeModel   RepoType = "model"
+	RepoTypeDataset RepoType = "dataset"
+	RepoTypeSpace   RepoType = "space"
+)
+
+// ParseRepoType accepts "model", "dataset", "space", their plurals, and "" (model).
+func ParseRepoType(s string) (RepoType, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "model", "models":
+		return RepoTypeModel, nil
+	case "dataset", "datasets":
+		return RepoTypeDataset, nil
+	case "space", "spaces":
+		return RepoTypeSpace, nil
+	}
+	return "", fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", s, ErrInvalid)
+}
+
+// Repo identifies a repository.
+type Repo struct {
+	Type RepoType
+	// ID is "namespace/name".
+	ID string
+}
+
+// String renders the repo as "ns/name", "datasets/ns/name" or "spaces/ns/name".
+func (r Repo) String() string { return r.urlPrefix() + r.ID }
+
+var repoPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ParseRepoID checks that id is "namespace/name" as the Hub allows it (letters, digits, '-',
+// '_', '.', not starting with a symbol, no "--" or "..", at most 96 characters a part).
+func ParseRepoID(id string) (ns, name string, err error) {
+	ns, name, ok := strings.Cut(id, "/")
+	if !ok || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("hub: repo id %q must be \"namespace/name\": %w", id, ErrInvalid)
+	}
+	for _, p := range []string{ns, name} {
+		switch {
+		case p == "":
+			return "", "", fmt.Errorf("hub: repo id %q has an empty part: %w", id, ErrInvalid)
+		case len(p) > 96:
+			return "", "", fmt.Errorf("hub: repo id %q: %q is longer than 96 characters: %w", id, p, ErrInvalid)
+		case !repoPart.MatchString(p):
+			return "", "", fmt.Errorf("hub: repo id %q: %q may hold only letters, digits, '-', '_' and '.', and must start with a letter or digit: %w", id, p, ErrInvalid)
+		case strings.Contains(p, "--") || strings.Contains(p, ".."):
+			return "", "", fmt.Errorf("hub: repo id %q: %q may not contain \"--\" or \"..\": %w", id, p, ErrInvalid)
+		case strings.HasSuffix(p, ".git") || strings.HasSuffix(p, "."):
+			return "", "", fmt.Errorf("hub: repo id %q: %q may not end with \".git\" or \".\": %w", id, p, ErrInvalid)
+		}
+	}
+	return ns, name, nil
+}
+
+// Validate checks the repo's type and id.
+func (r Repo) Validate() error {
+	switch r.Type {
+	case RepoTypeModel, RepoTypeDataset, RepoTypeSpace, "":
+	default:
+		return fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", r.Type, ErrInvalid)
+	}
+	_, _, err := ParseRepoID(r.ID)
+	return err
+}
+
+func (r Repo) typ() RepoType {
+	if r.Type == "" {
+		return RepoTypeModel
+	}
+	return r.Type
+}
+
+// apiPrefix is "models", "datasets" or "spaces".
+func (r Repo) apiPrefix() string { return string(r.typ()) + "s" }
+
+// urlPrefix is "", "datasets/" or "spaces/" (web, resolve and git URLs).
+func (r Repo) urlPrefix() string {
+	if r.typ() == RepoTypeModel {
+		return ""
+	}
+	return string(r.typ()) + "s/"
+}
+
+// escID escapes the two parts of an id for a URL path.
+func escID(id string) string {
+	ns, name, _ := strings.Cut(id, "/")
+	return url.PathEscape(ns) + "/" + url.PathEscape(name)
+}
+
+// escPath escapes a file path segment by segment, keeping '/'.
+func escPath(p string) string {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// escRev escapes a revision fully ("refs/pr/1" -> "refs%2Fpr%2F1").
+func escRev(rev string) string {
+	if rev == "" {
+		rev = "main"
+	}
+	return url.PathEscape(rev)
+}
+
+// apiURL is the endpoint joined with an already-escaped path.
+func (c *Client) apiURL(escapedPath string) string { return c.endpoint + escapedPath }
+
+// repoAPI is /api/{type}s/{ns}/{name}.
+func (c *Client) repoAPI(r Repo) string { return c.apiURL("/api/" + r.apiPrefix() + "/" + escID(r.ID)) }
+
+// newRequest builds a request; the token goes only to the endpoint's host.
+func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %s: %w", method, err)
+	}
+	c.authorize(req)
+	return req, nil
+}
+
+// authorize sets the User-Agent, and the token when req goes to the Hub's own host.
+func (c *Client) authorize(req *http.Request) {
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if c.token != "" && strings.EqualFold(req.URL.Host, c.host) {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else {
+		req.Header.Del("Authorization")
+	}
+}
+
+// doJSON sends a JSON body (nil for none), checks the answer, and decodes it into out (nil to
+// discard). idempotent marks POSTs safe to retry.
+func (c *Client) doJSON(ctx context.Context, op string, rc routeClass, method, u string, in, out any, idempotent bool) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("hub: %s: %w", op, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	if idempotent {
+		ctx = httpx.Idempotent(ctx)
+	}
+	req, err := c.newRequest(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.transportError(op, err)
+	}
+	defer drainClose(resp.Body)
+	if err := c.checkResponse(op, rc, resp); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("hub: %s: decode answer: %w", op, err)
+	}
+	return nil
+}
+
+// transportError wraps a transport failure without the URL (it may be a signed CDN URL).
+func (c *Client) transportError(op string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("hub: %s: %s: %w", op, ue.Op, ue.Err)
+	}
+	return fmt.Errorf("hub: %s: %w", op, err)
+}
+
+func drainClose(rc io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, rc, 64<<10)
+	_ = rc.Close()
+}

@@ -1,0 +1,269 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/linaqruf/hf2ms/internal/apierr"
+	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/lfs"
+)
+
+// Error kinds, shared with the ModelScope client (internal/apierr). Errors from this package
+// match them with errors.Is.
+var (
+	// ErrNotFound: the repo, revision or file does not exist or is invisible to the token.
+	ErrNotFound = apierr.ErrNotFound
+	// ErrUnauthorized: the token is missing, invalid or expired (401).
+	ErrUnauthorized = apierr.ErrUnauthorized
+	// ErrForbidden: the token may not do this (403), including storage quotas.
+	ErrForbidden = apierr.ErrForbidden
+	// ErrGated: the repo is gated and this user has no access (401 anonymous, 403 not approved).
+	ErrGated = apierr.ErrGated
+	// ErrStorageLocked: the HTTP API refuses downloads or listings of this repo (403, not gated);
+	// git and the LFS batch API may still work.
+	ErrStorageLocked = apierr.ErrStorageLocked
+	// ErrRateLimited: 429, and the HTTP layer's retries were exhausted; see Error.RetryAt.
+	ErrRateLimited = apierr.ErrRateLimited
+	// ErrConflict: the repo already exists, or the branch moved (409, 412).
+	ErrConflict = apierr.ErrConflict
+	// ErrInvalid: the Hub rejected the request as malformed (400, 422, other 4xx).
+	ErrInvalid = apierr.ErrInvalid
+	// ErrServer: 5xx, and retries were exhausted.
+	ErrServer = apierr.ErrServer
+)
+
+// Refinements of ErrNotFound (each also matches ErrNotFound).
+var (
+	// ErrRepoNotFound: the repository does not exist, or is private and invisible to the token.
+	ErrRepoNotFound = fmt.Errorf("repository %w", apierr.ErrNotFound)
+	// ErrRevisionNotFound: the branch, tag or commit does not exist.
+	ErrRevisionNotFound = fmt.Errorf("revision %w", apierr.ErrNotFound)
+	// ErrEntryNotFound: the file or folder does not exist at that revision.
+	ErrEntryNotFound = fmt.Errorf("entry %w", apierr.ErrNotFound)
+)
+
+// ErrHashMismatch is matched by upload errors raised because the source's bytes do not hash to
+// the object's SHA-256 or do not add up to its size; the upload was aborted and the Hub keeps
+// nothing.
+var ErrHashMismatch = lfs.ErrHashMismatch
+
+// StorageLockedMessage is the X-Error-Message the test hub (hubtest) answers a storage-locked
+// repo's downloads and listings with. Any other non-gated 403 on those routes is treated the same.
+const StorageLockedMessage = "storage locked"
+
+// Error is a failed Hub answer. It matches one kind (ErrNotFound, ErrGated, ...) with errors.Is;
+// its text never holds the token or a signed URL.
+type Error struct {
+	// Op is what the client was doing ("repo info", "download", ...).
+	Op string
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the X-Error-Code header (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo).
+	Code string
+	// Message is X-Error-Message, else the body's error text.
+	Message string
+	// RequestID is X-Request-Id, for support requests.
+	RequestID string
+	// RetryAt, for 429, is when the rate-limit window resets (zero when unknown).
+	RetryAt time.Time
+	kinds   []error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "hub: %s: HTTP %d", e.Op, e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if !e.RetryAt.IsZero() {
+		fmt.Fprintf(&b, " (rate limit resets at %s)", e.RetryAt.UTC().Format(time.RFC3339))
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [request %s]", e.RequestID)
+	}
+	return httpx.Redact(b.String())
+}
+
+// Unwrap returns the kinds the error matches.
+func (e *Error) Unwrap() []error { return e.kinds }
+
+// routeClass says how a 401/403 is read for a route.
+type routeClass int
+
+const (
+	routeAPI      routeClass = iota // other /api calls
+	routeRepo                       // repo-scoped reads (info, revision)
+	routeDownload                   // resolve, CDN, tree, paths-info: a non-gated 403 is a storage lock
+	routeAccount                    // whoami
+)
+
+// checkResponse returns nil for 2xx and a *Error for anything else.
+func (c *Client) checkResponse(op string, rc routeClass, resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return c.newError(op, rc, resp)
+}
+
+func (c *Client) newError(op string, rc routeClass, resp *http.Response) *Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
+	e := &Error{
+		Op:         op,
+		StatusCode: resp.StatusCode,
+		Code:       resp.Header.Get("X-Error-Code"),
+		Message:    resp.Header.Get("X-Error-Message"),
+		RequestID:  resp.Header.Get("X-Request-Id"),
+	}
+	if e.Message == "" {
+		e.Message = bodyMessage(body)
+	}
+	if len(e.Message) > 500 {
+		e.Message = e.Message[:500] + "..."
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAt = retryAt(resp.Header, time.Now())
+	}
+	e.kinds = c.classify(e, rc)
+	return e
+}
+
+// classify maps status and X-Error-Code to kinds, in the precedence huggingface_hub uses.
+func (c *Client) classify(e *Error, rc routeClass) []error {
+	msg := strings.ToLower(e.Message)
+	switch e.Code {
+	case "RevisionNotFound":
+		return []error{ErrRevisionNotFound}
+	case "EntryNotFound":
+		return []error{ErrEntryNotFound}
+	case "GatedRepo":
+		if e.StatusCode == http.StatusUnauthorized {
+			return []error{ErrGated, ErrUnauthorized}
+		}
+		return []error{ErrGated, ErrForbidden}
+	case "RepoNotFound":
+		return []error{ErrRepoNotFound}
+	}
+	switch s := e.StatusCode; {
+	case s == http.StatusUnauthorized:
+		// Anonymous on a missing or private repo: the Hub says 401 without a code.
+		if c.token == "" && (rc == routeRepo || rc == routeDownload) {
+			return []error{ErrRepoNotFound}
+		}
+		return []error{ErrUnauthorized}
+	case s == http.StatusForbidden:
+		if strings.Contains(msg, StorageLockedMessage) ||
+			(rc == routeDownload && !strings.Contains(msg, "disabled")) {
+			return []error{ErrStorageLocked, ErrForbidden}
+		}
+		return []error{ErrForbidden}
+	case s == http.StatusPaymentRequired:
+		return []error{ErrForbidden}
+	case s == http.StatusNotFound:
+		if rc == routeRepo {
+			return []error{ErrRepoNotFound}
+		}
+		return []error{ErrNotFound}
+	case s == http.StatusConflict || s == http.StatusPreconditionFailed:
+		return []error{ErrConflict}
+	case s == http.StatusTooManyRequests:
+		return []error{ErrRateLimited}
+	case s >= 500:
+		return []error{ErrServer}
+	}
+	return []error{ErrInvalid}
+}
+
+// bodyMessage extracts the error text from the body shapes the Hub uses.
+func bodyMessage(body []byte) string {
+	var j struct {
+		Error            json.RawMessage `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		Errors           []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &j) == nil {
+		var s string
+		var ss []string
+		switch {
+		case json.Unmarshal(j.Error, &s) == nil && s != "":
+			if j.ErrorDescription != "" {
+				s += ": " + j.ErrorDescription
+			}
+			return s
+		case json.Unmarshal(j.Error, &ss) == nil && len(ss) > 0:
+			return strings.Join(ss, "; ")
+		case len(j.Errors) > 0:
+			var parts []string
+			for _, x := range j.Errors {
+				parts = append(parts, x.Message)
+			}
+			return strings.Join(parts, "; ")
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if strings.HasPrefix(s, "<") { // an HTML error page says nothing useful
+		return ""
+	}
+	return s
+}
+
+// retryAt reads when a rate limit resets: Retry-After (seconds or a date), else the RateLimit
+// header's t=.
+func retryAt(h http.Header, now time.Time) time.Time {
+	if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil {
+			return now.Add(time.Duration(secs) * time.Second)
+		}
+		if t, err := http.ParseTime(ra); err == nil {
+			return t
+		}
+	}
+	for _, part := range strings.Split(h.Get("RateLimit"), ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			if secs, err := strconv.Atoi(v); err == nil {
+				return now.Add(time.Duration(secs) * time.Second)
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// lfsCheck adapts checkResponse for internal/lfs calls.
+func (c *Client) lfsCheck(op string, resp *http.Response) error {
+	return c.newError("lfs "+op, routeAPI, resp)
+}
+
+// fromLFS turns a *lfs.StatusError (from storage PUTs) into a *Error; other errors pass through.
+func (c *Client) fromLFS(err error) error {
+	var se *lfs.StatusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	e := &Error{
+		Op:         "lfs " + se.Op,
+		StatusCode: se.StatusCode,
+		Code:       se.Header.Get("X-Error-Code"),
+		Message:    se.Header.Get("X-Error-Message"),
+		RequestID:  se.Header.Get("X-Request-Id"),
+	}
+	if e.Message == "" {
+		e.Message = bodyMessage(se.Body)
+	}
+	if se.StatusCode == http.StatusTooManyRequests {
+		e.RetryAt = retryAt(se.Header, time.Now())
+	}
+	e.kinds = c.classify(e, routeAPI)
+	return e
+}

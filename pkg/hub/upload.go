@@ -1,0 +1,410 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/linaqruf/hf2ms/internal/lfs"
+)
+
+// Upload limits of the Hub (protocols/huggingface.md §6).
+const (
+	// MaxPreuploadFiles is the most files one preupload request carries (huggingface_hub: 256).
+	MaxPreuploadFiles = 256
+	// MaxLFSBatchObjects is the most objects one LFS batch request carries (huggingface_hub: 256).
+	MaxLFSBatchObjects = 256
+	// SampleSize is the most bytes of a file sent as the preupload sample.
+	SampleSize = 512
+)
+
+// CommitLimits bound one commit; CommitInBatches splits operations to stay inside them.
+type CommitLimits struct {
+	// MaxInlineFiles is the most OpAddFile operations a commit carries.
+	MaxInlineFiles int
+	// MaxInlineBytes is the most inline content (before base64) a commit carries.
+	MaxInlineBytes int64
+	// MaxOps is the most operations of any kind a commit carries.
+	MaxOps int
+}
+
+// DefaultCommitLimits keeps commits well inside the Hub's: its documented maxima are 25k LFS
+// files and a 1 GB regular-file payload per commit, with a 60 s server timeout and advice of
+// "around 50-100 files per commit" (protocols/huggingface.md §6.4).
+var DefaultCommitLimits = CommitLimits{MaxInlineFiles: 100, MaxInlineBytes: 256 << 20, MaxOps: 10000}
+
+// PreuploadFile is a file to classify as LFS or regular.
+type PreuploadFile struct {
+	Path string
+	Size int64
+	// Sample is the file's first bytes (only the first SampleSize are sent).
+	Sample []byte
+}
+
+// PreuploadResult is the Hub's decision for one file.
+type PreuploadResult struct {
+	Path string `json:"path"`
+	// UploadMode is "lfs" or "regular".
+	UploadMode string `json:"uploadMode"`
+	// ShouldIgnore is true when the repo's .gitignore excludes the path.
+	ShouldIgnore bool `json:"shouldIgnore"`
+	// OID is the remote file's current id (sha256 for LFS, git blob id otherwise), if any.
+	OID string `json:"oid,omitempty"`
+}
+
+type preuploadFileJSON struct {
+	Path   string `json:"path"`
+	Sample string `json:"sample"`
+	Size   int64  `json:"size"`
+}
+
+// Preupload asks the Hub whether each file should be stored as LFS or committed inline: POST
+// /api/{type}s/{id}/preupload/{rev}, in requests of at most MaxPreuploadFiles files.
+func (c *Client) Preupload(ctx context.Context, repo Repo, rev string, files []PreuploadFile) ([]PreuploadResult, error) {
+	if err := repo.Validate(); err != nil {
+		return nil, err
+	}
+	u := c.repoAPI(repo) + "/preupload/" + escRev(rev)
+	out := make([]PreuploadResult, 0, len(files))
+	for start := 0; start < len(files); start += MaxPreuploadFiles {
+		batch := files[start:min(start+MaxPreuploadFiles, len(files))]
+		req := struct {
+			Files []preuploadFileJSON `json:"files"`
+		}{Files: make([]preuploadFileJSON, len(batch))}
+		for i, f := range batch {
+			s := f.Sample
+			if len(s) > SampleSize {
+				s = s[:SampleSize]
+			}
+			req.Files[i] = preuploadFileJSON{Path: f.Path, Sample: base64.StdEncoding.EncodeToString(s), Size: f.Size}
+		}
+		var resp struct {
+			Files []PreuploadResult `json:"files"`
+		}
+		if err := c.doJSON(ctx, "preupload "+repo.String(), routeRepo, http.MethodPost, u, req, &resp, true); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Files...)
+	}
+	return out, nil
+}
+
+// LFSUpload is one object the Hub asked for, ready to upload. Create it with PrepareLFSUpload.
+type LFSUpload struct {
+	c        *Client
+	obj      lfs.Object
+	transfer string
+	upload   lfs.Action
+	verify   *lfs.Action
+}
+
+// Object returns the object this upload is for.
+func (u *LFSUpload) Object() lfs.Object { return u.obj }
+
+// Transfer returns the transfer the Hub chose: "basic" or "multipart".
+func (u *LFSUpload) Transfer() string { return u.transfer }
+
+// Upload streams the object from src to the Hub's storage, basic (one PUT from
+// src.OpenRange(0, size)) or multipart (parts in parallel) as the Hub said, then calls the verify
+// action. Bytes are SHA-256'd in flight; when they do not match the object, the upload is aborted
+// (the Hub stores nothing) and the error matches ErrHashMismatch.
+func (u *LFSUpload) Upload(ctx context.Context, src BlobSource) error {
+	c := u.c
+	extra := http.Header{"User-Agent": {c.userAgent}}
+	var err error
+	switch u.transfer {
+	case lfs.TransferMultipart:
+		err = lfs.PutMultipart(ctx, c.hc, u.upload, u.obj, src, lfs.MultipartOptions{
+			Concurrency: c.concurrency,
+			Header:      extra,
+			Client:      c.lfsClient(),
+		})
+	default:
+		rc, oerr := src.OpenRange(ctx, 0, u.obj.Size)
+		if oerr != nil {
+			return fmt.Errorf("hub: upload %s: open source: %w", short(u.obj.OID), oerr)
+		}
+		err = lfs.PutBasic(ctx, c.hc, u.upload, u.obj, rc, extra)
+		_ = rc.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("hub: upload %s (%d bytes): %w", short(u.obj.OID), u.obj.Size, c.fromLFS(err))
+	}
+	if u.verify != nil {
+		if err := c.lfsClient().Verify(ctx, *u.verify, u.obj, c.host); err != nil {
+			return fmt.Errorf("hub: verify %s: %w", short(u.obj.OID), c.fromLFS(err))
+		}
+	}
+	return nil
+}
+
+func short(oid string) string {
+	if len(oid) > 12 {
+		return oid[:12]
+	}
+	return oid
+}
+
+func (c *Client) lfsClient() *lfs.Client {
+	h := http.Header{"User-Agent": {c.userAgent}}
+	if c.token != "" {
+		h.Set("Authorization", "Bearer "+c.token)
+	}
+	return &lfs.Client{HTTP: c.hc, Header: h, CheckResponse: c.lfsCheck}
+}
+
+// lfsBatchURL is {endpoint}/{prefix}{id}.git/info/lfs/objects/batch.
+func (c *Client) lfsBatchURL(repo Repo) string {
+	return c.apiURL("/" + repo.urlPrefix() + escID(repo.ID) + ".git/info/lfs/objects/batch")
+}
+
+// PrepareLFSUpload asks the Hub's LFS batch API (POST {prefix}{id}.git/info/lfs/objects/batch,
+// operation "upload", transfers basic and multipart, at most MaxLFSBatchObjects a request) which
+// of objs it still needs, and returns one upload for each; objects the Hub already stores are
+// omitted. rev is the branch the objects will be committed to.
+func (c *Client) PrepareLFSUpload(ctx context.Context, repo Repo, rev string, objs []lfs.Object) ([]*LFSUpload, error) {
+	if err := repo.Validate(); err != nil {
+		return nil, err
+	}
+	if rev == "" {
+		rev = "main"
+	}
+	var out []*LFSUpload
+	lc := c.lfsClient()
+	for start := 0; start < len(objs); start += MaxLFSBatchObjects {
+		batch := objs[start:min(start+MaxLFSBatchObjects, len(objs))]
+		for _, o := range batch {
+			if len(o.OID) != 64 || !isHex(o.OID) || o.Size < 0 {
+				return nil, fmt.Errorf("hub: LFS upload to %s: object %q of %d bytes is not a lower-case sha256 and a size: %w", repo, o.OID, o.Size, ErrInvalid)
+			}
+		}
+		resp, err := lc.Batch(ctx, c.lfsBatchURL(repo), lfs.OpUpload, batch, rev, []string{lfs.TransferBasic, lfs.TransferMultipart})
+		if err != nil {
+			return nil, fmt.Errorf("hub: LFS batch for %s: %w", repo, err)
+		}
+		if resp.Transfer != lfs.TransferBasic && resp.Transfer != lfs.TransferMultipart {
+			return nil, fmt.Errorf("hub: LFS batch for %s: the Hub chose transfer %q, which this client does not speak", repo, resp.Transfer)
+		}
+		for _, r := range resp.Objects {
+			if r.Error != nil {
+				e := &Error{Op: "lfs batch " + repo.String(), StatusCode: r.Error.Code, Message: fmt.Sprintf("object %s: %s", short(r.OID), r.Error.Message)}
+				e.kinds = c.classify(e, routeAPI)
+				return nil, e
+			}
+			up, ok := r.Actions[lfs.ActionUpload]
+			if !ok {
+				continue // already stored
+			}
+			u := &LFSUpload{c: c, obj: r.Object, transfer: resp.Transfer, upload: up}
+			if _, isMulti := up.Header["chunk_size"]; isMulti {
+				u.transfer = lfs.TransferMultipart
+			}
+			if v, ok := r.Actions[lfs.ActionVerify]; ok {
+				u.verify = &v
+			}
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// OpKind is the kind of a commit operation.
+type OpKind int
+
+// Commit operation kinds.
+const (
+	// OpAddFile writes a regular file with Content inline.
+	OpAddFile OpKind = iota + 1
+	// OpAddLFS writes an LFS pointer to an object (OID, Size) the Hub already stores.
+	OpAddLFS
+	// OpDelete removes Path.
+	OpDelete
+)
+
+// CommitOp is one operation of a commit.
+type CommitOp struct {
+	Kind    OpKind
+	Path    string
+	Content []byte // OpAddFile
+	OID     string // OpAddLFS: SHA-256
+	Size    int64  // OpAddLFS
+}
+
+// CommitOptions describe a commit.
+type CommitOptions struct {
+	Summary     string
+	Description string
+	// ParentCommit, when set, makes the Hub refuse the commit (ErrConflict, 412) unless the
+	// branch's head is still this commit.
+	ParentCommit string
+}
+
+// CommitInfo is a commit the Hub made.
+type CommitInfo struct {
+	// OID is the new commit's id.
+	OID string `json:"commitOid"`
+	URL string `json:"commitUrl"`
+	// PullRequestURL is set for commits opened as pull requests.
+	PullRequestURL string `json:"pullRequestUrl,omitempty"`
+}
+
+type ndjsonLine struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+}
+
+// encodeCommit writes the NDJSON body: a header line then one line per operation.
+func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	header := map[string]string{"summary": opts.Summary, "description": opts.Description}
+	if opts.ParentCommit != "" {
+		header["parentCommit"] = opts.ParentCommit
+	}
+	if err := enc.Encode(ndjsonLine{"header", header}); err != nil {
+		return nil, err
+	}
+	for i, op := range ops {
+		p := strings.TrimPrefix(op.Path, "/")
+		if p == "" {
+			return nil, fmt.Errorf("operation %d has an empty path: %w", i, ErrInvalid)
+		}
+		var line ndjsonLine
+		switch op.Kind {
+		case OpAddFile:
+			line = ndjsonLine{"file", map[string]string{"path": p, "content": base64.StdEncoding.EncodeToString(op.Content), "encoding": "base64"}}
+		case OpAddLFS:
+			if len(op.OID) != 64 || !isHex(op.OID) {
+				return nil, fmt.Errorf("operation %d (%s): LFS oid %q is not a lower-case sha256: %w", i, p, op.OID, ErrInvalid)
+			}
+			line = ndjsonLine{"lfsFile", map[string]any{"path": p, "algo": "sha256", "oid": op.OID, "size": op.Size}}
+		case OpDelete:
+			line = ndjsonLine{"deletedFile", map[string]string{"path": p}}
+		default:
+			return nil, fmt.Errorf("operation %d (%s): unknown kind %d: %w", i, p, op.Kind, ErrInvalid)
+		}
+		if err := enc.Encode(line); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// Commit writes ops to branch ("" for main) as one commit: POST /api/{type}s/{id}/commit/{branch}
+// with an NDJSON body (a header line, then "file", "lfsFile" and "deletedFile" lines). LFS
+// objects must already be uploaded. A commit is never retried: if its answer is lost the commit
+// may have happened, so retrying blindly could commit twice.
+func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) (*CommitInfo, error) {
+	if err := repo.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Summary == "" {
+		opts.Summary = "Upload files with hf2ms"
+	}
+	body, err := encodeCommit(opts, ops)
+	if err != nil {
+		return nil, fmt.Errorf("hub: commit to %s: %w", repo, err)
+	}
+	op := "commit " + repo.String()
+	req, err := c.newRequest(ctx, http.MethodPost, c.repoAPI(repo)+"/commit/"+escRev(branch), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(op, err)
+	}
+	defer drainClose(resp.Body)
+	if err := c.checkResponse(op, routeRepo, resp); err != nil {
+		return nil, err
+	}
+	var ci CommitInfo
+	if err := json.NewDecoder(resp.Body).Decode(&ci); err != nil {
+		return nil, fmt.Errorf("hub: %s: decode answer: %w", op, err)
+	}
+	if ci.OID == "" {
+		return nil, fmt.Errorf("hub: %s: the Hub answered no commit id", op)
+	}
+	return &ci, nil
+}
+
+// SplitCommit splits ops into batches within l (zero fields: DefaultCommitLimits), keeping their
+// order. Deletions and LFS pointers are cheap; inline files count against the file and byte limits.
+func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
+	if l.MaxInlineFiles <= 0 {
+		l.MaxInlineFiles = DefaultCommitLimits.MaxInlineFiles
+	}
+	if l.MaxInlineBytes <= 0 {
+		l.MaxInlineBytes = DefaultCommitLimits.MaxInlineBytes
+	}
+	if l.MaxOps <= 0 {
+		l.MaxOps = DefaultCommitLimits.MaxOps
+	}
+	var out [][]CommitOp
+	var cur []CommitOp
+	files, bytes := 0, int64(0)
+	for _, op := range ops {
+		inline := op.Kind == OpAddFile
+		size := int64(len(op.Content))
+		full := len(cur) >= l.MaxOps ||
+			(inline && (files >= l.MaxInlineFiles || (files > 0 && bytes+size > l.MaxInlineBytes)))
+		if full && len(cur) > 0 {
+			out = append(out, cur)
+			cur, files, bytes = nil, 0, 0
+		}
+		cur = append(cur, op)
+		if inline {
+			files++
+			bytes += size
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// CommitInBatches commits ops to branch in as many commits as the client's CommitLimits need
+// (see WithCommitLimits), chaining each commit's parentCommit to the previous one so a
+// concurrent writer makes the next batch fail with ErrConflict instead of interleaving. The
+// first batch uses opts.ParentCommit. Summaries get " (part i/n)" when there is more than one.
+// It returns the commits made, also when a later batch fails.
+func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) ([]*CommitInfo, error) {
+	batches := SplitCommit(ops, c.limits)
+	if len(batches) == 0 {
+		batches = [][]CommitOp{nil}
+	}
+	var done []*CommitInfo
+	parent := opts.ParentCommit
+	for i, b := range batches {
+		o := opts
+		o.ParentCommit = parent
+		if len(batches) > 1 {
+			o.Summary = fmt.Sprintf("%s (part %d/%d)", summaryOr(opts.Summary), i+1, len(batches))
+		}
+		ci, err := c.Commit(ctx, repo, branch, o, b)
+		if err != nil {
+			if len(done) > 0 {
+				return done, fmt.Errorf("hub: commit part %d of %d (after %d committed): %w", i+1, len(batches), len(done), err)
+			}
+			return nil, err
+		}
+		done = append(done, ci)
+		parent = ci.OID
+	}
+	return done, nil
+}
+
+func summaryOr(s string) string {
+	if s == "" {
+		return "Upload files with hf2ms"
+	}
+	return s
+}
+
