@@ -46,13 +46,14 @@ type Repo struct {
 
 // String renders the repo as "hf:ns/name", "hf:datasets/ns/name" or "ms:datasets/ns/name".
 func (r Repo) String() string {
+	// string(r.Hub): HubName's String method gives the display name, not the prefix.
 	switch r.Type {
 	case Dataset:
-		return fmt.Sprintf("%s:datasets/%s", r.Hub, r.ID)
+		return fmt.Sprintf("%s:datasets/%s", string(r.Hub), r.ID)
 	case Space:
-		return fmt.Sprintf("%s:spaces/%s", r.Hub, r.ID)
+		return fmt.Sprintf("%s:spaces/%s", string(r.Hub), r.ID)
 	}
-	return fmt.Sprintf("%s:%s", r.Hub, r.ID)
+	return fmt.Sprintf("%s:%s", string(r.Hub), r.ID)
 }
 
 // RepoInfo is what the engine needs to know about an existing repository.
