@@ -80,7 +80,7 @@ func (rp *reply) missing(kind Kind) {
 	rp.fail(http.StatusNotFound, CodeModelMissing, "获取模型版本失败，信息：record not found")
 }
 
-// readRepo finds a repo the caller may read, answering the failure itself. Call with s.mu held.
+// readRepoLocked finds a repo the caller may read, answering the failure itself. Call with s.mu held.
 func (s *Server) readRepoLocked(rp *reply, c caller, kind Kind, owner, name string) *repo {
 	r := s.repos[repoKey{kind, owner + "/" + name}]
 	if r == nil {
