@@ -467,8 +467,37 @@ type call struct {
 	idempot bool
 }
 
+// bodyAttempts is how often a read-only call is sent again when its response body is cut.
+const bodyAttempts = 3
+
 // do sends a JSON API call, checks the status and the envelope, and decodes Data into cl.out.
+// A GET (or a call marked idempotent) whose response body is cut is sent again.
 func (c *Client) do(ctx context.Context, cl call) error {
+	for attempt := 1; ; attempt++ {
+		err := c.doOnce(ctx, cl)
+		var be *bodyError
+		if !errors.As(err, &be) || attempt >= bodyAttempts || ctx.Err() != nil ||
+			(cl.method != http.MethodGet && !cl.idempot) {
+			if be != nil {
+				return be.err
+			}
+			return err
+		}
+		if raw, ok := cl.raw.(io.Seeker); ok {
+			if _, serr := raw.Seek(0, io.SeekStart); serr != nil {
+				return be.err
+			}
+		}
+	}
+}
+
+// bodyError is a failure to read a response body (the connection was cut mid-way).
+type bodyError struct{ err error }
+
+func (b *bodyError) Error() string { return b.err.Error() }
+func (b *bodyError) Unwrap() error { return b.err }
+
+func (c *Client) doOnce(ctx context.Context, cl call) error {
 	var body io.Reader
 	var getBody func() (io.ReadCloser, error)
 	ctype := cl.ctype
@@ -512,7 +541,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody))
 	if err != nil {
-		return transportError(cl.method, cl.path, err)
+		return &bodyError{transportError(cl.method, cl.path, err)}
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		if cl.out == nil && cl.top == nil {

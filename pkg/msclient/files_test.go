@@ -1,0 +1,238 @@
+package msclient
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+func sha(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// nestedFiles returns n small files spread over nested folders (a/b/c...), plus their paths.
+func nestedFiles(n int) []mstest.File {
+	files := make([]mstest.File, 0, n)
+	for i := 0; i < n; i++ {
+		var p string
+		switch i % 4 {
+		case 0:
+			p = fmt.Sprintf("top-%04d.txt", i)
+		case 1:
+			p = fmt.Sprintf("d%d/f-%04d.txt", i%7, i)
+		case 2:
+			p = fmt.Sprintf("d%d/sub%d/f-%04d.txt", i%5, i%3, i)
+		default:
+			p = fmt.Sprintf("deep/x%d/y/z%d/f-%04d.txt", i%2, i%11, i)
+		}
+		files = append(files, mstest.File{Path: p, Content: []byte(p)})
+	}
+	return files
+}
+
+// requireSameListing compares a client listing with the fake's own view.
+func requireSameListing(t *testing.T, s *mstest.Server, kind mstest.Kind, id, rev string, got []File) {
+	t.Helper()
+	want, err := s.Files(kind, id, rev)
+	require.NoError(t, err)
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.Equal(t, want[i].Path, got[i].Path)
+		require.Equal(t, want[i].Size, got[i].Size, want[i].Path)
+		require.Equal(t, want[i].SHA256, got[i].SHA256, want[i].Path)
+		require.Equal(t, want[i].LFS, got[i].LFS, want[i].Path)
+	}
+}
+
+func TestListFilesBeyondCut(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/many", mstest.Public))
+	files := nestedFiles(3150)
+	_, err := s.Commit(mstest.Model, "alice/many", "", "seed", files...)
+	require.NoError(t, err)
+
+	got, err := c.ListFiles(ctx, model("alice/many"), "")
+	require.NoError(t, err)
+	require.Len(t, got, 3150)
+	requireSameListing(t, s, mstest.Model, "alice/many", "", got)
+	require.Equal(t, sha([]byte(got[0].Path)), got[0].SHA256)
+	// The first (cut) listing plus folder walks.
+	require.Greater(t, s.Faults().Count(mstest.RouteModelFiles), 2)
+}
+
+func TestListFilesSmallCut(t *testing.T) {
+	// A cut far below the tree's folder sizes forces the walk to descend several levels.
+	s, _ := setup(t, mstest.WithListingCut(40))
+	c := newClient(s, aliceToken, WithListingCut(40))
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	files := nestedFiles(120) // root: 30 files + 8 folders, under the cut
+	for i := 0; i < 100; i++ {
+		files = append(files, mstest.File{Path: fmt.Sprintf("l1/l2/l3/s%d/f%03d", i%4, i), Content: []byte{byte(i)}})
+	}
+	for i := 0; i < 10; i++ {
+		files = append(files, mstest.File{Path: fmt.Sprintf("l1/l2/g%d", i), Content: []byte{byte(i)}})
+	}
+	_, err := s.Commit(mstest.Model, "alice/m", "", "seed", files...)
+	require.NoError(t, err)
+	got, err := c.ListFiles(context.Background(), model("alice/m"), "")
+	require.NoError(t, err)
+	requireSameListing(t, s, mstest.Model, "alice/m", "", got)
+
+	// A flat folder holding more entries than the cut cannot be listed: an error, not a partial list.
+	flat := make([]mstest.File, 50)
+	for i := range flat {
+		flat[i] = mstest.File{Path: fmt.Sprintf("flat/%03d", i), Content: []byte{byte(i)}}
+	}
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/flat", mstest.Public))
+	_, err = s.Commit(mstest.Model, "alice/flat", "", "seed", flat...)
+	require.NoError(t, err)
+	_, err = c.ListFiles(context.Background(), model("alice/flat"), "")
+	e := requireKind(t, err, ErrServer)
+	require.Contains(t, e.Message, "incomplete")
+}
+
+func TestListFiles(t *testing.T) {
+	s, c := setup(t, mstest.WithDatasetPageSize(7))
+	ctx := context.Background()
+	big := synth.Blob{Size: 3 << 20, Seed: 1}
+	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
+		require.NoError(t, s.CreateRepo(k, "alice/empty", mstest.Public))
+		require.NoError(t, s.CreateRepo(k, "alice/priv", mstest.Private))
+		files := append(nestedFiles(30), mstest.File{Path: "weights/model.safetensors", Blob: &big, LFS: true})
+		_, err := s.Commit(k, "alice/r", "", "seed", files...)
+		require.NoError(t, err)
+		require.NoError(t, s.CreateTag(k, "alice/r", "v1", ""))
+		_, err = s.Commit(k, "alice/r", "", "more", mstest.File{Path: "later.txt", Content: []byte("later")})
+		require.NoError(t, err)
+	}
+	for _, kind := range []RepoKind{KindModel, KindDataset} {
+		mk := mstest.Kind(kind)
+		tests := []struct {
+			name   string
+			client *Client
+			id     string
+			rev    string
+			n      int
+			kind   error
+		}{
+			{name: "default revision", client: c, id: "alice/r", n: 32},
+			{name: "master", client: c, id: "alice/r", rev: "master", n: 32},
+			{name: "tag", client: c, id: "alice/r", rev: "v1", n: 31},
+			{name: "empty repo", client: c, id: "alice/empty", n: 0},
+			{name: "unknown revision", client: c, id: "alice/r", rev: "main", kind: ErrNotFound},
+			{name: "missing repo", client: c, id: "alice/none", kind: ErrNotFound},
+			{name: "private hidden from bob", client: newClient(s, bobToken), id: "alice/priv", kind: ErrNotFound},
+		}
+		for _, tt := range tests {
+			t.Run(string(kind)+"/"+tt.name, func(t *testing.T) {
+				got, err := tt.client.ListFiles(ctx, Repo{Kind: kind, ID: tt.id}, tt.rev)
+				if tt.kind != nil {
+					requireKind(t, err, tt.kind)
+					return
+				}
+				require.NoError(t, err)
+				require.Len(t, got, tt.n)
+				requireSameListing(t, s, mk, tt.id, tt.rev, got)
+				for _, f := range got {
+					if f.Path == "weights/model.safetensors" {
+						require.True(t, f.LFS)
+						require.Equal(t, big.SHA256(), f.SHA256)
+						require.Equal(t, big.Size, f.Size)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestListFilesFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		kind RepoKind
+		rule fault.Rule
+		err  error // nil: the listing recovers
+	}{
+		{name: "model 5xx retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 503, Times: 2}},
+		{name: "dataset 5xx retried", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 500, Times: 2}},
+		{name: "model 429 retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 429, Times: 1}},
+		{name: "model cut body retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, CutAfter: 100, Times: 1}},
+		{name: "model error in 200", kind: KindModel, rule: mstest.EnvelopeError(mstest.RouteModelFiles, "list failed", 1), err: ErrInvalid},
+		{name: "dataset error in 200", kind: KindDataset, rule: mstest.EnvelopeError(mstest.RouteDatasetTree, "list failed", 1), err: ErrInvalid},
+		{name: "dataset 403 on first page", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 403, Times: 1}, err: ErrForbidden},
+		{name: "model 401", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 401, Times: 1}, err: ErrUnauthorized},
+		{name: "model 500 persisting", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 500}, err: ErrServer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := setup(t, mstest.WithDatasetPageSize(5))
+			mk := mstest.Kind(tt.kind)
+			require.NoError(t, s.CreateRepo(mk, "alice/r", mstest.Public))
+			_, err := s.Commit(mk, "alice/r", "", "seed", nestedFiles(23)...)
+			require.NoError(t, err)
+			s.Faults().Add(tt.rule)
+			got, err := c.ListFiles(context.Background(), Repo{Kind: tt.kind, ID: "alice/r"}, "")
+			if tt.err != nil {
+				requireKind(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			requireSameListing(t, s, mk, "alice/r", "", got)
+		})
+	}
+}
+
+// TestDatasetSpurious403 checks that a 403 on a later tree page is retried (the hub sends
+// spurious ones) and the listing completes.
+func TestDatasetSpurious403(t *testing.T) {
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	pages := 0
+	mux.HandleFunc("GET /api/v1/datasets/alice/d/repo/tree", func(w http.ResponseWriter, r *http.Request) {
+		pages++
+		if pages == 2 {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"Code":403,"Message":"无权访问该数据集","Success":false}`))
+			return
+		}
+		switch r.URL.Query().Get("PageNumber") {
+		case "1":
+			_, _ = w.Write([]byte(`{"Code":200,"Success":true,"TotalCount":3,"Data":{"Files":[{"Path":"a","Type":"blob","Size":1},{"Path":"b","Type":"blob","Size":2}]}}`))
+		default:
+			_, _ = w.Write([]byte(`{"Code":200,"Success":true,"TotalCount":3,"Data":{"Files":[{"Path":"c","Type":"blob","Size":3}]}}`))
+		}
+	})
+	srv := newLocal(t, mux)
+	got, err := NewClient(WithEndpoint(srv), WithHTTPClient(fastHTTP())).ListFiles(ctx, dataset("alice/d"), "")
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, paths(got))
+	require.Equal(t, 3, pages)
+}
+
+// newLocal serves mux on loopback for the test's duration and returns its URL.
+func newLocal(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func paths(fs []File) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Path
+	}
+	return out
+}
