@@ -1,0 +1,138 @@
+package migrate
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+)
+
+const (
+	hfTestUser  = "alice"
+	hfTestToken = "hf_test_write_token"
+	hfTestRead  = "hf_test_read_token"
+)
+
+// newHFTestServer starts a fake Hub with user alice (member of org acme) holding a write and a
+// read token, and user bob (a namespace alice may not write to). Multipart starts at 128 KiB so
+// the contract's larger blobs take that path.
+func newHFTestServer(t *testing.T, opts ...hubtest.Option) *hubtest.Server {
+	t.Helper()
+	base := []hubtest.Option{hubtest.WithMultipartThreshold(128 << 10), hubtest.WithChunkSize(64 << 10), hubtest.WithTreePageSize(3)}
+	s := hubtest.NewServer(append(base, opts...)...)
+	t.Cleanup(s.Close)
+	s.AddUser(hfTestUser, "acme")
+	s.AddUser("bob")
+	s.AddToken(hfTestToken, hfTestUser, hubtest.RoleWrite)
+	s.AddToken(hfTestRead, hfTestUser, hubtest.RoleRead)
+	t.Cleanup(func() { require.Empty(t, s.AuthLeaks(), "the CDN saw credentials") })
+	return s
+}
+
+func newHFTestClient(s *hubtest.Server, token string) *hub.Client {
+	return hub.NewClient(hub.WithEndpoint(s.URL()), hub.WithToken(token))
+}
+
+func TestHFHubContract(t *testing.T) {
+	testHubContract(t, func(t *testing.T) contractEnv {
+		s := newHFTestServer(t)
+		repo := Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/contract"}
+		require.NoError(t, s.CreateRepo(hubtest.Model, repo.ID, hubtest.RepoOptions{}))
+		return contractEnv{
+			hub:      NewHFHub(newHFTestClient(s, hfTestToken)),
+			badToken: NewHFHub(newHFTestClient(s, "hf_not_a_token")),
+			repo:     repo,
+			seed: func(t *testing.T, files ...contractFile) string {
+				t.Helper()
+				fs := make([]hubtest.File, len(files))
+				for i, f := range files {
+					fs[i] = hubtest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
+				}
+				sha, err := s.Commit(hubtest.Model, repo.ID, HFDefaultBranch, "seed", fs...)
+				require.NoError(t, err)
+				return sha
+			},
+			foreignNS:       "bob",
+			tokenVar:        "HF_TOKEN",
+			hasBlob:         s.HasLFSObject,
+			endpoint:        s.URL(),
+			strictNamespace: true,
+		}
+	})
+}
+
+func TestHFHubCheckWrite(t *testing.T) {
+	s := newHFTestServer(t)
+	ctx := context.Background()
+	h := NewHFHub(newHFTestClient(s, hfTestToken))
+	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "acme/x"}), "an org of the user")
+	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Dataset, ID: "Alice/x"}), "names compare case-insensitively")
+	err := h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "bob/x"})
+	require.ErrorIs(t, err, ErrForbidden)
+	require.Contains(t, err.Error(), "acme")
+
+	read := NewHFHub(newHFTestClient(s, hfTestRead))
+	err = read.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
+	require.ErrorIs(t, err, ErrForbidden)
+	require.Contains(t, err.Error(), "read token")
+	require.NotContains(t, err.Error(), hfTestRead)
+
+	anon := NewHFHub(newHFTestClient(s, ""))
+	err = anon.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
+	require.ErrorIs(t, err, ErrUnauthorized)
+	require.Contains(t, err.Error(), "HF_TOKEN")
+}
+
+func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
+	s := newHFTestServer(t)
+	ctx := context.Background()
+	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
+	require.NoError(t, s.CreateRepo(hubtest.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
+	h := NewHFHub(newHFTestClient(s, hfTestToken))
+	info, err := h.Info(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "alice/gated"})
+	require.NoError(t, err)
+	require.True(t, info.Gated)
+	require.Equal(t, HFDefaultBranch, info.DefaultBranch)
+	require.Len(t, info.Head, 40)
+
+	space := Repo{Hub: HuggingFace, Type: Space, ID: "alice/demo"}
+	info, err = h.Info(ctx, space)
+	require.NoError(t, err)
+	require.True(t, info.Private)
+	require.Equal(t, s.URL()+"/spaces/alice/demo", h.WebURL(space))
+	typ, err := DetectType(ctx, h, HuggingFace, "alice/demo")
+	require.NoError(t, err)
+	require.Equal(t, Space, typ)
+
+	// Private and invisible to another user's token: not found (or unauthorized), never success.
+	s.AddToken("hf_bob", "bob", hubtest.RoleWrite)
+	bob := NewHFHub(newHFTestClient(s, "hf_bob"))
+	_, err = bob.Info(ctx, space)
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestHFHubStorageLockIsForbidden(t *testing.T) {
+	s := newHFTestServer(t)
+	ctx := context.Background()
+	repo := Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/locked"}
+	require.NoError(t, s.CreateRepo(hubtest.Model, repo.ID, hubtest.RepoOptions{}))
+	_, err := s.Commit(hubtest.Model, repo.ID, HFDefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
+	require.NoError(t, err)
+	s.SetStorageLock(hubtest.Model, repo.ID, true)
+	h := NewHFHub(newHFTestClient(s, hfTestToken))
+	_, err = h.List(ctx, repo, "")
+	require.ErrorIs(t, err, ErrStorageLocked)
+	require.ErrorIs(t, err, ErrForbidden)
+	require.NotErrorIs(t, err, ErrNotFound)
+}
+
+func TestHFHubLimitsOverride(t *testing.T) {
+	s := newHFTestServer(t)
+	h := NewHFHub(newHFTestClient(s, hfTestToken), WithHubLimits(Limits{MaxInlineFiles: 3}), WithWebBase("https://huggingface.co"))
+	require.Equal(t, Limits{MaxOps: HFMaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: HFMaxInlineBytes}, h.Limits())
+	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: Model, ID: "a/b"}))
+	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: Dataset, ID: "a/b"}))
+}

@@ -1,0 +1,135 @@
+package migrate
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/pkg/msclient"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+const (
+	msTestUser  = "alice"
+	msTestToken = "ms-test-write-token"
+	msTestRead  = "ms-test-read-token"
+)
+
+// newMSTestServer starts a fake ModelScope with user alice (member of org acme), a write token
+// and a read-only token, and user bob (a namespace alice may not write to).
+func newMSTestServer(t *testing.T, opts ...mstest.Option) *mstest.Server {
+	t.Helper()
+	s := mstest.NewServer(opts...)
+	t.Cleanup(s.Close)
+	s.AddUser(msTestUser, "acme")
+	s.AddUser("bob")
+	s.AddToken(msTestToken, msTestUser)
+	s.AddReadOnlyToken(msTestRead, msTestUser)
+	return s
+}
+
+// newMSTestClient is a client of s with token, tuned for tests (short commit retry waits).
+func newMSTestClient(s *mstest.Server, token string, opts ...msclient.Option) *msclient.Client {
+	base := []msclient.Option{
+		msclient.WithEndpoint(s.URL()),
+		msclient.WithToken(token),
+		msclient.WithCommitRetry(3, 10*time.Millisecond, 500*time.Millisecond),
+		msclient.WithUploadRetry(2, 10*time.Millisecond),
+	}
+	return msclient.NewClient(append(base, opts...)...)
+}
+
+func msKind(t RepoType) mstest.Kind {
+	if t == Dataset {
+		return mstest.Dataset
+	}
+	return mstest.Model
+}
+
+func TestMSHubContract(t *testing.T) {
+	testHubContract(t, func(t *testing.T) contractEnv {
+		s := newMSTestServer(t)
+		repo := Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/contract"}
+		require.NoError(t, s.CreateRepo(mstest.Model, repo.ID, mstest.Public))
+		return contractEnv{
+			hub:      NewMSHub(newMSTestClient(s, msTestToken)),
+			badToken: NewMSHub(newMSTestClient(s, "ms-not-a-token")),
+			repo:     repo,
+			seed: func(t *testing.T, files ...contractFile) string {
+				t.Helper()
+				fs := make([]mstest.File, len(files))
+				for i, f := range files {
+					fs[i] = mstest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
+				}
+				sha, err := s.Commit(mstest.Model, repo.ID, "", "seed", fs...)
+				require.NoError(t, err)
+				return sha
+			},
+			foreignNS: "bob",
+			tokenVar:  "MODELSCOPE_TOKEN",
+			hasBlob:   s.HasBlob,
+			endpoint:  s.URL(),
+		}
+	})
+}
+
+func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
+	s := newMSTestServer(t)
+	h := NewMSHub(newMSTestClient(s, msTestRead))
+	err := h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
+	require.Error(t, err)
+	require.True(t, isAnyKind(err, ErrForbidden, ErrUnauthorized), "got %v", err)
+	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
+	require.NotContains(t, err.Error(), msTestRead)
+
+	// An organisation namespace passes (the fake, like the real hub, does not list orgs, so the
+	// hub's create/commit answer decides).
+	h = NewMSHub(newMSTestClient(s, msTestToken))
+	require.NoError(t, h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: "acme/x"}))
+}
+
+func TestMSHubSpacesUnsupported(t *testing.T) {
+	s := newMSTestServer(t)
+	h := NewMSHub(newMSTestClient(s, msTestToken))
+	space := Repo{Hub: ModelScope, Type: Space, ID: msTestUser + "/demo"}
+	_, err := h.Info(context.Background(), space)
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, h.Create(context.Background(), space, false), ErrUnsupported)
+}
+
+func TestMSWantsLFS(t *testing.T) {
+	tests := []struct {
+		typ  RepoType
+		path string
+		size int64
+		want bool
+	}{
+		{Model, "README.md", 10 << 20, false},
+		{Model, "sub/config.json", 1 << 20, false},
+		{Model, "configuration.json", 100, false},
+		{Model, "model.msc", 1 << 20, false},
+		{Model, "small.txt", MSInlineThreshold, false},
+		{Model, "small.txt", MSInlineThreshold + 1, true},
+		{Model, "tiny.safetensors", 10, true},
+		{Model, "w/model.BIN", 10, true},
+		{Model, "empty.bin", 0, false},
+		{Model, "img.png", 100, false},
+		{Dataset, "img.png", 100, true},
+		{Dataset, "data/train.jsonl", 100, true},
+		{Dataset, "data/train.csv", 100, false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, msWantsLFS(tt.typ, tt.path, tt.size), "%s %s %d", tt.typ, tt.path, tt.size)
+	}
+}
+
+func TestMSHubLimitsOverride(t *testing.T) {
+	s := newMSTestServer(t)
+	h := NewMSHub(newMSTestClient(s, msTestToken), WithHubLimits(Limits{MaxOps: 7}), WithWebBase("https://www.modelscope.cn/"))
+	require.Equal(t, Limits{MaxOps: 7, MaxInlineFiles: MSMaxInlineFiles, MaxInlineBytes: MSMaxInlineBytes}, h.Limits())
+	require.Equal(t, "https://www.modelscope.cn/models/a/b", h.WebURL(Repo{Hub: ModelScope, Type: Model, ID: "a/b"}))
+	require.Equal(t, "https://www.modelscope.cn/datasets/a/b", h.WebURL(Repo{Hub: ModelScope, Type: Dataset, ID: "a/b"}))
+}
