@@ -89,6 +89,8 @@ func (w *worker) run(ctx context.Context) error {
 		return fmt.Errorf("job %s: %w: nil hub", j.Phase, ErrInvalid)
 	case j.SourceCommit == "":
 		return fmt.Errorf("job: %w: no pinned source commit", ErrInvalid)
+	case j.Phase != PhaseBlobs && j.Phase != PhaseCommit && j.Phase != PhaseAll:
+		return fmt.Errorf("job: %w: unknown phase %q", ErrInvalid, j.Phase)
 	case j.Source.Hub != w.src.Name() || j.Dest.Hub != w.dst.Name():
 		return fmt.Errorf("job: %w: hubs %s->%s do not match %s->%s", ErrInvalid, j.Source.Hub, j.Dest.Hub, w.src.Name(), w.dst.Name())
 	}
