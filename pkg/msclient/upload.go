@@ -209,6 +209,7 @@ func (u *BlobUpload) put(ctx context.Context, src BlobSource) error {
 		if u.obj.OID != emptySHA256 {
 			return fmt.Errorf("msclient: upload %s: empty object with a non-empty hash: %w", u.obj.OID, ErrHashMismatch)
 		}
+		vr.done = true
 	}
 	req.ContentLength = u.obj.Size
 	req.Header.Set("User-Agent", c.ua)
