@@ -364,7 +364,11 @@ func (c *Client) check(r *Repo) error {
 // url builds an absolute URL on the endpoint for path (already escaped) and query.
 func (c *Client) url(path string, q url.Values) string {
 	u := *c.endpoint
-	u.Path = c.endpoint.Path + path
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		unescaped = path
+	}
+	u.Path = c.endpoint.Path + unescaped
 	u.RawPath = c.endpoint.EscapedPath() + path
 	if q != nil {
 		u.RawQuery = q.Encode()

@@ -1,0 +1,290 @@
+package msclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+func TestCommit(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+		require.NoError(t, s.CreateRepo(k, "alice/c", mstest.Public))
+		_, err := s.Commit(k, "alice/c", "", "seed", mstest.File{Path: "old.txt", Content: []byte("old")})
+		require.NoError(t, err)
+		require.NoError(t, s.CreateBranch(k, "alice/c", "dev", ""))
+	}
+	lfs := []byte(strings.Repeat("L", 5000))
+	for _, kind := range []RepoKind{KindModel, KindDataset} {
+		mk := mstest.Kind(kind)
+		repo := Repo{Kind: kind, ID: "alice/c"}
+		ups, err := c.PrepareUpload(ctx, repo, []Object{obj(lfs)})
+		require.NoError(t, err)
+		for _, u := range ups {
+			require.NoError(t, u.Upload(ctx, &bytesSource{b: lfs}))
+		}
+		info, err := c.Commit(ctx, repo, "", "migrate", []CommitOp{
+			{Kind: OpAddFile, Path: "README.md", Content: []byte("# readme\n")},
+			{Kind: OpAddFile, Path: "dir/binary.dat", Content: []byte{0, 1, 2, 255}},
+			{Kind: OpAddLFS, Path: "w/model.bin", SHA256: strings.ToUpper(sha(lfs)), Size: int64(len(lfs))},
+			{Kind: OpDelete, Path: "old.txt"},
+		})
+		require.NoError(t, err)
+		head, err := s.Head(mk, "alice/c", "")
+		require.NoError(t, err)
+		require.Equal(t, head, info.OID)
+		require.Equal(t, 4, info.Actions)
+		b, err := s.ReadFile(mk, "alice/c", "", "dir/binary.dat")
+		require.NoError(t, err)
+		require.Equal(t, []byte{0, 1, 2, 255}, b)
+		files, err := c.ListFiles(ctx, repo, "")
+		require.NoError(t, err)
+		require.Equal(t, []string{"README.md", "dir/binary.dat", "w/model.bin"}, paths(files))
+		hist, err := s.History(mk, "alice/c", "")
+		require.NoError(t, err)
+		require.Equal(t, "migrate", hist[0].Message)
+
+		// To another branch.
+		info, err = c.Commit(ctx, repo, "dev", "on dev", []CommitOp{{Kind: OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		require.NoError(t, err)
+		dev, err := s.Head(mk, "alice/c", "dev")
+		require.NoError(t, err)
+		require.Equal(t, dev, info.OID)
+	}
+
+	tests := []struct {
+		name   string
+		client *Client
+		repo   Repo
+		branch string
+		ops    []CommitOp
+		rule   *fault.Rule
+		kind   error
+	}{
+		{name: "no ops", client: c, repo: model("alice/c"), kind: ErrInvalid},
+		{name: "unclean path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a/../b"}}, kind: ErrInvalid},
+		{name: "absolute path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "/a"}}, kind: ErrInvalid},
+		{name: "bad sha", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddLFS, Path: "a", SHA256: "zz"}}, kind: ErrInvalid},
+		{name: "size mismatch", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a", Content: []byte("ab"), Size: 3}}, kind: ErrInvalid},
+		{name: "unknown kind", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: 9, Path: "a"}}, kind: ErrInvalid},
+		{name: "commit sha as branch", client: c, repo: model("alice/c"), branch: strings.Repeat("a", 40),
+			ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrInvalid},
+		{name: "unknown branch", client: c, repo: model("alice/c"), branch: "nope", ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrNotFound},
+		{name: "lfs blob not uploaded", client: c, repo: model("alice/c"),
+			ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", SHA256: sha([]byte("never")), Size: 5}}, kind: ErrInvalid},
+		{name: "delete missing path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpDelete, Path: "never-there"}}, kind: ErrCommitTooFrequent},
+		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrUnauthorized},
+		{name: "missing repo", client: c, repo: model("alice/none"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrNotFound},
+		{name: "policy rejection in 200", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+			rule: ptr(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 1)), kind: ErrCommitTooFrequent},
+		{name: "429", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 429, Times: 1}, kind: ErrRateLimited},
+		{name: "5xx not retried", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 502, Times: 1}, kind: ErrServer},
+		{name: "409", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 409, Times: 1}, kind: ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.rule != nil {
+				s.Faults().Add(*tt.rule)
+			}
+			before, err := s.History(mstest.Model, "alice/c", "")
+			require.NoError(t, err)
+			sent := s.Faults().Count(mstest.RouteCommit)
+			_, err = tt.client.Commit(ctx, tt.repo, tt.branch, "m", tt.ops)
+			requireKind(t, err, tt.kind)
+			after, err := s.History(mstest.Model, "alice/c", "")
+			require.NoError(t, err)
+			require.Len(t, after, len(before), "nothing applied")
+			require.LessOrEqual(t, s.Faults().Count(mstest.RouteCommit), sent+1, "Commit never retries")
+		})
+	}
+}
+
+func TestCommitTooManyActions(t *testing.T) {
+	s, c := setup(t, mstest.WithMaxActions(10))
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	ops := make([]CommitOp, 11)
+	for i := range ops {
+		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
+	}
+	_, err := c.Commit(context.Background(), model("alice/c"), "", "m", ops)
+	e := requireKind(t, err, ErrInvalid)
+	require.Equal(t, http.StatusUnprocessableEntity, e.HTTPStatus)
+	require.Contains(t, e.Message, "actions limit")
+
+	// CommitInBatches splits under the limit.
+	c2 := newClient(s, aliceToken, WithCommitLimits(10, 0))
+	infos, err := c2.CommitInBatches(context.Background(), model("alice/c"), "", "m", ops)
+	require.NoError(t, err)
+	require.Len(t, infos, 2)
+	require.Equal(t, 10, infos[0].Actions)
+	require.Equal(t, 1, infos[1].Actions)
+	hist, err := s.History(mstest.Model, "alice/c", "")
+	require.NoError(t, err)
+	require.Equal(t, "m (part 2/2)", hist[0].Message)
+	require.Equal(t, "m (part 1/2)", hist[1].Message)
+	files, err := s.Files(mstest.Model, "alice/c", "")
+	require.NoError(t, err)
+	require.Len(t, files, 11)
+}
+
+func TestCommitInBatchesSplits(t *testing.T) {
+	s, _ := setup(t)
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		actions int
+		bytes   int
+		ops     int
+		size    int
+		batches int
+	}{
+		{name: "one commit", actions: 2000, bytes: 0, ops: 30, size: 10, batches: 1},
+		{name: "by actions", actions: 7, bytes: 0, ops: 30, size: 10, batches: 5},
+		{name: "by body bytes", actions: 2000, bytes: 4000, ops: 30, size: 1000, batches: 15},
+		{name: "one op over the byte cap still goes alone", actions: 2000, bytes: 100, ops: 3, size: 1000, batches: 3},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(s, aliceToken, WithCommitLimits(tt.actions, tt.bytes))
+			ops := make([]CommitOp, tt.ops)
+			for j := range ops {
+				ops[j] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("t%d/f%03d", i, j), Content: []byte(strings.Repeat("x", tt.size))}
+			}
+			infos, err := c.CommitInBatches(ctx, model("alice/c"), "", "batch", ops)
+			require.NoError(t, err)
+			require.Len(t, infos, tt.batches)
+			total := 0
+			for _, in := range infos {
+				total += in.Actions
+				require.NotEmpty(t, in.OID)
+			}
+			require.Equal(t, tt.ops, total)
+		})
+	}
+	infos, err := newClient(s, aliceToken).CommitInBatches(ctx, model("alice/c"), "", "none", nil)
+	require.NoError(t, err)
+	require.Empty(t, infos)
+}
+
+// TestCommitFrequency: the hub refuses commits that come faster than its interval; each refused
+// commit is retried after a backoff and lands exactly once.
+func TestCommitFrequency(t *testing.T) {
+	s, _ := setup(t, mstest.WithCommitInterval(150*time.Millisecond))
+	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	c := newClient(s, aliceToken, WithCommitLimits(5, 0), WithCommitRetry(10, 20*time.Millisecond, 10*time.Second))
+	ops := make([]CommitOp, 20)
+	for i := range ops {
+		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
+	}
+	infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "freq", ops)
+	require.NoError(t, err)
+	require.Len(t, infos, 4)
+	hist, err := s.History(mstest.Model, "alice/c", "")
+	require.NoError(t, err)
+	var msgs []string
+	for _, h := range hist {
+		msgs = append(msgs, h.Message)
+	}
+	require.Equal(t, []string{"freq (part 4/4)", "freq (part 3/4)", "freq (part 2/4)", "freq (part 1/4)"}, msgs[:4])
+	require.Len(t, hist, 5, "each part landed once (plus the initial commit)")
+	require.Greater(t, s.Faults().Count(mstest.RouteCommit), 4, "some commits were refused and retried")
+	files, err := s.Files(mstest.Model, "alice/c", "")
+	require.NoError(t, err)
+	require.Len(t, files, 20)
+}
+
+func TestCommitRetries(t *testing.T) {
+	tests := []struct {
+		name   string
+		rules  []fault.Rule
+		err    error // nil: lands
+		landed bool
+		sent   int
+	}{
+		{name: "policy rejection in 200 retried", rules: []fault.Rule{mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 2)}, landed: true, sent: 3},
+		{name: "429 with Retry-After retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 429, RetryAfter: time.Second, Times: 1}}, landed: true, sent: 2},
+		{name: "ref conflict retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 500, Message: "Could not update refs", Times: 1}}, landed: true, sent: 2},
+		{name: "try again retried", rules: []fault.Rule{mstest.EnvelopeError(mstest.RouteCommit, "please try again later", 1)}, landed: true, sent: 2},
+		{name: "plain 5xx not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 502, Times: 1}}, err: ErrServer, sent: 1},
+		{name: "403 not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 403, Times: 1}}, err: ErrForbidden, sent: 1},
+		{name: "retries exhausted", rules: []fault.Rule{mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 0)}, err: ErrCommitTooFrequent, sent: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := setup(t)
+			c := newClient(s, aliceToken, WithCommitRetry(3, 5*time.Millisecond, 5*time.Second))
+			require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+			for _, r := range tt.rules {
+				s.Faults().Add(r)
+			}
+			start := time.Now()
+			infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "m",
+				[]CommitOp{{Kind: OpAddFile, Path: "a.txt", Content: []byte("a")}})
+			if tt.err != nil {
+				requireKind(t, err, tt.err)
+				require.Empty(t, infos)
+			} else {
+				require.NoError(t, err)
+				require.Len(t, infos, 1)
+			}
+			require.Equal(t, tt.sent, s.Faults().Count(mstest.RouteCommit))
+			hist, err := s.History(mstest.Model, "alice/c", "")
+			require.NoError(t, err)
+			if tt.landed {
+				require.Len(t, hist, 2)
+			} else {
+				require.Len(t, hist, 1)
+			}
+			if tt.rules[0].RetryAfter > 0 {
+				require.GreaterOrEqual(t, time.Since(start), tt.rules[0].RetryAfter, "Retry-After honoured")
+			}
+		})
+	}
+}
+
+// TestCommitWireFormat pins the JSON the hub receives.
+func TestCommitWireFormat(t *testing.T) {
+	var body map[string]any
+	var path string
+	var calls atomic.Int32
+	api := newLocal(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		path = r.URL.EscapedPath()
+		b, _ := io.ReadAll(r.Body)
+		require.NoError(t, json.Unmarshal(b, &body))
+		_, _ = w.Write([]byte(`{"Code":200,"Data":{"oid":"ABCDEF"},"Success":true}`))
+	}))
+	c := NewClient(WithEndpoint(api+"/base"), WithToken(aliceToken), WithHTTPClient(fastHTTP()))
+	info, err := c.Commit(context.Background(), dataset("alice/d"), "feat/x", "msg", []CommitOp{
+		{Kind: OpAddFile, Path: "r.md", Content: []byte("hi")},
+		{Kind: OpAddLFS, Path: "w.bin", SHA256: sha([]byte("w")), Size: 1},
+		{Kind: OpDelete, Path: "gone"},
+	})
+	require.NoError(t, err)
+	require.Equal(t, "abcdef", info.OID)
+	require.Equal(t, "/base/api/v1/repos/datasets/alice/d/commit/feat%2Fx", path)
+	want := map[string]any{"commit_message": "msg", "actions": []any{
+		map[string]any{"action": "create", "path": "r.md", "type": "normal", "size": 2.0, "sha256": "", "content": "aGk=", "encoding": "base64"},
+		map[string]any{"action": "create", "path": "w.bin", "type": "lfs", "size": 1.0, "sha256": sha([]byte("w")), "content": "", "encoding": ""},
+		map[string]any{"action": "delete", "path": "gone", "type": "normal", "size": 0.0, "sha256": "", "content": "", "encoding": ""},
+	}}
+	require.Equal(t, want, body)
+	require.Equal(t, int32(1), calls.Load())
+}
