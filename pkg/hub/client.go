@@ -28,6 +28,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/lfs"
@@ -48,14 +49,15 @@ func ReaderAtSource(r io.ReaderAt) BlobSource { return lfs.ReaderAtSource(r) }
 
 // Client talks to one Hugging Face Hub endpoint. Create it with NewClient.
 type Client struct {
-	endpoint    string
-	host        string
-	token       string
-	hc          *http.Client
-	noRedirect  *http.Client // hc, returning redirects instead of following them
-	userAgent   string
-	concurrency int
-	limits      CommitLimits
+	endpoint      string
+	host          string
+	token         string
+	hc            *http.Client
+	noRedirect    *http.Client // hc, returning redirects instead of following them
+	userAgent     string
+	concurrency   int
+	limits        CommitLimits
+	maxCommitWait time.Duration
 }
 
 // Option configures a Client.
@@ -121,13 +123,24 @@ func WithCommitLimits(l CommitLimits) Option {
 	}
 }
 
+// WithMaxCommitWait caps how long Commit waits out one 429 before failing with ErrRateLimited
+// (default 5 minutes, the Hub's rate-limit window).
+func WithMaxCommitWait(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.maxCommitWait = d
+		}
+	}
+}
+
 // NewClient returns a client configured by opts.
 func NewClient(opts ...Option) *Client {
 	c := &Client{
-		endpoint:    DefaultEndpoint,
-		userAgent:   "hf2ms/" + httpx.Version,
-		concurrency: lfs.DefaultConcurrency,
-		limits:      DefaultCommitLimits,
+		endpoint:      DefaultEndpoint,
+		userAgent:     "hf2ms/" + httpx.Version,
+		concurrency:   lfs.DefaultConcurrency,
+		limits:        DefaultCommitLimits,
+		maxCommitWait: 5 * time.Minute,
 	}
 	if e := os.Getenv("HF_ENDPOINT"); e != "" {
 		c.endpoint = strings.TrimRight(e, "/")

@@ -54,9 +54,10 @@ var (
 // nothing.
 var ErrHashMismatch = lfs.ErrHashMismatch
 
-// StorageLockedMessage is the X-Error-Message the test hub (hubtest) answers a storage-locked
-// repo's downloads and listings with. Any other non-gated 403 on those routes is treated the same.
-const StorageLockedMessage = "storage locked"
+// storageLockedHint is matched (case-insensitively) in 403 messages: the Hub's HTTP API refusing
+// a repo's files ("... is locked ..."). Any other non-gated 403 on a download or listing route
+// is treated the same.
+const storageLockedHint = "locked"
 
 // Error is a failed Hub answer. It matches one kind (ErrNotFound, ErrGated, ...) with errors.Is;
 // its text never holds the token or a signed URL.
@@ -162,7 +163,7 @@ func (c *Client) classify(e *Error, rc routeClass) []error {
 		}
 		return []error{ErrUnauthorized}
 	case s == http.StatusForbidden:
-		if strings.Contains(msg, StorageLockedMessage) ||
+		if strings.Contains(msg, storageLockedHint) ||
 			(rc == routeDownload && !strings.Contains(msg, "disabled")) {
 			return []error{ErrStorageLocked, ErrForbidden}
 		}

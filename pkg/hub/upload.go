@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/linaqruf/hf2ms/internal/lfs"
 )
@@ -296,8 +298,9 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 
 // Commit writes ops to branch ("" for main) as one commit: POST /api/{type}s/{id}/commit/{branch}
 // with an NDJSON body (a header line, then "file", "lfsFile" and "deletedFile" lines). LFS
-// objects must already be uploaded. A commit is never retried: if its answer is lost the commit
-// may have happened, so retrying blindly could commit twice.
+// objects must already be uploaded. A commit is never retried blindly: after a 5xx or a lost
+// answer the commit may have happened, so the error is returned. Only a 429 (the Hub refused
+// without processing) is waited out, up to WithMaxCommitWait per wait.
 func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) (*CommitInfo, error) {
 	if err := repo.Validate(); err != nil {
 		return nil, err
@@ -310,6 +313,34 @@ func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts Comm
 		return nil, fmt.Errorf("hub: commit to %s: %w", repo, err)
 	}
 	op := "commit " + repo.String()
+	for attempt := 0; ; attempt++ {
+		ci, err := c.sendCommit(ctx, op, repo, branch, body)
+		var he *Error
+		if attempt < maxCommit429s && errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+			// A 429 means the Hub did not process the commit: waiting out the window and sending
+			// it again cannot commit twice. Any other failure is returned as is.
+			wait := time.Until(he.RetryAt)
+			if he.RetryAt.IsZero() {
+				wait = time.Duration(attempt+1) * time.Second
+			}
+			if wait > c.maxCommitWait {
+				return nil, err
+			}
+			select {
+			case <-time.After(max(wait, 0)):
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w (while waiting out a rate limit: %w)", err, ctx.Err())
+			}
+		}
+		return ci, err
+	}
+}
+
+// maxCommit429s is how many rate-limited (429) answers a commit waits out.
+const maxCommit429s = 3
+
+func (c *Client) sendCommit(ctx context.Context, op string, repo Repo, branch string, body []byte) (*CommitInfo, error) {
 	req, err := c.newRequest(ctx, http.MethodPost, c.repoAPI(repo)+"/commit/"+escRev(branch), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -407,4 +438,3 @@ func summaryOr(s string) string {
 	}
 	return s
 }
-
