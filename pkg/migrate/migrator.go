@@ -163,7 +163,14 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 		return finish(StatusUpToDate, nil)
 	}
 	jobs := Jobs(plan, m.cfg.runID, m.cfg.opts, m.cfg.endpoints)
-	if err := m.runJobs(ctx, jobs, emit); err != nil {
+	// Jobs' own done and error events end a job, not the run: the executor's result says the
+	// same, and the run ends with exactly one done event of its own.
+	jobEmit := func(ev Event) {
+		if ev.Type != EventDone && ev.Type != EventError {
+			emit(ev)
+		}
+	}
+	if err := m.runJobs(ctx, jobs, jobEmit); err != nil {
 		return finish(StatusFailed, err)
 	}
 	if !col.verified() {
