@@ -37,7 +37,7 @@ var (
 	reBearer   = regexp.MustCompile(`(?i)\b(bearer|token|basic)(\s+)[A-Za-z0-9\-._~+/=]{8,}`)
 	reHFToken  = regexp.MustCompile(`\bhf_[A-Za-z0-9]{10,}`)
 	reUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@]+@`)
-	reSigQuery = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token)=)[^&\s#"']*`)
+	reSigQuery = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token|auth_key|x-xet-signature)=)[^&\s#"']*`)
 )
 
 // Redact returns s with every registered secret, and anything shaped like a bearer token, an hf_

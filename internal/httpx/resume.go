@@ -136,7 +136,9 @@ type resumingReader struct {
 	off        int64
 	cfg        resumeConfig
 	body       io.ReadCloser
-	fails      int   // consecutive failures without progress
+	fails      int   // consecutive failed attempts (open error, or body cut before its first byte)
+	progressed bool  // the current body has delivered bytes
+	cut        bool  // the previous body was cut: wait a little before reopening
 	lastErr    error // cause of the latest failure
 	err        error // sticky terminal error
 }
@@ -165,7 +167,7 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		n, err := r.body.Read(p)
 		r.off += int64(n)
 		if n > 0 {
-			r.fails = 0
+			r.fails, r.progressed = 0, true
 		}
 		if r.off >= r.end {
 			r.closeBody()
@@ -182,8 +184,10 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("body ended at offset %d, %d bytes short: %w", r.off, r.end-r.off, io.ErrUnexpectedEOF)
 		}
-		r.lastErr = err
-		r.fails++
+		r.lastErr, r.cut = err, true
+		if !r.progressed {
+			r.fails++
+		}
 		if ctxErr := r.ctx.Err(); ctxErr != nil {
 			r.err = fmt.Errorf("httpx: ranged read [%d,%d) stopped at offset %d: %w", r.start, r.end, r.off, ctxErr)
 			if n > 0 {
@@ -207,8 +211,8 @@ func (r *resumingReader) reopen() error {
 				err: r.lastErr,
 			}
 		}
-		if r.fails > 0 {
-			wait := expBackoff(r.cfg.backoffInit, r.cfg.backoffMax, r.fails-1)
+		if r.fails > 0 || r.cut {
+			wait := expBackoff(r.cfg.backoffInit, r.cfg.backoffMax, max(r.fails-1, 0))
 			r.cfg.logger.Info("httpx: resuming ranged read", "offset", r.off, "attempt", r.fails+1,
 				"wait", wait.Round(time.Millisecond), "error", redactMessage(r.lastErr))
 			t := time.NewTimer(wait)
@@ -219,12 +223,20 @@ func (r *resumingReader) reopen() error {
 			case <-t.C:
 			}
 		}
+		r.cut = false
 		body, err := r.open(r.ctx, r.off)
 		if err == nil {
-			r.body = body
+			r.body, r.progressed = body, false
 			return nil
 		}
-		if IsPermanent(err) || r.ctx.Err() != nil {
+		if ctxErr := r.ctx.Err(); ctxErr != nil {
+			return &redactedError{
+				msg: fmt.Sprintf("httpx: ranged read [%d,%d) stopped at offset %d: %v (last error: %s)",
+					r.start, r.end, r.off, ctxErr, redactMessage(err)),
+				err: errors.Join(ctxErr, err),
+			}
+		}
+		if IsPermanent(err) {
 			return &redactedError{
 				msg: fmt.Sprintf("httpx: ranged read [%d,%d) at offset %d: %s", r.start, r.end, r.off, redactMessage(err)),
 				err: err,
