@@ -50,12 +50,12 @@ type reply struct {
 	body []byte
 }
 
-func (r reply) json(t *testing.T, v any) {
+func (r reply) json(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.body, v), string(r.body))
 }
 
-func call(t *testing.T, method, u, tok string, body any, hdr ...string) reply {
+func call(t testing.TB, method, u, tok string, body any, hdr ...string) reply {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -563,7 +563,7 @@ type batchResp struct {
 	Objects  []batchObj
 }
 
-func batch(t *testing.T, s *hubtest.Server, repoPath, tok, op string, transfers []string, objs ...map[string]any) batchResp {
+func batch(t testing.TB, s *hubtest.Server, repoPath, tok, op string, transfers []string, objs ...map[string]any) batchResp {
 	t.Helper()
 	r := call(t, "POST", s.URL()+"/"+repoPath+".git/info/lfs/objects/batch", tok,
 		map[string]any{"operation": op, "transfers": transfers, "objects": objs, "hash_algo": "sha_256", "ref": map[string]string{"name": "main"}},
