@@ -218,7 +218,11 @@ func NewClient(opts ...Option) *Client {
 		c.http = httpx.NewClient(httpx.WithUserAgent(c.ua))
 	}
 	c.upload = s.upload
-	if c.upload == nil {
+	switch {
+	case c.upload != nil:
+	case s.hc == nil:
+		c.upload = httpx.NewClient(httpx.WithUserAgent(c.ua), httpx.WithBaseTransport(pinTransport(httpx.DefaultTransport())))
+	default:
 		c.upload = pinHTTP1(c.http)
 	}
 	return c
@@ -268,14 +272,18 @@ func pinHTTP1(hc *http.Client) *http.Client {
 	default:
 		return hc
 	}
-	t := base.Clone()
+	cp := *hc
+	cp.Transport = pinTransport(base.Clone())
+	return &cp
+}
+
+// pinTransport makes t speak HTTP/1.1 only (ModelScope's LFS host is ~3x slower over HTTP/2).
+func pinTransport(t *http.Transport) *http.Transport {
 	var p http.Protocols
 	p.SetHTTP1(true)
 	t.Protocols = &p
 	t.ForceAttemptHTTP2 = false
-	cp := *hc
-	cp.Transport = t
-	return &cp
+	return t
 }
 
 // Endpoint returns the base URL requests go to, or "" when it is invalid.

@@ -340,3 +340,17 @@ func TestUploadMismatchNeverCompletes(t *testing.T) {
 	require.False(t, completed.Load())
 	require.Less(t, received.Load(), int64(len(good)))
 }
+
+func TestUploadPinnedToHTTP1(t *testing.T) {
+	pinned := func(hc *http.Client) bool {
+		tr, ok := hc.Transport.(*http.Transport)
+		return ok && tr.Protocols != nil && tr.Protocols.HTTP1() && !tr.Protocols.HTTP2() && !tr.ForceAttemptHTTP2
+	}
+	own := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true}}
+	c := NewClient(WithHTTPClient(own))
+	require.True(t, pinned(c.upload))
+	require.True(t, own.Transport.(*http.Transport).ForceAttemptHTTP2, "the caller's transport is not modified")
+	require.True(t, pinned(NewClient(WithHTTPClient(&http.Client{})).upload))
+	given := &http.Client{}
+	require.Same(t, given, NewClient(WithUploadHTTPClient(given)).upload)
+}
