@@ -1,17 +1,3 @@
-// Package msclient is a Go client for the ModelScope Hub (modelscope.cn, modelscope.ai): login and
-// whoami, model and dataset info, complete file listings with sizes and SHA-256, ranged downloads
-// that follow the CDN redirect without credentials, repository creation and visibility, LFS blob
-// upload verified in flight, and commits batched under the hub's limits.
-//
-// It speaks the legacy REST API under /api/v1 (PascalCase envelopes {Code, Data, Message,
-// RequestId, Success}) and, for whoami, the OpenAPI under /openapi/v1, as described in
-// shared/protocols/modelscope.md. Failures are *Error values that unwrap to the error kinds shared
-// with the Hugging Face client (ErrNotFound, ErrUnauthorized, ErrForbidden, ErrRateLimited,
-// ErrConflict, ...), including failures the hub reports inside an HTTP 200 envelope.
-//
-// Credentials (Authorization: Bearer and the m_session_id cookie) are only ever sent to the API
-// host (and to the LFS upload host the hub names, when it is a sibling of the API host); downloads
-// that redirect to a CDN are followed without them.
 package msclient
 
 import (
