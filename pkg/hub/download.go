@@ -239,3 +239,36 @@ type limitedBody struct {
 func limitBody(rc io.ReadCloser, n int64) io.ReadCloser {
 	return limitedBody{Reader: io.LimitReader(rc, n), Closer: rc}
 }
+
+// DownloadLFS reads n bytes (n < 0: to the end) of an LFS object from off through the LFS batch
+// API (POST {prefix}{id}.git/info/lfs/objects/batch, operation "download"), the route git-lfs
+// uses. It keeps working when the HTTP API refuses the repo's files (ErrStorageLocked). rev is
+// the ref sent with the batch ("" for none). The token goes to the Hub only; a cut body is
+// resumed by Range on the signed href.
+func (c *Client) DownloadLFS(ctx context.Context, repo Repo, rev string, obj LFSObject, off, n int64) (io.ReadCloser, error) {
+	if err := repo.Validate(); err != nil {
+		return nil, err
+	}
+	resp, err := c.lfsClient().Batch(ctx, c.lfsBatchURL(repo), lfs.OpDownload, []lfs.Object{obj}, rev, []string{lfs.TransferBasic})
+	if err != nil {
+		return nil, fmt.Errorf("hub: LFS download batch for %s: %w", repo, err)
+	}
+	if len(resp.Objects) != 1 {
+		return nil, fmt.Errorf("hub: LFS download batch for %s: %d objects in the answer, want 1", repo, len(resp.Objects))
+	}
+	r := resp.Objects[0]
+	if r.Error != nil {
+		e := &Error{Op: "lfs download " + repo.String(), StatusCode: r.Error.Code, Message: fmt.Sprintf("object %s: %s", short(obj.OID), r.Error.Message)}
+		e.kinds = c.classify(e, routeDownload)
+		return nil, e
+	}
+	a, ok := r.Actions[lfs.ActionDownload]
+	if !ok {
+		return nil, fmt.Errorf("hub: LFS download batch for %s: no download action for %s", repo, short(obj.OID))
+	}
+	rc, err := lfs.Download(ctx, c.hc, a, obj, off, n, http.Header{"User-Agent": {c.userAgent}})
+	if err != nil {
+		return nil, fmt.Errorf("hub: LFS download %s: %w", short(obj.OID), c.fromLFS(err))
+	}
+	return rc, nil
+}

@@ -754,3 +754,45 @@ func TestErrorMapping(t *testing.T) {
 	require.Equal(t, now.Add(3*time.Second), retryAt(http.Header{"Retry-After": {"3"}}, now))
 	require.True(t, retryAt(http.Header{}, now).IsZero())
 }
+
+// The LFS batch download route keeps working while the HTTP API is storage-locked.
+func TestDownloadLFSBatch(t *testing.T) {
+	e := setup(t)
+	e.seed(t)
+	e.s.SetStorageLock(hubtest.Model, model.ID, true)
+	ctx := context.Background()
+	obj := LFSObject{OID: blob.SHA256(), Size: blob.Size}
+	full := blob.Bytes()
+	tests := []struct {
+		name   string
+		c      *Client
+		off, n int64
+		rule   *fault.Rule
+	}{
+		{name: "whole", c: e.alice, n: -1},
+		{name: "range", c: e.alice, off: 777, n: 100_000},
+		{name: "anonymous public", c: e.anon, off: 10, n: -1},
+		{name: "cut resumed", c: e.alice, n: -1, rule: &fault.Rule{Route: hubtest.RouteCDN, Times: 1, CutAfter: 200_000}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.rule != nil {
+				e.s.Faults().Add(*tc.rule)
+			}
+			rc, err := tc.c.DownloadLFS(ctx, model, "main", obj, tc.off, tc.n)
+			require.NoError(t, err)
+			got, err := io.ReadAll(rc)
+			require.NoError(t, rc.Close())
+			require.NoError(t, err)
+			end := blob.Size
+			if tc.n >= 0 {
+				end = tc.off + tc.n
+			}
+			require.True(t, bytes.Equal(full[tc.off:end], got), "got %d bytes, want %d", len(got), end-tc.off)
+		})
+	}
+	_, err := e.alice.DownloadLFS(ctx, model, "main", LFSObject{OID: strings.Repeat("b", 64), Size: 5}, 0, -1)
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = e.alice.DownloadLFS(ctx, Repo{ID: "alice/nope"}, "main", obj, 0, -1)
+	require.ErrorIs(t, err, ErrNotFound)
+}
