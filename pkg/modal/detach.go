@@ -215,6 +215,14 @@ func (e *Executor) awaitSpec(s *Spec, runID string, shards int) error {
 func (e *Executor) sequenceLocally(runID string, handles []Handle, commit Spec) {
 	ready := make(chan struct{})
 	e.mu.Lock()
+	if prev, ok := e.commit[runID]; ok {
+		select {
+		case <-prev:
+		default:
+			e.mu.Unlock()
+			return // already waiting to start this run's commit step
+		}
+	}
 	e.commit[runID] = ready
 	e.mu.Unlock()
 	go func() {
@@ -274,7 +282,7 @@ func (e *Executor) inspect(ctx context.Context, h Handle, wait bool) ShardStatus
 	var tail eventTail
 	readFor := 15 * time.Second
 	if code == nil {
-		readFor = 2 * time.Second // a live stream never ends: take what is there
+		readFor = time.Second // a live stream never ends: take what is there
 	}
 	rctx, cancel := context.WithTimeout(ctx, readFor)
 	defer cancel()
