@@ -207,7 +207,8 @@ func (h *msHub) SetPrivate(ctx context.Context, repo Repo, private bool) error {
 
 // UploadModes applies the newest ModelScope SDK's rule (note §11.1), as ModelScope has no
 // preupload endpoint: metadata files inline; otherwise LFS above MSInlineThreshold or for the
-// SDK's LFS suffixes (datasets add media types); empty files inline.
+// SDK's LFS suffixes (datasets add media types); empty files inline. Anything above
+// MSMaxInlineBytes goes to LFS, metadata included, since it could not travel in a commit body.
 func (h *msHub) UploadModes(_ context.Context, repo Repo, _ string, files []UploadCandidate) (map[string]bool, error) {
 	out := make(map[string]bool, len(files))
 	for _, f := range files {
@@ -218,7 +219,13 @@ func (h *msHub) UploadModes(_ context.Context, repo Repo, _ string, files []Uplo
 
 func msWantsLFS(t RepoType, p string, size int64) bool {
 	base := path.Base(p)
-	if size == 0 || msInlineNames[base] {
+	switch {
+	case size == 0:
+		return false
+	case size > MSMaxInlineBytes:
+		// Even a metadata file this big would not fit in one commit's body inline.
+		return true
+	case msInlineNames[base]:
 		return false
 	}
 	ext := strings.ToLower(path.Ext(base))

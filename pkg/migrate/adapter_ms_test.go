@@ -84,6 +84,12 @@ func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
 	require.NotContains(t, err.Error(), msTestRead)
 
+	// No token at all fails here too, naming the variable to set.
+	anon := NewMSHub(newMSTestClient(s, ""))
+	err = anon.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
+	require.ErrorIs(t, err, ErrUnauthorized)
+	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
+
 	// An organisation namespace passes (the fake, like the real hub, does not list orgs, so the
 	// hub's create/commit answer decides).
 	h = NewMSHub(newMSTestClient(s, msTestToken))
@@ -107,7 +113,8 @@ func TestMSWantsLFS(t *testing.T) {
 		size int64
 		want bool
 	}{
-		{Model, "README.md", 10 << 20, false},
+		{Model, "README.md", MSMaxInlineBytes, false},
+		{Model, "README.md", MSMaxInlineBytes + 1, true},
 		{Model, "sub/config.json", 1 << 20, false},
 		{Model, "configuration.json", 100, false},
 		{Model, "model.msc", 1 << 20, false},
