@@ -201,7 +201,9 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo Repo, rev string, ob
 			if !ok {
 				continue // already stored
 			}
-			u := &LFSUpload{c: c, obj: r.Object, transfer: resp.Transfer, upload: up}
+			// Decide per object, as both official clients do: a batch answered "multipart" still
+			// gives small objects a plain PUT action, recognisable by the missing chunk_size.
+			u := &LFSUpload{c: c, obj: r.Object, transfer: lfs.TransferBasic, upload: up}
 			if _, isMulti := up.Header["chunk_size"]; isMulti {
 				u.transfer = lfs.TransferMultipart
 			}
