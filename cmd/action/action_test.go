@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	gha "github.com/sethvargo/go-githubactions"
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+// Recognisable fake tokens: the leak checks look for them everywhere.
+const (
+	hfToken = "hf_actiontest_SECRET_token_0123456789"
+	msToken = "ms-actiontest-SECRET-token-0123456789"
+)
+
+type world struct {
+	hf *hubtest.Server
+	ms *mstest.Server
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{hf: hubtest.NewServer(), ms: mstest.NewServer()}
+	t.Cleanup(w.hf.Close)
+	t.Cleanup(w.ms.Close)
+	w.hf.AddUser("alice")
+	w.hf.AddToken(hfToken, "alice", hubtest.RoleWrite)
+	w.ms.AddUser("alice")
+	w.ms.AddToken(msToken, "alice")
+	return w
+}
+
+func (w *world) seedHF(t *testing.T, id string, nFiles int) {
+	t.Helper()
+	require.NoError(t, w.hf.CreateRepo(hubtest.Model, id, hubtest.RepoOptions{}))
+	files := []hubtest.File{
+		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + id + "\n")},
+		{Path: "config.json", Content: []byte(`{"a":1}`)},
+	}
+	for i := 0; i < nFiles; i++ {
+		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(id)*1000 + i)}
+		files = append(files, hubtest.File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
+	}
+	_, err := w.hf.Commit(hubtest.Model, id, "main", "seed", files...)
+	require.NoError(t, err)
+}
+
+// result is everything the action left behind.
+type result struct {
+	code                   int
+	log, summary, outputs  string
+	outputMap              map[string]string
+	report                 string
+	workspace, summaryPath string
+}
+
+func (w *world) run(t *testing.T, inputs map[string]string) *result {
+	t.Helper()
+	dir := t.TempDir()
+	outPath := filepath.Join(dir, "output")
+	sumPath := filepath.Join(dir, "summary")
+	ws := filepath.Join(dir, "workspace")
+	require.NoError(t, os.MkdirAll(ws, 0o755))
+	for _, p := range []string{outPath, sumPath} {
+		require.NoError(t, os.WriteFile(p, nil, 0o644))
+	}
+	env := map[string]string{
+		"GITHUB_OUTPUT":       outPath,
+		"GITHUB_STEP_SUMMARY": sumPath,
+		"GITHUB_WORKSPACE":    ws,
+		"HF_ENDPOINT":         w.hf.URL(),
+		"MODELSCOPE_ENDPOINT": w.ms.URL(),
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	var log bytes.Buffer
+	a := gha.New(gha.WithGetenv(getenv), gha.WithWriter(&log))
+	code := mainCode(context.Background(), a, getenv, &log)
+	out, err := os.ReadFile(outPath)
+	require.NoError(t, err)
+	sum, err := os.ReadFile(sumPath)
+	require.NoError(t, err)
+	res := &result{code: code, log: log.String(), summary: string(sum), outputs: string(out), workspace: ws, summaryPath: sumPath}
+	res.outputMap = parseOutputs(string(out))
+	if b, err := os.ReadFile(filepath.Join(ws, reportName)); err == nil {
+		res.report = string(b)
+	}
+	// ::add-mask:: lines carry the secret to the runner, which consumes them and never shows them.
+	shown := regexp.MustCompile(`(?m)^::add-mask::.*$`).ReplaceAllString(res.log, "")
+	for _, s := range []string{shown, res.summary, res.outputs, res.report} {
+		require.NotContains(t, s, hfToken, "a token leaked")
+		require.NotContains(t, s, msToken, "a token leaked")
+	}
+	return res
+}
+
+// parseOutputs reads the GITHUB_OUTPUT file format (name<<DELIM / value / DELIM).
+func parseOutputs(s string) map[string]string {
+	out := map[string]string{}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func tokens() map[string]string {
+	return map[string]string{"hf_token": hfToken, "modelscope_token": msToken}
+}
+
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+func TestSingleMigration(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/model", 3)
+	res := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	require.Equal(t, 0, res.code, res.log)
+	require.Equal(t, "true", res.outputMap["verified"])
+	require.Equal(t, "6", res.outputMap["files_copied"], "3 weights, README, config and the Hub's .gitattributes")
+	require.NotEmpty(t, res.outputMap["commit"])
+	require.Contains(t, res.outputMap["destination_url"], "alice/model")
+	require.Equal(t, filepath.Join(res.workspace, reportName), res.outputMap["report"])
+	require.Contains(t, res.summary, "Verification: ✅ verified")
+	require.Contains(t, res.summary, "<details><summary>Files (6)</summary>")
+	require.Contains(t, res.log, "::add-mask::")
+	require.Contains(t, res.log, "::group::")
+	var rep migrate.Report
+	require.NoError(t, json.Unmarshal([]byte(res.report), &rep))
+	require.Equal(t, migrate.StatusSucceeded, rep.Status)
+	require.True(t, w.ms.RepoExists(mstest.Model, "alice/model"))
+
+	// A scheduled re-run is an incremental no-op.
+	again := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	require.Equal(t, 0, again.code, again.log)
+	require.Equal(t, "0", again.outputMap["files_copied"])
+	require.Contains(t, again.summary, "already up to date")
+	writeSample(t, "migrate", res.summary)
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/model", 2)
+	res := w.run(t, with(tokens(), "source", "alice/model", "to", "ms", "dry_run", "true"))
+	require.Equal(t, 0, res.code, res.log)
+	require.False(t, w.ms.RepoExists(mstest.Model, "alice/model"), "a dry run must not create the destination")
+	require.Contains(t, res.summary, "dry run")
+	require.Contains(t, res.summary, "| to copy | 5 |")
+}
+
+func TestBatch(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/a", 1)
+	w.seedHF(t, "alice/b", 2)
+	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/a\n# a comment\nalice/b alice/b-mirror\n"))
+	require.Equal(t, 0, res.code, res.log)
+	require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"))
+	require.True(t, w.ms.RepoExists(mstest.Model, "alice/b-mirror"))
+	require.Contains(t, res.summary, "## hf2ms batch: 2 repos")
+	require.Contains(t, res.summary, "2 succeeded, 0 up to date, 0 failed")
+	require.Equal(t, "true", res.outputMap["verified"])
+}
+
+func TestCorruptSourceFailsTheStepAndNamesTheFile(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/model", 1)
+	w.hf.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true})
+	res := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	require.Equal(t, 1, res.code)
+	require.Contains(t, res.summary, "weights/part-000.bin")
+	require.Contains(t, res.log, "::error::")
+	require.Contains(t, res.log, "weights/part-000.bin")
+	if w.ms.RepoExists(mstest.Model, "alice/model") {
+		files, err := w.ms.Files(mstest.Model, "alice/model", "master")
+		require.NoError(t, err)
+		for _, f := range files {
+			require.NotEqual(t, "weights/part-000.bin", f.Path, "no commit may carry the corrupt file")
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	w := newWorld(t)
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		want   string
+	}{
+		{"no source", tokens(), `input "source"`},
+		{"bad to", with(tokens(), "source", "a/b", "to", "github"), `input "to" is "github": want hf or ms`},
+		{"bad bool", with(tokens(), "source", "a/b", "delete", "yes please"), `input "delete" is "yes please": want true or false`},
+		{"bad executor", with(tokens(), "source", "a/b", "executor", "k8s"), `input "executor" is "k8s": want local or modal`},
+		{"bad chunk", with(tokens(), "source", "a/b", "chunk_size", "lots"), `input "chunk_size"`},
+		{"bad repo", with(tokens(), "source", "not a repo"), `input "source"`},
+		{"detach local", with(tokens(), "source", "a/b", "detach", "true"), `input "detach"`},
+		{"both", with(tokens(), "source", "a/b", "batch", "c/d"), `input "batch"`},
+		{"bad repo type", with(tokens(), "source", "a/b", "repo_type", "kernel"), `input "repo_type"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := w.run(t, c.inputs)
+			require.Equal(t, 1, res.code)
+			require.Contains(t, res.log, c.want)
+			require.Equal(t, 1, strings.Count(res.log, "::error"), "exactly one annotation:\n%s", res.log)
+		})
+	}
+}
+
+func TestWrongTokenFailsCleanly(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/model", 1)
+	res := w.run(t, map[string]string{"source": "hf:alice/model", "to": "ms", "hf_token": hfToken, "modelscope_token": "ms-wrong-SECRET-token-0123456789"})
+	require.Equal(t, 1, res.code)
+	require.Contains(t, res.log, "::error")
+	shown := regexp.MustCompile(`(?m)^::add-mask::.*$`).ReplaceAllString(res.log, "")
+	require.NotContains(t, shown+res.summary+res.outputs, "ms-wrong-SECRET-token-0123456789")
+}
+
+func TestSummaryOfHugeRepoStaysUnderLimit(t *testing.T) {
+	rep := &migrate.Report{Status: migrate.StatusFailed,
+		Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "a/b"},
+		Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "a/b"},
+		Verification: &migrate.Verification{}}
+	for i := 0; i < 100_000; i++ {
+		p := fmt.Sprintf("data/shard-%06d/some/long/folder/name/file-%06d.parquet", i/100, i)
+		rep.Files = append(rep.Files, migrate.FileResult{Path: p, Size: int64(i), Action: migrate.ActionCopied})
+		if i%3 == 0 {
+			rep.Verification.Mismatched++
+			rep.Verification.Bad = append(rep.Verification.Bad, migrate.FileCheck{Path: p, Problem: "mismatched", Detail: "sha256 differs"})
+		}
+	}
+	md := summaryMarkdown(rep, nil)
+	require.Less(t, len(md), summaryLimit)
+	require.Contains(t, md, "more files (the JSON report lists every file)")
+	require.Contains(t, md, "and 33134 more (see the JSON report)")
+}
+
+// writeSample keeps the markdown a real run wrote, for the README's sample.
+func writeSample(t *testing.T, name, md string) {
+	if dir := os.Getenv("HF2MS_SUMMARY_SAMPLES"); dir != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".md"), []byte(md), 0o644))
+	}
+}

@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+)
+
+// ParseSize parses sizes such as "20GiB", "512MB", "1.5G" or a plain byte count.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(strings.ToUpper(s))
+	if t == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	mult := float64(1)
+	for _, u := range []struct {
+		suffix string
+		m      float64
+	}{
+		{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10},
+		{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3},
+		{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1},
+	} {
+		if strings.HasSuffix(t, u.suffix) {
+			mult = u.m
+			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v <= 0 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size (examples: 20GiB, 512MB, 1073741824)", s)
+	}
+	return int64(v * mult), nil
+}
+
+// humanBytes renders n in binary units.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+func humanRate(bytesPerSec float64) string {
+	return humanBytes(int64(bytesPerSec)) + "/s"
+}
+
+func readAllLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("input larger than %s", humanBytes(max))
+	}
+	return b, nil
+}
+
+// planListLimit caps each list printed by plan; the counts stay exact.
+const planListLimit = 200
+
+// assumedRate is the rate the ETA assumes before anything was measured: a conservative figure
+// for one worker streaming between the two hubs.
+const assumedRate = 100e6
+
+// printPlan prints a dry run: what would be copied, skipped and deleted, with sizes and an ETA.
+func printPlan(w io.Writer, p *migrate.Plan) {
+	s := p.Summary()
+	fmt.Fprintf(w, "plan: %s -> %s at %s\n", s.Source, s.Dest, short(s.SourceCommit))
+	if !s.DestExists {
+		fmt.Fprintf(w, "  destination does not exist yet: it will be created\n")
+	}
+	section := func(title string, files []migrate.File) {
+		if len(files) == 0 {
+			return
+		}
+		var total int64
+		for _, f := range files {
+			total += f.Size
+		}
+		fmt.Fprintf(w, "\n%s (%d files, %s):\n", title, len(files), humanBytes(total))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		for i, f := range files {
+			if i == planListLimit {
+				fmt.Fprintf(tw, "\t... and %d more\t\n", len(files)-planListLimit)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t  %s\t\n", humanBytes(f.Size), f.Path)
+		}
+		tw.Flush()
+	}
+	section("copy", p.Copy)
+	section("skip (already identical)", p.Skip)
+	section("delete", p.Delete)
+	fmt.Fprintf(w, "\n%d to copy (%s), %d to skip, %d to delete", s.CopyFiles, humanBytes(s.CopyBytes), s.SkipFiles, s.DeleteFiles)
+	if s.Shards > 1 {
+		fmt.Fprintf(w, ", %d shards", s.Shards)
+	}
+	fmt.Fprintf(w, "\nestimated time at %s per worker: %s\n", humanRate(assumedRate), p.ETA(assumedRate).Round(time.Second))
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// printReport prints the end of a run: outcome, destination URL and the verification table.
+func printReport(w io.Writer, r *migrate.Report) {
+	fmt.Fprintf(w, "\n%s -> %s: %s\n", r.Source, r.Dest, strings.ReplaceAll(r.Status, "_", " "))
+	for _, n := range r.Notices {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	d := r.Duration()
+	rate := ""
+	if secs := d.Seconds(); secs > 0 && r.BytesCopied > 0 {
+		rate = fmt.Sprintf(" at %s", humanRate(float64(r.BytesCopied)/secs))
+	}
+	fmt.Fprintf(w, "  copied %d files (%s)%s, skipped %d, deleted %d, failed %d in %s\n",
+		r.FilesCopied, humanBytes(r.BytesCopied), rate, r.FilesSkipped, r.FilesDeleted, r.FilesFailed, d.Round(100*time.Millisecond))
+	if r.DestCommit != "" {
+		fmt.Fprintf(w, "  destination commit %s\n", short(r.DestCommit))
+	}
+	fmt.Fprintf(w, "  %s\n", r.DestURL)
+	for _, f := range r.Files {
+		if f.Action == migrate.ActionFailed {
+			fmt.Fprintf(w, "  failed: %s: %s\n", f.Path, f.Error)
+		}
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	if r.Verification != nil {
+		fmt.Fprintln(w)
+		printVerification(w, r.Verification)
+	}
+}
+
+// printVerification prints the verification table and names every bad file.
+func printVerification(w io.Writer, v *migrate.Verification) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "verification\tfiles")
+	fmt.Fprintf(tw, "matched\t%d\n", v.Matched)
+	fmt.Fprintf(tw, "mismatched\t%d\n", v.Mismatched)
+	fmt.Fprintf(tw, "missing\t%d\n", v.Missing)
+	fmt.Fprintf(tw, "not checkable\t%d\n", v.NotCheckable)
+	tw.Flush()
+	bad := append([]migrate.FileCheck(nil), v.Bad...)
+	sort.Slice(bad, func(i, j int) bool { return bad[i].Path < bad[j].Path })
+	for _, b := range bad {
+		fmt.Fprintf(w, "  %s: %s", b.Problem, b.Path)
+		if b.Detail != "" {
+			fmt.Fprintf(w, " (%s)", b.Detail)
+		}
+		fmt.Fprintln(w)
+	}
+	if v.OK() {
+		fmt.Fprintln(w, "result: VERIFIED")
+	} else {
+		fmt.Fprintln(w, "result: NOT VERIFIED")
+	}
+}
+
+// printBatch prints one row per repo and the totals.
+func printBatch(w io.Writer, b *migrate.BatchReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nsource\tdestination\tstatus\tcopied\tbytes\tverified\terror")
+	counts := map[string]int{}
+	for _, r := range b.Repos {
+		counts[r.Status]++
+		verified := "-"
+		if r.Verification != nil {
+			verified = fmt.Sprint(r.Verification.OK())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Source, r.Dest, r.Status, r.FilesCopied, humanBytes(r.BytesCopied), verified, oneLine(r.Error))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d succeeded, %d up to date, %d failed\n",
+		counts[migrate.StatusSucceeded], counts[migrate.StatusUpToDate], counts[migrate.StatusFailed])
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
