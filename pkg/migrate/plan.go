@@ -54,6 +54,8 @@ type Plan struct {
 type contentHash struct {
 	sha256, gitOID string
 	size           int64
+	// managed holds the bytes of a hub-managed file (see hubManaged), checked by coverage.
+	managed []byte
 }
 
 // Summary is the plan as events and reports carry it.
@@ -208,7 +210,8 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 	for _, f := range srcFiles {
 		inSource[f.Path] = true
 		d, have := dest[f.Path]
-		needRead := !isBlob(f) && f.Size <= InlineLimit && (in.readmeFix(f.Path) || (have && !in.opts.Force && d.Size == f.Size && !comparable(f, d)))
+		managed := hubManaged(in.to.Hub, f.Path) && !isBlob(f) && f.Size <= InlineLimit
+		needRead := managed || (!isBlob(f) && f.Size <= InlineLimit && (in.readmeFix(f.Path) || (have && !in.opts.Force && d.Size == f.Size && !comparable(f, d))))
 		switch {
 		case needRead:
 			toRead = append(toRead, pending{f, d, have})
@@ -244,6 +247,16 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 				h := contentHash{sha256: SHA256Hex(b), gitOID: GitBlobID(b), size: int64(len(b))}
 				same := r.have && !in.opts.Force && r.d.Size == h.size &&
 					((r.d.SHA256 != "" && r.d.SHA256 == h.sha256) || (r.d.SHA256 == "" && r.d.GitOID != "" && r.d.GitOID == h.gitOID))
+				if hubManaged(in.to.Hub, r.f.Path) {
+					h.managed = b
+					if r.have && !same && !in.opts.Force {
+						db, err := readAll(gctx, in.dst, in.to, p.DestBranch, r.d)
+						if err != nil {
+							return err
+						}
+						same = coversLines(db, b)
+					}
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				p.content[r.f.Path] = h
@@ -282,6 +295,25 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 		p.Shards = ShardPlan(blobs, MaxFileSize*MaxShards)
 	}
 	return p, nil
+}
+
+// hubManaged reports whether the destination hub edits path itself: the Hugging Face Hub appends
+// LFS patterns to .gitattributes for the LFS files a commit adds, so the file there is checked by
+// coverage (every line the source has is present), not byte for byte.
+func hubManaged(to HubName, p string) bool { return to == HuggingFace && p == ".gitattributes" }
+
+// coversLines reports whether every non-blank line of want appears in got.
+func coversLines(got, want []byte) bool {
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(got), "\n") {
+		have[strings.TrimRight(l, "\r \t")] = true
+	}
+	for _, l := range strings.Split(string(want), "\n") {
+		if l = strings.TrimRight(l, "\r \t"); l != "" && !have[l] {
+			return false
+		}
+	}
+	return true
 }
 
 // protected reports whether a destination path is managed by the hub and never deleted.

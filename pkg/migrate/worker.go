@@ -470,21 +470,57 @@ func splitOps(ops []CommitOp, lim Limits) [][]CommitOp {
 
 // verify re-lists the destination at head (its branch when "") and compares every selected file.
 func (w *worker) verify(ctx context.Context, head string) error {
-	p, j := w.plan, w.job
+	p := w.plan
 	rev := head
 	if rev == "" {
 		rev = p.DestBranch
 	}
-	files, err := w.dst.List(ctx, j.Dest, rev)
+	v, err := VerifyDest(ctx, p, w.dst, rev)
 	if err != nil {
-		return fmt.Errorf("verify: list %s@%s: %w", j.Dest, rev, err)
+		return fmt.Errorf("verify: %w", err)
 	}
-	v := Verify(p, files)
 	w.emit(Event{Type: EventVerify, Verify: v})
 	if !v.OK() {
 		return fmt.Errorf("%w: %d mismatched, %d missing (first: %s %s)", ErrVerify, v.Mismatched, v.Missing, v.Bad[0].Path, v.Bad[0].Problem)
 	}
 	return nil
+}
+
+// VerifyDest lists the destination at rev and verifies it against plan (see Verify), then checks
+// the files the destination hub manages itself (Hugging Face's .gitattributes) by content:
+// they match when every line the source has is present.
+func VerifyDest(ctx context.Context, plan *Plan, dst Hub, rev string) (*Verification, error) {
+	var files []File
+	if rev != "" {
+		var err error
+		if files, err = dst.List(ctx, plan.Dest, rev); err != nil {
+			return nil, fmt.Errorf("list %s@%s: %w", plan.Dest, rev, err)
+		}
+	}
+	v := Verify(plan, files)
+	byPath := make(map[string]File, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+	}
+	bad := v.Bad[:0]
+	for _, b := range v.Bad {
+		c, managed := plan.content[b.Path]
+		if b.Problem == "mismatched" && managed && c.managed != nil {
+			got, err := readAll(ctx, dst, plan.Dest, rev, File{Path: b.Path, Size: byPath[b.Path].Size})
+			if err != nil {
+				return nil, err
+			}
+			if coversLines(got, c.managed) {
+				v.Mismatched--
+				v.Matched++
+				continue
+			}
+			b.Detail = "lines of the source's file are missing"
+		}
+		bad = append(bad, b)
+	}
+	v.Bad = bad
+	return v, nil
 }
 
 // Verify compares a destination listing with what plan says the destination must hold: every
