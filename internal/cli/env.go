@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/joho/godotenv"
@@ -116,6 +115,3 @@ func (e *Env) Hub(name migrate.HubName, ep migrate.Endpoints) (migrate.Hub, erro
 	}
 	return nil, fmt.Errorf("unknown hub %q (want hf or ms)", name)
 }
-
-// osLookup is os.LookupEnv, kept as a variable for tests.
-var osLookup = os.LookupEnv
