@@ -221,7 +221,7 @@ func (s *Server) route(r *http.Request) *request {
 		q.handler = func(w http.ResponseWriter, r *http.Request, q *request) { s.handleResolve(w, r, q, raw) }
 		return q
 	}
-	return nil
+	return s.routeGit(r, typ, segs)
 }
 
 func (s *Server) routeAPI(m string, segs []string) *request {
