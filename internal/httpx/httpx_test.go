@@ -304,8 +304,13 @@ func TestConcurrentRequestWaitsWhileAnotherIsRateLimited(t *testing.T) {
 	// gate has closed; B's retry, and C sent after the 429, both wait for the window.
 	gate := NewGate()
 	var host string
-	gateClosed := func() {
-		for gate.blockedUntil(host).IsZero() {
+	var gateNeverClosed atomic.Bool
+	gateClosed := func() { // waits (5 s at most, so a broken gate fails instead of hanging)
+		for deadline := time.Now().Add(5 * time.Second); gate.blockedUntil(host).IsZero(); {
+			if time.Now().After(deadline) {
+				gateNeverClosed.Store(true)
+				return
+			}
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -360,6 +365,7 @@ func TestConcurrentRequestWaitsWhileAnotherIsRateLimited(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
+	require.False(t, gateNeverClosed.Load(), "A's 429 closes the gate")
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, arrivals["/a"], 2)
@@ -826,4 +832,62 @@ func TestIsPermanent(t *testing.T) {
 	} {
 		require.Equal(t, tt.want, IsPermanent(tt.err), "%v", tt.err)
 	}
+}
+
+func TestSubdomainRedirectDropsCredentials(t *testing.T) {
+	// huggingface.co -> cdn-lfs.huggingface.co: Go keeps Authorization for sub-domains; we must not.
+	var mu sync.Mutex
+	var cdnAuth, cdnCookie string
+	var cdnCalls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Host {
+		case "hub.test":
+			http.Redirect(w, r, "http://cdn.hub.test/blob", http.StatusFound)
+		default:
+			mu.Lock()
+			cdnCalls++
+			cdnAuth, cdnCookie = r.Header.Get("Authorization"), r.Header.Get("Cookie")
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	base := DefaultTransport()
+	addr := srv.Listener.Addr().String()
+	base.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr) // every *.test name is the test server
+	}
+	req, err := http.NewRequest(http.MethodGet, "http://hub.test/resolve/main/f", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer hf_secretsecretsecret")
+	req.Header.Set("Cookie", "m_session_id=secret")
+	resp, err := fastClient(WithBaseTransport(base)).Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, cdnCalls)
+	require.Empty(t, cdnAuth)
+	require.Empty(t, cdnCookie)
+}
+
+func TestDefaultTransportSpeaksHTTP1(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	base := DefaultTransport()
+	base.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	c := fastClient(WithBaseTransport(base))
+	require.Zero(t, c.Timeout, "no overall timeout: bodies may stream for hours")
+	resp, err := get(t, c, context.Background(), srv.URL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1", string(body), "the server offers h2; we still speak HTTP/1.1")
+	require.Equal(t, 64, base.MaxIdleConnsPerHost)
+	require.Equal(t, 256<<10, base.ReadBufferSize)
+	require.Equal(t, 256<<10, base.WriteBufferSize)
 }
