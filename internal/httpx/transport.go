@@ -175,7 +175,8 @@ func (t *transport) retrying(r *http.Request, hasBody bool) (*http.Response, err
 				wait, limited = time.Until(until), true
 			}
 			wait = min2(wait, t.cfg.maxWait)
-			attrs := []any{"method", method, "url", shown, "attempt", attempt + 1, "wait", wait.Round(time.Millisecond)}
+			attrs := []any{"method", method, "url", shown, "retry", attempt + 1, "max_retries", t.cfg.maxRetries,
+				"wait", wait.Round(time.Millisecond)}
 			if resp != nil {
 				attrs = append(attrs, "status", resp.StatusCode)
 			}
