@@ -8,7 +8,7 @@ import (
 
 // Gate holds, per host, a time before which no request may be sent, so that a rate limit seen by
 // one request makes every request to that host wait (across goroutines and clients sharing the
-// Gate). The zero value is not usable; use NewGate.
+// Gate). The zero value is an open Gate, ready to use.
 type Gate struct {
 	mu    sync.Mutex
 	until map[string]time.Time
@@ -26,6 +26,9 @@ func (g *Gate) Block(host string, until time.Time) {
 	host = gateKey(host)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.until == nil {
+		g.until = map[string]time.Time{}
+	}
 	if until.After(g.until[host]) {
 		g.until[host] = until
 	}

@@ -410,9 +410,10 @@ func TestGateWaitHonoursContext(t *testing.T) {
 	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
 	require.ErrorIs(t, g.Wait(ctx, "HUB.example"), context.Canceled, "host keys ignore case and default ports")
 	require.NoError(t, g.Wait(context.Background(), "other.example"))
-	g.Block("soon.example", time.Now().Add(30*time.Millisecond))
+	var zero Gate // the zero value works too
+	zero.Block("soon.example", time.Now().Add(30*time.Millisecond))
 	start := time.Now()
-	require.NoError(t, g.Wait(context.Background(), "soon.example"))
+	require.NoError(t, zero.Wait(context.Background(), "soon.example"))
 	require.GreaterOrEqual(t, time.Since(start), 25*time.Millisecond)
 }
 

@@ -28,6 +28,13 @@ const bufferSize = 256 << 10
 // and drops Authorization and Cookie when a redirect leaves the original host. It sets no overall
 // timeout: bodies may stream for hours; bound a request with its context.
 //
+// Retried: GET, HEAD, OPTIONS, PUT, DELETE and POSTs whose context went through Idempotent, on
+// connection errors and 408, 429, 500, 502, 503, 504. A body is re-read from req.GetBody for
+// every attempt (http.NewRequest sets it for bytes/strings readers; set it yourself for a body
+// you can reopen, e.g. a synthetic or ranged source). A body without GetBody is streamed once,
+// never buffered and never retried. When retries run out the last response is returned as is,
+// so the caller maps its status to a typed error.
+//
 // Errors returned by the client's Do are *url.Error values whose URL field is the full request
 // URL (net/http adds it); pass them through RedactError before showing them to anyone.
 func NewClient(opts ...Option) *http.Client {
