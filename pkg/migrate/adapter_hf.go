@@ -16,6 +16,7 @@ type AdapterOption func(*adapterConfig)
 type adapterConfig struct {
 	limits  *Limits
 	webBase string
+	git     gitOptions // adapter_hf_git.go
 }
 
 func newAdapterConfig(opts []AdapterOption) adapterConfig {
@@ -86,7 +87,7 @@ type hfHub struct {
 // client's typed errors wrapped, so errors.Is(err, ErrNotFound) and errors.As(err, **hub.Error)
 // both work.
 func NewHFHub(c *hub.Client, opts ...AdapterOption) Hub {
-	return &hfHub{c: c, cfg: newAdapterConfig(opts)}
+	return newHFGitHub(&hfHub{c: c, cfg: newAdapterConfig(opts)}) // with the git fallback (adapter_hf_git.go)
 }
 
 func hfRepo(r Repo) hub.Repo {

@@ -122,7 +122,8 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 	_, err := s.Commit(hubtest.Model, repo.ID, HFDefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
 	require.NoError(t, err)
 	s.SetStorageLock(hubtest.Model, repo.ID, true)
-	h := NewHFHub(newHFTestClient(s, hfTestToken))
+	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
+	h := NewHFHub(newHFTestClient(s, hfTestToken), WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
 	require.ErrorIs(t, err, ErrStorageLocked)
 	require.ErrorIs(t, err, ErrForbidden)

@@ -58,6 +58,7 @@ func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 		return nil, fmt.Errorf("%w: source and destination are the same repository %s", ErrUnsupported, from)
 	}
 	m := &Migrator{src: src, dst: dst, from: from, to: to, cfg: newConfig(opts)}
+	m.src = withUseGit(m.src, m.cfg.opts.UseGit) // Options.UseGit forces the git source (adapter_hf_git.go)
 	if _, err := newMatcher(m.cfg.opts.Include, m.cfg.opts.Exclude); err != nil {
 		return nil, err
 	}
@@ -109,8 +110,12 @@ func (m *Migrator) Plan(ctx context.Context) (*Plan, error) {
 	case err != nil:
 		return nil, fmt.Errorf("destination %s on %s: %w", m.to.ID, m.to.Hub, err)
 	}
-	return buildPlan(ctx, planInput{src: m.src, dst: m.dst, from: m.from, to: m.to, commit: commit,
+	p, err := buildPlan(ctx, planInput{src: m.src, dst: m.dst, from: m.from, to: m.to, commit: commit,
 		srcPrivate: srcInfo.Private, destInfo: dstInfo, opts: m.cfg.opts})
+	if p != nil {
+		p.Notices = append(p.Notices, hubNotices(m.src, m.from)...) // e.g. the git fallback (Noticer)
+	}
+	return p, err
 }
 
 // Run migrates: plan, check and create the destination, upload the blobs (shard jobs on the

@@ -72,6 +72,7 @@ type worker struct {
 // listing, options), carries out its phase, emits events, and ends with a done event on success
 // or an error event on failure (whose error it returns).
 func RunJob(ctx context.Context, job Job, src, dst Hub, emit func(Event)) error {
+	src = withUseGit(src, job.Options.UseGit) // adapter_hf_git.go
 	w := &worker{job: job, src: src, dst: dst, emit: serialEmitter(emit)}
 	err := w.run(ctx)
 	if err != nil {
