@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -240,6 +241,14 @@ func (e *Executor) sequenceLocally(runID string, handles []Handle, commit Spec) 
 	}()
 }
 
+// expectsLocalCommit reports whether this process sequences runID's commit step.
+func (e *Executor) expectsLocalCommit(runID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.commit[runID]
+	return ok
+}
+
 // pendingLocal reports whether this process still has to start runID's commit step.
 func (e *Executor) pendingLocal(runID string) bool {
 	e.mu.Lock()
@@ -384,6 +393,11 @@ func (e *Executor) Status(ctx context.Context, runID string) (*RunStatus, error)
 				if errors.Is(err, ErrNotFound) {
 					phase, k, _ := parseName(runID, name)
 					out[i] = ShardStatus{Name: name, Shard: k, Phase: phase, State: StatePending}
+					if phase == migrate.PhaseCommit && !e.expectsLocalCommit(runID) {
+						// Launch starts the commit sandbox with the shards: a run
+						// without one has no commit step (a blob-only launch).
+						out[i].State = ""
+					}
 					return nil
 				}
 				if err != nil {
@@ -400,6 +414,7 @@ func (e *Executor) Status(ctx context.Context, runID string) (*RunStatus, error)
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("status of run %s: %w", runID, err)
 	}
+	out = slices.DeleteFunc(out, func(s ShardStatus) bool { return s.State == "" })
 	return &RunStatus{RunID: runID, Shards: out}, nil
 }
 

@@ -149,7 +149,7 @@ func WithVersion(v string) Option {
 func WithEntrypoint(path string) Option { return func(e *Executor) { e.entrypoint = path } }
 
 // WithSecretName makes workers take their tokens from a Secret stored on Modal instead of from
-// this process's environment (which then sends no tokens at all).
+// this process (which then sends no tokens at all, whatever WithSecrets says).
 func WithSecretName(name string) Option { return func(e *Executor) { e.secretName = name } }
 
 // WithSecrets sets the secret environment of workers (default: HF_TOKEN and MODELSCOPE_TOKEN
@@ -227,7 +227,9 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 	if e.cpu <= 0 || e.memoryMiB <= 0 {
 		return nil, fmt.Errorf("modal: cpu and memory must be positive")
 	}
-	if e.secrets == nil && e.secretName == "" {
+	if e.secretName != "" {
+		e.secrets = nil // the named secret holds the tokens: send none from here
+	} else if e.secrets == nil {
 		e.secrets = map[string]string{}
 		for _, k := range workerSecretKeys {
 			if v := e.getenv(k); v != "" {
