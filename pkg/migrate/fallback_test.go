@@ -108,10 +108,12 @@ func TestGitFallbackMigratesStorageLockedRepo(t *testing.T) {
 			c := w.hf.Faults().Counts()
 			require.Positive(t, c[hubtest.RouteGitUploadPack])
 			if tc.useGit {
-				// Never the HTTP API's downloads: no resolve, tree or paths-info; the storage host
-				// only served the LFS batch API's hrefs (one batch per ranged open).
-				require.Zero(t, c[hubtest.RouteResolve]+c[hubtest.RouteTree]+c[hubtest.RoutePathsInfo], "%v", c)
-				require.LessOrEqual(t, c[hubtest.RouteCDN], c[hubtest.RouteLFSBatch], "%v", c)
+				// Never the HTTP API's downloads: no resolve, CDN redirect, tree or paths-info; LFS
+				// bytes came only through the LFS batch API's links.
+				for _, route := range hubtest.HTTPDownloadRoutes {
+					require.Zero(t, c[route], "%s: %v", route, c)
+				}
+				require.Positive(t, c[hubtest.RouteLFSDownload], "%v", c)
 			}
 		})
 	}

@@ -254,7 +254,7 @@ const (
 
 // HTTPDownloadRoutes are the route classes of the HTTP API's file access: what a client that
 // reads a repo only through git and the LFS batch API never touches, except that the LFS batch
-// download's signed hrefs are served by the same storage host (RouteCDN) as resolve's redirects.
+// download's signed hrefs are counted as RouteLFSDownload, not RouteCDN.
 var HTTPDownloadRoutes = []string{RouteResolve, RouteCDN, RouteTree, RoutePathsInfo}
 
 // HTTPDownloads returns how many requests the HTTP download routes (HTTPDownloadRoutes) served.

@@ -40,13 +40,15 @@ import (
 
 // Route classes used for fault injection and counters (Faults().Take / Count).
 const (
-	RouteWhoami      = "whoami"
-	RouteRepoInfo    = "repo-info"
-	RouteRevision    = "revision"
-	RouteTree        = "tree"
-	RoutePathsInfo   = "paths-info"
-	RouteResolve     = "resolve"
-	RouteCDN         = "cdn"
+	RouteWhoami    = "whoami"
+	RouteRepoInfo  = "repo-info"
+	RouteRevision  = "revision"
+	RouteTree      = "tree"
+	RoutePathsInfo = "paths-info"
+	RouteResolve   = "resolve"
+	RouteCDN       = "cdn"
+	// RouteLFSDownload counts storage-host downloads through links from the LFS batch API.
+	RouteLFSDownload = "lfs-download"
 	RoutePreupload   = "preupload"
 	RouteLFSBatch    = "lfs-batch"
 	RouteLFSUpload   = "lfs-upload"

@@ -140,7 +140,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 			}
 			res.Authenticated = true
 			res.Actions = map[string]*lfsAction{"download": {
-				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, expS, s.sign("GET", rp.uid, o.OID, expS)),
+				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.sign("GET", rp.uid, o.OID, expS)),
 				ExpiresIn: int(URLExpiry / time.Second),
 			}}
 		case stored != nil && rp.lfs[o.OID]:

@@ -177,8 +177,13 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Request-Id", fmt.Sprintf("cdn-%d", s.reqSeq.Add(1)))
 	route := RouteCDN
 	segs, ok := splitEscaped(r.URL.EscapedPath())
-	if ok && len(segs) > 0 && (segs[0] == "upload" || segs[0] == "multipart") {
+	switch {
+	case ok && len(segs) > 0 && (segs[0] == "upload" || segs[0] == "multipart"):
 		route = RouteLFSUpload
+	case r.URL.Query().Get("via") == "lfs":
+		// Links handed out by the LFS batch API (download operation), counted apart from the
+		// HTTP API's resolve redirects so tests can tell the git fallback from the API path.
+		route = RouteLFSDownload
 	}
 	rule, faulted := s.faults.Take(route)
 	for _, hdr := range []string{"Authorization", "Cookie"} {
