@@ -90,7 +90,11 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan) string {
 		if rep.BytesCopied > 0 {
 			rate = fmt.Sprintf(" (%s/s)", humanBytes(int64(float64(rep.BytesCopied)/d.Seconds())))
 		}
-		fmt.Fprintf(&b, "| duration | %s%s | |\n", d.Round(time.Second), rate)
+		round := time.Second
+		if d < 10*time.Second {
+			round = 100 * time.Millisecond
+		}
+		fmt.Fprintf(&b, "| duration | %s%s | |\n", d.Round(round), rate)
 	}
 	fmt.Fprintf(&b, "\nsource commit `%s`", short(rep.SourceCommit))
 	if rep.DestCommit != "" {
