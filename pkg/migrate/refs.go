@@ -8,7 +8,7 @@ import (
 
 // AcceptedRefForms lists the repository reference forms ParseRef accepts; error messages show it.
 const AcceptedRefForms = "ns/name, hf:ns/name, ms:ns/name (also huggingface: and modelscope:), " +
-	"hf:datasets/ns/name, ms:datasets/ns/name, hf:spaces/ns/name, " +
+	"hf:datasets/ns/name, ms:datasets/ns/name, hf:spaces/ns/name, any of these with @<rev>, " +
 	"https://huggingface.co/[datasets/|spaces/]ns/name[/tree/<rev>], https://hf.co/..., " +
 	"https://modelscope.cn/models/ns/name, https://www.modelscope.cn/datasets/ns/name, https://modelscope.ai/models/ns/name"
 
@@ -29,7 +29,8 @@ type Ref struct {
 	Revision string `json:"revision,omitempty"`
 }
 
-// String renders the reference in the prefix form ParseRef accepts.
+// String renders the reference in the prefix form ParseRef accepts ("hf:datasets/ns/name@rev"), so
+// that ParseRef(r.String()) == r.
 func (r Ref) String() string {
 	var b strings.Builder
 	if r.Hub != "" {
@@ -42,9 +43,7 @@ func (r Ref) String() string {
 	case Space:
 		b.WriteString("spaces/")
 	case Model:
-		if r.Hub == "" {
-			b.WriteString("models/")
-		}
+		b.WriteString("models/")
 	}
 	b.WriteString(r.ID)
 	if r.Revision != "" {
@@ -113,7 +112,8 @@ func invalidRef(input, format string, args ...any) error {
 
 // ParseRef parses a repository reference: "ns/name"; a hub prefix ("hf:", "ms:", "huggingface:",
 // "modelscope:", case-insensitive) with an optional type segment ("hf:datasets/ns/name",
-// "ms:datasets/ns/name", "hf:spaces/ns/name", "hf:models/ns/name"); or a web URL of either hub
+// "ms:datasets/ns/name", "hf:spaces/ns/name", "hf:models/ns/name") and an optional "@<rev>" tail
+// (the form Ref.String renders a URL's revision in); or a web URL of either hub
 // (https://huggingface.co/ns/name, https://hf.co/datasets/ns/name, .../tree/<rev>,
 // https://modelscope.cn/models/ns/name/summary, https://www.modelscope.ai/datasets/ns/name/files).
 // A URL tail that points inside the repository (a file or folder) is rejected, since a reference
@@ -144,6 +144,15 @@ func ParseRef(s string) (Ref, error) {
 		}
 		r.Hub = h
 		rest = in[i+1:]
+	}
+	if id, rev, ok := strings.Cut(rest, "@"); ok {
+		if rev == "" {
+			return Ref{}, invalidRef(in, "empty revision after '@'")
+		}
+		if err := validateRevision(rev); err != nil {
+			return Ref{}, invalidRef(in, "%s", err)
+		}
+		r.Revision, rest = rev, id
 	}
 	segs := strings.Split(rest, "/")
 	if len(segs) == 3 {
