@@ -27,6 +27,7 @@ type migrateFlags struct {
 	report                               string
 	modalImage, modalSecret              string
 	message                              string
+	noReadmeFix                          bool
 }
 
 func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
@@ -57,6 +58,7 @@ func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
 	fl.StringVar(&f.modalImage, "modal-image", "", "worker image on Modal (default: this version's image)")
 	fl.StringVar(&f.modalSecret, "modal-secret", "", "named Modal secret holding HF_TOKEN/MODELSCOPE_TOKEN (instead of sending them)")
 	fl.StringVar(&f.message, "message", "", `commit message (default "Migrated from <hub>:<repo>@<commit>")`)
+	fl.BoolVar(&f.noReadmeFix, "no-readme-fix", false, "keep README.md byte-identical on the way to Hugging Face (no license rewrite)")
 }
 
 // options turns the flags into the engine's serializable options.
@@ -72,6 +74,7 @@ func (f *migrateFlags) options() (migrate.Options, error) {
 		Parts:         f.parts,
 		UseGit:        f.useGit,
 		CommitMessage: f.message,
+		NoReadmeFix:   f.noReadmeFix,
 	}
 	if f.private && f.public {
 		return o, usagef("--private and --public exclude each other")

@@ -104,6 +104,21 @@ type LFSUpload struct {
 	verify   *lfs.Action
 }
 
+// UploadOption tunes one upload.
+type UploadOption func(*uploadConfig)
+
+type uploadConfig struct{ parts int }
+
+// WithParts sets how many parts of a multipart upload are in flight at once (n <= 0 keeps the
+// client's WithMultipartConcurrency setting). Memory is about n x the Hub's chunk size.
+func WithParts(n int) UploadOption {
+	return func(c *uploadConfig) {
+		if n > 0 {
+			c.parts = n
+		}
+	}
+}
+
 // Object returns the object this upload is for.
 func (u *LFSUpload) Object() lfs.Object { return u.obj }
 
@@ -114,14 +129,18 @@ func (u *LFSUpload) Transfer() string { return u.transfer }
 // src.OpenRange(0, size)) or multipart (parts in parallel) as the Hub said, then calls the verify
 // action. Bytes are SHA-256'd in flight; when they do not match the object, the upload is aborted
 // (the Hub stores nothing) and the error matches ErrHashMismatch.
-func (u *LFSUpload) Upload(ctx context.Context, src BlobSource) error {
+func (u *LFSUpload) Upload(ctx context.Context, src BlobSource, opts ...UploadOption) error {
 	c := u.c
+	cfg := uploadConfig{parts: c.concurrency}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	extra := http.Header{"User-Agent": {c.userAgent}}
 	var err error
 	switch u.transfer {
 	case lfs.TransferMultipart:
 		err = lfs.PutMultipart(ctx, c.hc, u.upload, u.obj, src, lfs.MultipartOptions{
-			Concurrency: c.concurrency,
+			Concurrency: cfg.parts,
 			Header:      extra,
 			Client:      c.lfsClient(),
 		})

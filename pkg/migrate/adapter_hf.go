@@ -260,7 +260,7 @@ func (b hfBlobUpload) Blob() Blob {
 }
 
 func (b hfBlobUpload) Upload(ctx context.Context, src Source) error {
-	err := b.u.Upload(ctx, src)
+	err := b.u.Upload(ctx, src, hub.WithParts(PartsFromContext(ctx)))
 	if err == nil {
 		return nil
 	}
