@@ -485,11 +485,13 @@ func ParseLFSPointer(b []byte) (*LFSInfo, bool) {
 		return nil, false
 	}
 	info := &LFSInfo{PointerSize: int64(len(b)), Size: -1}
+	seen := map[string]bool{}
 	for _, l := range lines[1:] {
 		k, v, ok := strings.Cut(l, " ")
-		if !ok {
-			return nil, false
+		if !ok || seen[k] {
+			return nil, false // a repeated key makes the pointer ambiguous
 		}
+		seen[k] = true
 		switch k {
 		case "oid":
 			hexOID, ok := strings.CutPrefix(v, "sha256:")
@@ -499,7 +501,7 @@ func ParseLFSPointer(b []byte) (*LFSInfo, bool) {
 			info.OID = hexOID
 		case "size":
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || strings.TrimLeft(v, "0123456789") != "" { // digits only, no sign
 				return nil, false
 			}
 			info.Size = n
