@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/linaqruf/hf2ms/internal/lfs"
 )
@@ -296,6 +297,10 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 		if p == "" {
 			return nil, fmt.Errorf("operation %d has an empty path: %w", i, ErrInvalid)
 		}
+		if !utf8.ValidString(p) {
+			// JSON would replace the bad bytes with U+FFFD and commit the file under another name.
+			return nil, fmt.Errorf("operation %d: path %q is not valid UTF-8: %w", i, p, ErrInvalid)
+		}
 		var line ndjsonLine
 		switch op.Kind {
 		case OpAddFile:
@@ -326,7 +331,7 @@ func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts Comm
 	if err := repo.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Summary == "" {
+	if strings.TrimSpace(opts.Summary) == "" { // the Hub refuses a blank summary
 		opts.Summary = "Upload files with hf2ms"
 	}
 	body, err := encodeCommit(opts, ops)
