@@ -352,8 +352,13 @@ func readAll(ctx context.Context, h Hub, repo Repo, rev string, f File) ([]byte,
 	if int64(len(b)) != f.Size {
 		return nil, fmt.Errorf("read %s from %s: got %d bytes, listing says %d: %w", f.Path, repo, len(b), f.Size, ErrHashMismatch)
 	}
-	if f.SHA256 != "" && SHA256Hex(b) != f.SHA256 {
+	if f.SHA256 != "" && !strings.EqualFold(SHA256Hex(b), f.SHA256) {
 		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, ErrHashMismatch)
+	}
+	// Hugging Face lists regular files by git blob id only: check that, or wrong bytes served
+	// for a regular file would be committed (and then "verified" against themselves).
+	if f.SHA256 == "" && !f.LFS && f.GitOID != "" && !strings.EqualFold(GitBlobID(b), f.GitOID) {
+		return nil, fmt.Errorf("read %s from %s: git blob id differs from the listing's: %w", f.Path, repo, ErrHashMismatch)
 	}
 	return b, nil
 }
