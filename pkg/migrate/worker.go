@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -214,8 +215,11 @@ func transient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrHashMismatch) {
 		return false
 	}
+	// A connection the server dropped before answering surfaces as a bare io.EOF (or a reset)
+	// once the LFS layer has peeled off the *url.Error that hid a signed href.
 	var ne net.Error
 	return errors.Is(err, ErrServer) || errors.Is(err, ErrRateLimited) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.As(err, &ne)
 }
 
