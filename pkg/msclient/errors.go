@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -305,6 +304,10 @@ func createConflict(e *Error) error {
 	return nil
 }
 
+// maxRetryAfter caps the wait a Retry-After may ask for; callers add waits up, so it stays far
+// from time.Duration's limit, and it is above any wait a caller is willing to do.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
 func parseRetryAfter(v string) time.Duration {
 	v = strings.TrimSpace(v)
@@ -312,8 +315,8 @@ func parseRetryAfter(v string) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		if s >= float64(math.MaxInt64/int64(time.Second)) { // "1e300", "Inf": no float->int overflow
-			return time.Duration(math.MaxInt64)
+		if s > maxRetryAfter.Seconds() { // "1e300", "Inf": no float->int overflow, no overflowing sums
+			return maxRetryAfter
 		}
 		return time.Duration(s * float64(time.Second))
 	}
