@@ -22,9 +22,11 @@ import (
 var ProgressInterval = 500 * time.Millisecond
 
 // Retry policy of one blob upload: transient failures (5xx, 429, cut connections) are retried
-// with exponential back-off; the source read inside resumes by range.
+// with exponential back-off (0.25, 0.5, 1, 2 s); the source read inside resumes by range. Five
+// attempts, because the Hugging Face client does not retry a blob PUT itself (ModelScope's does):
+// a burst of 503s and a cut on the same blob must not fail a run.
 var (
-	uploadAttempts   = 3
+	uploadAttempts   = 5
 	uploadRetryDelay = 250 * time.Millisecond
 )
 
