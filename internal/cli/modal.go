@@ -25,6 +25,10 @@ func NewRunID() string {
 // modalOptions are the Modal settings shared by migrate and the run commands.
 func (a *App) modalOptions(image, secret string) []modal.Option {
 	opts := []modal.Option{modal.WithGetenv(a.env.Getenv)}
+	if httpx.Version != "dev" {
+		// Workers run exactly this version's code: the image released with it.
+		opts = append(opts, modal.WithVersion(httpx.Version))
+	}
 	if image != "" {
 		opts = append(opts, modal.WithImage(image))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/modal"
 )
 
 // EnvJob carries a worker's job JSON when it cannot come on stdin (Modal sandboxes).
@@ -25,6 +26,11 @@ func (a *App) workerCommand() *cobra.Command {
 			var in io.Reader = a.Stdin
 			if j := a.lookup(EnvJob); j != "" {
 				in = strings.NewReader(j)
+			}
+			// A detached commit sandbox first waits, through Modal, for the run's blob shards; this
+			// returns at once unless the sandbox was launched as one (HF2MS_AWAIT_RUN).
+			if err := modal.AwaitShards(cmd.Context(), a.env.Getenv, a.Stdout); err != nil {
+				return fmt.Errorf("worker: %w", err)
 			}
 			if err := migrate.ServeWorker(cmd.Context(), in, a.Stdout, a.env.Hub); err != nil {
 				return fmt.Errorf("worker: %w", err)
