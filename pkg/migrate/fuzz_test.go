@@ -194,7 +194,9 @@ type onlyHost struct {
 
 func (o *onlyHost) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Host != o.host {
-		o.foreign = append(o.foreign, r.URL.Host)
+		if r.URL.Host != "" { // no host at all cannot reach anything: the request just fails
+			o.foreign = append(o.foreign, r.URL.Host)
+		}
 		return nil, fmt.Errorf("refused request to foreign host %q", r.URL.Host)
 	}
 	return http.DefaultTransport.RoundTrip(r)
