@@ -41,6 +41,9 @@ type App struct {
 	Executable string
 
 	env *Env
+	// testHook, when set (tests only), runs before every command with the command's name; the
+	// secrets test uses it to panic mid-run and check that the top-level recovery stays redacted.
+	testHook func(command string)
 }
 
 // Main runs the program with the process's arguments and I/O and returns its exit code.
@@ -140,6 +143,9 @@ modelscope.ai; HF_ENDPOINT and MODELSCOPE_ENDPOINT override the base URLs.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	if a.testHook != nil {
+		root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { a.testHook(cmd.Name()) }
+	}
 	root.AddCommand(
 		a.migrateCommand(),
 		a.planCommand(),
