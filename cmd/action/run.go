@@ -203,15 +203,24 @@ func (r *runner) runBatch(ctx context.Context, in *inputs, env *cli.Env) error {
 	if err != nil {
 		return r.fail(err, nil)
 	}
+	bopts := []migrate.Option{
+		migrate.WithOptions(in.options()),
+		migrate.WithDryRun(in.dryRun),
+		migrate.WithEndpoints(env.Endpoints()),
+	}
+	if in.executor == "modal" {
+		mexec, err := modal.New(ctx, modal.WithGetenv(env.Getenv))
+		if err != nil {
+			return r.fail(err, nil)
+		}
+		defer mexec.Close()
+		bopts = append(bopts, migrate.WithExecutor(mexec)) // one container per repo
+	}
 	prog := cli.NewProgress(r.log, false)
 	var br *migrate.BatchReport
 	var runErr error
 	_ = r.group("Migrate the batch", func() error {
-		br, runErr = migrate.RunBatch(ctx, items,
-			migrate.WithOptions(in.options()),
-			migrate.WithDryRun(in.dryRun),
-			migrate.WithEndpoints(env.Endpoints()),
-			migrate.WithEvents(prog.Event))
+		br, runErr = migrate.RunBatch(ctx, items, append(bopts, migrate.WithEvents(prog.Event))...)
 		return nil
 	})
 	prog.Close()

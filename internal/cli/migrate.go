@@ -454,14 +454,23 @@ func (a *App) runBatch(ctx context.Context, lines [][2]string, f *migrateFlags, 
 		}
 		items = append(items, migrate.BatchItem{Src: r.Src, Dst: r.Dst, From: r.From, To: r.To})
 	}
-	prog := a.newProgress()
-	rep, err := migrate.RunBatch(ctx, items,
+	exec, closeExec, err := a.executor(ctx, f, nil)
+	if err != nil {
+		return err
+	}
+	defer closeExec()
+	bopts := []migrate.Option{
 		migrate.WithOptions(opts),
 		migrate.WithDryRun(f.dryRun),
 		migrate.WithEndpoints(a.env.Endpoints()),
-		migrate.WithEvents(prog.Event),
 		migrate.WithBatchConcurrency(concurrency),
-	)
+	}
+	if exec != nil {
+		// One worker (one container on Modal) per repo.
+		bopts = append(bopts, migrate.WithExecutor(exec))
+	}
+	prog := a.newProgress()
+	rep, err := migrate.RunBatch(ctx, items, append(bopts, migrate.WithEvents(prog.Event))...)
 	prog.Close()
 	if rep != nil {
 		printBatch(a.Stdout, rep)

@@ -409,13 +409,18 @@ func TestBatch(t *testing.T) {
 
 func TestRunJobShardMismatchDetected(t *testing.T) {
 	src, dst := seedSource(t)
-	m, err := migrate.New(src, dst, msRepo, hfRepo)
+	m, err := migrate.New(src, dst, msRepo, hfRepo, migrate.WithParallel(true))
 	require.NoError(t, err)
 	p, err := m.Plan(context.Background())
 	require.NoError(t, err)
 	dst.Seed(hfRepo, false)
 	jobs := migrate.Jobs(p, "r", p.Options, migrate.Endpoints{})
-	require.Len(t, jobs, 2)
+	require.Len(t, jobs, 2, "one blob shard and the commit")
+
+	// Unsplit, the whole migration is one job that uploads and commits.
+	single := migrate.Jobs(p, "r", migrate.Options{}, migrate.Endpoints{})
+	require.Len(t, single, 1)
+	require.Equal(t, migrate.PhaseAll, single[0].Phase)
 	job := jobs[0]
 	job.Shards = 7
 	var log eventLog

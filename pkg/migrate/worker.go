@@ -30,12 +30,18 @@ var (
 	uploadRetryDelay = 250 * time.Millisecond
 )
 
-// Jobs returns the jobs that carry out plan: one blob job per shard, then the commit job (which
-// also verifies). Run the blob jobs (in any order, side by side) and, only when all succeeded,
-// the commit job.
+// Jobs returns the jobs that carry out plan. A parallel plan gives one blob job per shard, then
+// the commit job (which also verifies): run the blob jobs (in any order, side by side) and, only
+// when all succeeded, the commit job. Otherwise it is a single PhaseAll job.
 func Jobs(plan *Plan, runID string, opts Options, ep Endpoints) []Job {
 	base := Job{RunID: runID, Source: plan.Source, Dest: plan.Dest, SourceCommit: plan.SourceCommit,
 		Shards: len(plan.Shards), Options: opts, Endpoints: ep}
+	if !opts.Parallel {
+		// Not split: one worker uploads every blob and commits (one container per repo on Modal,
+		// and the plan is derived once, not once per phase).
+		base.Phase = PhaseAll
+		return []Job{base}
+	}
 	jobs := make([]Job, 0, len(plan.Shards)+1)
 	for i := range plan.Shards {
 		j := base
