@@ -316,6 +316,7 @@ func (r *runner) setBatchOutputs(br *migrate.BatchReport, path string) {
 	o("commit", "")
 	o("report", path)
 	o("run_id", "")
+	o("status", "")
 }
 
 func normHub(s string) string {
