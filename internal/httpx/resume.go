@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/apierr"
@@ -129,13 +130,19 @@ func NewResumingReader(ctx context.Context, open func(ctx context.Context, off i
 
 var errReaderClosed = errors.New("httpx: read from a closed resuming reader")
 
+// resumingReader is read by one goroutine, but Close may come from another while a Read is in
+// flight (net/http's transport can still be reading an upload body when the uploader gives up
+// and closes its source), so the current body and the closed flag are guarded by mu.
 type resumingReader struct {
+	mu     sync.Mutex
+	body   io.ReadCloser
+	closed bool
+
 	ctx        context.Context
 	open       func(ctx context.Context, off int64) (io.ReadCloser, error)
 	start, end int64
 	off        int64
 	cfg        resumeConfig
-	body       io.ReadCloser
 	fails      int   // consecutive failed attempts (open error, or body cut before its first byte)
 	progressed bool  // the current body has delivered bytes
 	cut        bool  // the previous body was cut: wait a little before reopening
@@ -146,6 +153,9 @@ type resumingReader struct {
 func (r *resumingReader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
+	}
+	if r.isClosed() {
+		return 0, errReaderClosed
 	}
 	if r.off >= r.end {
 		r.closeBody()
@@ -158,13 +168,17 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		p = p[:rem]
 	}
 	for {
-		if r.body == nil {
+		body := r.current()
+		if body == nil {
 			if err := r.reopen(); err != nil {
 				r.err = err
 				return 0, err
 			}
+			if body = r.current(); body == nil { // closed while reopening
+				return 0, errReaderClosed
+			}
 		}
-		n, err := r.body.Read(p)
+		n, err := body.Read(p)
 		r.off += int64(n)
 		if n > 0 {
 			r.fails, r.progressed = 0, true
@@ -181,6 +195,13 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		}
 		// Cut: an error, or EOF before end.
 		r.closeBody()
+		if r.isClosed() { // closed under the Read: no reopen
+			r.err = errReaderClosed
+			if n > 0 {
+				return n, nil
+			}
+			return 0, r.err
+		}
 		if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("body ended at offset %d, %d bytes short: %w", r.off, r.end-r.off, io.ErrUnexpectedEOF)
 		}
@@ -204,6 +225,9 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 // reopen opens the range at r.off, retrying transient failures with backoff.
 func (r *resumingReader) reopen() error {
 	for {
+		if r.isClosed() {
+			return errReaderClosed
+		}
 		if r.fails >= r.cfg.tries {
 			return &redactedError{
 				msg: fmt.Sprintf("httpx: ranged read [%d,%d) gave up at offset %d after %d tries without progress: %s",
@@ -226,7 +250,15 @@ func (r *resumingReader) reopen() error {
 		r.cut = false
 		body, err := r.open(r.ctx, r.off)
 		if err == nil {
-			r.body, r.progressed = body, false
+			r.progressed = false
+			r.mu.Lock()
+			if r.closed {
+				r.mu.Unlock()
+				_ = body.Close()
+				return errReaderClosed
+			}
+			r.body = body
+			r.mu.Unlock()
 			return nil
 		}
 		if ctxErr := r.ctx.Err(); ctxErr != nil {
@@ -247,18 +279,34 @@ func (r *resumingReader) reopen() error {
 	}
 }
 
+func (r *resumingReader) current() io.ReadCloser {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.body
+}
+
+func (r *resumingReader) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 func (r *resumingReader) closeBody() {
-	if r.body != nil {
-		_ = r.body.Close()
-		r.body = nil
+	r.mu.Lock()
+	b := r.body
+	r.body = nil
+	r.mu.Unlock()
+	if b != nil {
+		_ = b.Close()
 	}
 }
 
-// Close releases the current body; later Reads fail.
+// Close releases the current body; later Reads fail. It is safe to call while a Read is in
+// flight on another goroutine (that Read fails or returns what it already had).
 func (r *resumingReader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	r.closeBody()
-	if r.err == nil {
-		r.err = errReaderClosed
-	}
 	return nil
 }
