@@ -209,6 +209,9 @@ func (m *Migrator) runJobs(ctx context.Context, jobs []Job, emit func(Event)) er
 		return fmt.Errorf("blob upload failed, nothing committed (re-run to resume): %w", errors.Join(errs...))
 	}
 	if err := m.cfg.executor.Run(ctx, commitJob, emit); err != nil {
+		if commitJob.Phase == PhaseAll { // blobs and commit in one job: do not blame the commit
+			return fmt.Errorf("migration failed (re-run to resume: blobs already stored are not uploaded again): %w", err)
+		}
 		return fmt.Errorf("commit step: %w", err)
 	}
 	return nil
