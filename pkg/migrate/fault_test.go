@@ -301,7 +301,13 @@ type faultRow struct {
 	runs, completed, failedClean, corrupted, rerun int
 }
 
-func (tb *faultTable) record(name, expect string, r runResult) {
+// register adds an empty row, so the table lists rows in the matrix's order whatever order the
+// parallel runs finish in.
+func (tb *faultTable) register(name, expect string) { tb.record(name, expect, runResult{}, false) }
+
+func (tb *faultTable) add(name, expect string, r runResult) { tb.record(name, expect, r, true) }
+
+func (tb *faultTable) record(name, expect string, r runResult, ran bool) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if tb.rows == nil {
@@ -312,6 +318,9 @@ func (tb *faultTable) record(name, expect string, r runResult) {
 		row = &faultRow{expect: expect}
 		tb.rows[name] = row
 		tb.order = append(tb.order, name)
+	}
+	if !ran {
+		return
 	}
 	row.runs++
 	for _, c := range []struct {
@@ -551,10 +560,15 @@ func TestFaultMatrix(t *testing.T) {
 		}
 	})
 
+	table.register(killRow, "fail cleanly")
+	cases := faultCases(t)
+	for _, tc := range cases {
+		table.register(tc.name, tc.want.String())
+	}
 	// Not parallel: it runs first, alone, so its timing (kill mid-transfer) is not disturbed.
 	t.Run("worker killed mid-transfer", func(t *testing.T) { faultWorkerKill(t, table) })
 
-	for i, tc := range faultCases(t) {
+	for i, tc := range cases {
 		for _, dir := range tc.dirs {
 			t.Run(tc.name+"/"+dir.String(), func(t *testing.T) {
 				t.Parallel()
@@ -562,7 +576,7 @@ func TestFaultMatrix(t *testing.T) {
 				tc.inject(f)
 				res := runFault(t, f, tc.want, tc.wantErr, tc.minTime)
 				f.requireFaultsHit(t)
-				table.record(tc.name, tc.want.String(), res)
+				table.add(tc.name, tc.want.String(), res)
 			})
 		}
 	}
@@ -571,6 +585,8 @@ func TestFaultMatrix(t *testing.T) {
 		seed := soakSeed(t)
 		t.Logf("soak: %d randomized runs, seed %d (replay: %s=%d %s=%d)", n, seed, envSoak, n, envSoakSeed, seed)
 		fmt.Printf("fault soak: %d randomized runs, seed %d (replay: %s=%d %s=%d)\n", n, seed, envSoak, n, envSoakSeed, seed)
+		table.register(soakTransientRow, mustComplete.String())
+		table.register(soakPermanentRow, mayFail.String())
 		for i := range n {
 			t.Run(fmt.Sprintf("soak/%d", i), func(t *testing.T) {
 				t.Parallel()
@@ -600,6 +616,13 @@ func soakSeed(t *testing.T) uint64 {
 	require.NoError(t, err, "%s must be a number", envSoakSeed)
 	return s
 }
+
+// Rows of the table that are not matrix cases.
+const (
+	killRow          = "worker process killed mid-transfer, re-started"
+	soakTransientRow = "soak: random transient combinations"
+	soakPermanentRow = "soak: random combinations with a permanent fault"
+)
 
 // soakFault is one ingredient of a randomized combination.
 type soakFault struct {
@@ -674,11 +697,11 @@ func faultSoakRun(t *testing.T, table *faultTable, seed uint64, i int) {
 	t.Logf("soak run %d (seed %d): %s, faults %s", i, seed, dir, strings.Join(names, "+"))
 	res := runFault(t, f, want, nil, 0)
 	f.requireFaultsHit(t)
-	name := "soak: random transient combinations"
+	name := soakTransientRow
 	if want == mayFail {
-		name = "soak: random combinations with a permanent fault"
+		name = soakPermanentRow
 	}
-	table.record(name, want.String(), res)
+	table.add(name, want.String(), res)
 }
 
 // killingExecutor runs jobs as `hf2ms worker` processes (through a shell that records the
@@ -782,5 +805,5 @@ func faultWorkerKill(t *testing.T, table *faultTable) {
 	}
 	require.Equal(t, 3, storedReported, "%+v", rep.Files)
 	res.rerunOK = true
-	table.record("worker process killed mid-transfer, re-started", "fail cleanly", res)
+	table.add(killRow, "fail cleanly", res)
 }
