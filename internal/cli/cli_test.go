@@ -561,5 +561,3 @@ func TestSubprocessExecutor(t *testing.T) {
 	require.NotEqual(t, ExitOK, res.code, res)
 	requireNoSecret(t, "a failed subprocess run", res.stdout, res.stderr)
 }
-
-
