@@ -69,9 +69,10 @@ const (
 	// HFMaxInlineFiles is the most regular files (content inline, base64) per commit: the top of
 	// the advised 50-100.
 	HFMaxInlineFiles = 100
-	// HFMaxInlineBytes is the most inline content per commit: 256 MiB of the documented 1 GB
-	// payload (base64 adds a third on the wire), so a commit uploads in well under 60 s.
-	HFMaxInlineBytes = 256 << 20
+	// HFMaxInlineBytes is the most inline content per commit: 32 MiB of the documented 1 GB
+	// payload. The commit step holds one commit's content (and its base64 NDJSON body) in memory,
+	// so this bounds the process's memory; it also keeps each commit well under the 60 s timeout.
+	HFMaxInlineBytes = 32 << 20
 )
 
 // HFDefaultBranch is the default branch of Hugging Face repositories.

@@ -135,7 +135,7 @@ func TestSplitOps(t *testing.T) {
 	inline := func(n, size int) []CommitOp {
 		var ops []CommitOp
 		for i := range n {
-			ops = append(ops, CommitOp{Kind: OpAddFile, Path: fmt.Sprint("f", i), Content: make([]byte, size)})
+			ops = append(ops, CommitOp{Kind: OpAddFile, Path: fmt.Sprint("f", i), Content: make([]byte, size), Size: int64(size)})
 		}
 		return ops
 	}

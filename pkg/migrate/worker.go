@@ -326,16 +326,105 @@ func (w *worker) commit(ctx context.Context) error {
 	if p.Empty() {
 		return w.verify(ctx, "")
 	}
-	// Regular files: read (bounded), README fix, hashes of what will be written.
-	inline := map[string][]byte{}
+	// Every blob the commit points to must be stored: shards uploaded them; upload any a shard
+	// missed (streaming, as in the blob phase).
+	var blobs []Blob
+	seen := map[string]bool{}
+	need := map[string]File{}
+	for _, f := range p.Copy {
+		if isBlob(f) && !seen[f.SHA256] {
+			seen[f.SHA256] = true
+			blobs = append(blobs, Blob{OID: f.SHA256, Size: f.Size})
+			need[f.SHA256] = f
+		}
+	}
+	if len(blobs) > 0 {
+		ups, err := w.dst.PrepareBlobs(ctx, j.Dest, p.DestBranch, blobs)
+		if err != nil {
+			return fmt.Errorf("prepare uploads to %s: %w", j.Dest, err)
+		}
+		for _, u := range ups {
+			f := need[u.Blob().OID]
+			w.emit(Event{Type: EventNotice, Message: fmt.Sprintf("%s: blob missing after the blob phase, uploading it now", f.Path)})
+			if err := w.upload(ctx, u, f, 0); err != nil {
+				return fmt.Errorf("upload %s to %s: %w", f.Path, j.Dest, err)
+			}
+		}
+	}
+
+	// The commits are laid out first from sizes alone (LFS pointers, then regular files inline,
+	// then deletes, within the hub's limits); each batch's regular files are then read just
+	// before its commit and dropped after it, so memory holds one commit's content at most,
+	// whatever the number of small files.
+	var layout []CommitOp
+	for _, f := range p.Copy {
+		if isBlob(f) {
+			layout = append(layout, CommitOp{Kind: OpAddLFS, Path: f.Path, SHA256: f.SHA256, Size: f.Size})
+		}
+	}
+	for _, f := range p.Copy {
+		if !isBlob(f) {
+			size := f.Size
+			if c, ok := p.content[f.Path]; ok {
+				size = c.size // the README fix may change the size; the plan read it already
+			}
+			layout = append(layout, CommitOp{Kind: OpAddFile, Path: f.Path, Size: size})
+		}
+	}
+	for _, f := range p.Delete {
+		layout = append(layout, CommitOp{Kind: OpDelete, Path: f.Path})
+	}
+	byPath := make(map[string]File, len(p.Copy))
+	for _, f := range p.Copy {
+		byPath[f.Path] = f
+	}
+	batches := splitOps(layout, w.dst.Limits())
+	msg := commitMessage(j)
+	var head string
+	for k, batch := range batches {
+		if err := w.fillInline(ctx, batch, byPath); err != nil {
+			return err
+		}
+		m := msg
+		if len(batches) > 1 {
+			m = fmt.Sprintf("%s (part %d/%d)", msg, k+1, len(batches))
+		}
+		id, err := w.dst.Commit(ctx, j.Dest, p.DestBranch, m, batch)
+		if err != nil {
+			return fmt.Errorf("commit %d/%d to %s: %w", k+1, len(batches), j.Dest, err)
+		}
+		head = id
+		w.emit(Event{Type: EventCommit, Commit: id, Message: m, Size: int64(len(batch))})
+		for i, op := range batch {
+			switch {
+			case op.Kind == OpDelete:
+				w.emit(Event{Type: EventFileDone, Path: op.Path, Action: ActionDeleted})
+			case !isBlob(byPath[op.Path]):
+				w.emit(Event{Type: EventFileDone, Path: op.Path, Size: op.Size, Action: ActionCopied})
+			}
+			batch[i].Content = nil // release this commit's content before reading the next
+		}
+	}
+	return w.verify(ctx, head)
+}
+
+// fillInline reads the regular files of one commit batch from the source (bounded concurrency),
+// applies the README fix, records the hashes of what is written, asks the destination which of
+// them it wants as LFS (uploading those from memory) and turns the batch's placeholders into
+// final operations.
+func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[string]File) error {
+	p, j := w.plan, w.job
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.Options.files() * 2)
-	for _, f := range p.Copy {
-		if isBlob(f) {
+	var idx []int
+	for i, op := range batch {
+		if op.Kind != OpAddFile {
 			continue
 		}
+		idx = append(idx, i)
 		g.Go(func() error {
+			f := byPath[op.Path]
 			b, err := readAll(gctx, w.src, j.Source, j.SourceCommit, f)
 			if err != nil {
 				return err
@@ -347,113 +436,56 @@ func (w *worker) commit(ctx context.Context) error {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			inline[f.Path] = b
-			p.content[f.Path] = contentHash{sha256: SHA256Hex(b), gitOID: GitBlobID(b), size: int64(len(b))}
+			c := p.content[f.Path]
+			c.sha256, c.gitOID, c.size = SHA256Hex(b), GitBlobID(b), int64(len(b))
+			p.content[f.Path] = c
+			batch[i].Content, batch[i].Size = b, int64(len(b))
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	// Which regular files the destination wants as LFS.
-	var cands []UploadCandidate
-	for _, f := range p.Copy {
-		if b, ok := inline[f.Path]; ok {
-			cands = append(cands, UploadCandidate{Path: f.Path, Size: int64(len(b)), Sample: b[:min(512, len(b))]})
-		}
+	if len(idx) == 0 {
+		return nil
 	}
-	modes := map[string]bool{}
-	if len(cands) > 0 {
-		var err error
-		if modes, err = w.dst.UploadModes(ctx, j.Dest, p.DestBranch, cands); err != nil {
-			return fmt.Errorf("upload modes on %s: %w", j.Dest, err)
-		}
+	cands := make([]UploadCandidate, 0, len(idx))
+	for _, i := range idx {
+		b := batch[i].Content
+		cands = append(cands, UploadCandidate{Path: batch[i].Path, Size: int64(len(b)), Sample: b[:min(512, len(b))]})
 	}
-	// Every blob the commit points to must be stored: shards uploaded them; upload what is
-	// still missing (LFS-mode regular files from memory, any blob a shard missed by streaming).
+	modes, err := w.dst.UploadModes(ctx, j.Dest, p.DestBranch, cands)
+	if err != nil {
+		return fmt.Errorf("upload modes on %s: %w", j.Dest, err)
+	}
 	var blobs []Blob
-	seen := map[string]bool{}
-	need := map[string]File{}
-	for _, f := range p.Copy {
-		oid, size := f.SHA256, f.Size
-		if b, ok := inline[f.Path]; ok {
-			if !modes[f.Path] {
-				continue
-			}
-			oid, size = p.content[f.Path].sha256, int64(len(b))
-		} else if !isBlob(f) {
+	content := map[string][]byte{}
+	for _, i := range idx {
+		op := &batch[i]
+		if !modes[op.Path] {
 			continue
 		}
-		if !seen[oid] {
-			seen[oid] = true
-			blobs = append(blobs, Blob{OID: oid, Size: size})
-			need[oid] = f
+		oid := p.content[op.Path].sha256
+		if _, dup := content[oid]; !dup {
+			blobs = append(blobs, Blob{OID: oid, Size: op.Size})
+			content[oid] = op.Content
+		}
+		*op = CommitOp{Kind: OpAddLFS, Path: op.Path, SHA256: oid, Size: op.Size}
+	}
+	if len(blobs) == 0 {
+		return nil
+	}
+	ups, err := w.dst.PrepareBlobs(ctx, j.Dest, p.DestBranch, blobs)
+	if err != nil {
+		return fmt.Errorf("prepare uploads to %s: %w", j.Dest, err)
+	}
+	for _, u := range ups {
+		if err := u.Upload(ctx, BytesSource(content[u.Blob().OID])); err != nil {
+			return fmt.Errorf("upload %s to %s: %w", u.Blob().OID, j.Dest, err)
 		}
 	}
-	if len(blobs) > 0 {
-		ups, err := w.dst.PrepareBlobs(ctx, j.Dest, p.DestBranch, blobs)
-		if err != nil {
-			return fmt.Errorf("prepare uploads to %s: %w", j.Dest, err)
-		}
-		for _, u := range ups {
-			f := need[u.Blob().OID]
-			if b, ok := inline[f.Path]; ok {
-				err = u.Upload(ctx, BytesSource(b))
-			} else {
-				w.emit(Event{Type: EventNotice, Message: fmt.Sprintf("%s: blob missing after the blob phase, uploading it now", f.Path)})
-				err = w.upload(ctx, u, f, 0)
-			}
-			if err != nil {
-				return fmt.Errorf("upload %s to %s: %w", f.Path, j.Dest, err)
-			}
-		}
-	}
-	// Operations: LFS pointers, inline files, deletes.
-	var ops []CommitOp
-	for _, f := range p.Copy {
-		b, isInline := inline[f.Path]
-		switch {
-		case !isInline:
-			ops = append(ops, CommitOp{Kind: OpAddLFS, Path: f.Path, SHA256: f.SHA256, Size: f.Size})
-		case modes[f.Path]:
-			ops = append(ops, CommitOp{Kind: OpAddLFS, Path: f.Path, SHA256: p.content[f.Path].sha256, Size: int64(len(b))})
-		}
-	}
-	for _, f := range p.Copy {
-		if b, ok := inline[f.Path]; ok && !modes[f.Path] {
-			ops = append(ops, CommitOp{Kind: OpAddFile, Path: f.Path, Content: b, Size: int64(len(b))})
-		}
-	}
-	for _, f := range p.Delete {
-		ops = append(ops, CommitOp{Kind: OpDelete, Path: f.Path})
-	}
-	batches := splitOps(ops, w.dst.Limits())
-	msg := commitMessage(j)
-	var head string
-	for k, batch := range batches {
-		m := msg
-		if len(batches) > 1 {
-			m = fmt.Sprintf("%s (part %d/%d)", msg, k+1, len(batches))
-		}
-		id, err := w.dst.Commit(ctx, j.Dest, p.DestBranch, m, batch)
-		if err != nil {
-			return fmt.Errorf("commit %d/%d to %s: %w", k+1, len(batches), j.Dest, err)
-		}
-		head = id
-		w.emit(Event{Type: EventCommit, Commit: id, Message: m, Size: int64(len(batch))})
-		for _, op := range batch {
-			switch {
-			case op.Kind == OpDelete:
-				w.emit(Event{Type: EventFileDone, Path: op.Path, Action: ActionDeleted})
-			case isInlinePath(inline, op.Path):
-				w.emit(Event{Type: EventFileDone, Path: op.Path, Size: op.Size, Action: ActionCopied})
-			}
-		}
-	}
-	return w.verify(ctx, head)
+	return nil
 }
-
-func isInlinePath(m map[string][]byte, p string) bool { _, ok := m[p]; return ok }
 
 // splitOps packs ops into batches within lim (a zero limit is no limit), keeping order.
 func splitOps(ops []CommitOp, lim Limits) [][]CommitOp {
@@ -464,7 +496,7 @@ func splitOps(ops []CommitOp, lim Limits) [][]CommitOp {
 	for _, op := range ops {
 		full := len(cur) > 0 && ((lim.MaxOps > 0 && len(cur) >= lim.MaxOps) ||
 			(op.Kind == OpAddFile && lim.MaxInlineFiles > 0 && files >= lim.MaxInlineFiles) ||
-			(op.Kind == OpAddFile && lim.MaxInlineBytes > 0 && files > 0 && bytes+int64(len(op.Content)) > lim.MaxInlineBytes))
+			(op.Kind == OpAddFile && lim.MaxInlineBytes > 0 && files > 0 && bytes+op.Size > lim.MaxInlineBytes))
 		if full {
 			out = append(out, cur)
 			cur, files, bytes = nil, 0, 0
@@ -472,7 +504,7 @@ func splitOps(ops []CommitOp, lim Limits) [][]CommitOp {
 		cur = append(cur, op)
 		if op.Kind == OpAddFile {
 			files++
-			bytes += int64(len(op.Content))
+			bytes += op.Size
 		}
 	}
 	if len(cur) > 0 {
