@@ -139,7 +139,14 @@ func writeError(w http.ResponseWriter, e *hubError, text bool) {
 	if e.code != "" {
 		h.Set("X-Error-Code", e.code)
 	}
-	h.Set("X-Error-Message", e.msg)
+	// The message may quote the request (an NDJSON key, a path): control characters would break
+	// the header block, so they are dropped from the header (the body keeps them, JSON-escaped).
+	h.Set("X-Error-Message", strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, e.msg))
 	if e.status == http.StatusUnauthorized && e.code == "" && e.msg == MsgAnonymous {
 		h.Set("WWW-Authenticate", `Bearer realm="Authentication required", charset="UTF-8"`)
 	}
