@@ -171,3 +171,20 @@ func TestModalAdapterUnknownImageFails(t *testing.T) {
 }
 
 func nil2(migrate.Event) {}
+
+// Credentials that exist only in the executor's getenv (the Action's inputs, a .env file) reach
+// the SDK, which on its own reads only the process environment.
+func TestModalAdapterCredentialsFromGetenv(t *testing.T) {
+	srv := modaltest.New(t,
+		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1"}),
+	)
+	env := srv.Env()
+	t.Setenv("MODAL_TOKEN_ID", "")
+	t.Setenv("MODAL_TOKEN_SECRET", "")
+	getenv := func(k string) string { return env[k] }
+	e, err := New(context.Background(), WithGetenv(getenv), WithSecrets(map[string]string{}))
+	require.NoError(t, err)
+	defer e.Close()
+	require.NoError(t, e.Run(context.Background(), blobJobs("fake9", 1)[0], nil2))
+}

@@ -253,6 +253,10 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 			Image:       e.image,
 			Environment: e.environment,
 			Logger:      e.logger,
+			// From the executor's getenv (the Action's inputs, a .env file), which the SDK,
+			// reading only the process environment, would not see.
+			TokenID:     e.getenv("MODAL_TOKEN_ID"),
+			TokenSecret: e.getenv("MODAL_TOKEN_SECRET"),
 		})
 		if err != nil {
 			return nil, err

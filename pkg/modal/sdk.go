@@ -29,6 +29,9 @@ type SDKConfig struct {
 	Logger *slog.Logger
 	// MaxThrottleWait bounds how long the SDK obeys server throttling (default 5 minutes).
 	MaxThrottleWait time.Duration
+	// TokenID and TokenSecret, when set, are the credentials (they override the SDK's own
+	// sources); the Action's inputs and a .env file reach the SDK this way.
+	TokenID, TokenSecret string
 }
 
 // SDKBackend is the Backend over Modal's official Go SDK (sandboxes on the V2 backend).
@@ -47,8 +50,8 @@ type SDKBackend struct {
 	handles map[string]*modalsdk.Sandbox
 }
 
-// NewSDKBackend connects to Modal (credentials and server as the SDK resolves them: the
-// MODAL_* environment, then ~/.modal.toml) and gets or creates the App.
+// NewSDKBackend connects to Modal (credentials from cfg when set, else as the SDK resolves them:
+// the MODAL_* environment, then ~/.modal.toml) and gets or creates the App.
 func NewSDKBackend(ctx context.Context, cfg SDKConfig) (*SDKBackend, error) {
 	if cfg.AppName == "" {
 		cfg.AppName = AppName
@@ -61,6 +64,8 @@ func NewSDKBackend(ctx context.Context, cfg SDKConfig) (*SDKBackend, error) {
 	}
 	wait := cfg.MaxThrottleWait
 	client, err := modalsdk.NewClientWithOptions(&modalsdk.ClientParams{
+		TokenID:         cfg.TokenID,
+		TokenSecret:     cfg.TokenSecret,
 		Environment:     cfg.Environment,
 		Logger:          cfg.Logger,
 		MaxThrottleWait: &wait,
