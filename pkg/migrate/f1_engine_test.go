@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -428,4 +429,14 @@ func TestRunJobShardMismatchDetected(t *testing.T) {
 	require.ErrorIs(t, err, migrate.ErrConflict)
 	require.Equal(t, migrate.EventError, log.events[len(log.events)-1].Type)
 	require.True(t, errors.Is(migrate.RunJob(context.Background(), migrate.Job{}, src, dst, nil), migrate.ErrInvalid))
+}
+
+func TestServeWorkerReportsABadJobAsAnEvent(t *testing.T) {
+	var out strings.Builder
+	err := migrate.ServeWorker(context.Background(), strings.NewReader("{not json"), &out, nil)
+	require.ErrorIs(t, err, migrate.ErrInvalid)
+	var ev migrate.Event
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &ev), out.String())
+	require.Equal(t, migrate.EventError, ev.Type)
+	require.Contains(t, ev.Error, "read job")
 }

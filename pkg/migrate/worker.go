@@ -282,11 +282,6 @@ func (c *countingReader) Close() error { return c.rc.Close() }
 // hubs (tokens come from the environment, never from the job), runs the job and writes its events
 // to w as JSON lines. It returns the job's error.
 func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, hubs func(HubName, Endpoints) (Hub, error)) error {
-	var job Job
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	if err := dec.Decode(&job); err != nil {
-		return fmt.Errorf("read job: %w: %w", ErrInvalid, err)
-	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	var werr error
@@ -294,9 +289,20 @@ func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, hubs func(HubNam
 		if werr != nil {
 			return
 		}
+		if ev.Time.IsZero() {
+			ev.Time = time.Now().UTC()
+		}
 		if werr = enc.Encode(ev); werr == nil {
 			werr = bw.Flush()
 		}
+	}
+	var job Job
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	if err := dec.Decode(&job); err != nil {
+		// The orchestrator reads events, not stderr: say it there too.
+		err = fmt.Errorf("read job: %w: %w", ErrInvalid, err)
+		emit(Event{Type: EventError, Error: err.Error()})
+		return errors.Join(err, werr)
 	}
 	src, err := hubs(job.Source.Hub, job.Endpoints)
 	if err == nil {
