@@ -273,3 +273,19 @@ func writeSample(t *testing.T, name, md string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".md"), []byte(md), 0o644))
 	}
 }
+
+func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
+	w := newWorld(t)
+	w.seedHF(t, "alice/a", 1)
+	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/missing\nalice/a\n"))
+	require.Equal(t, 1, res.code, res.log)
+	require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"), "the other repo still migrates")
+	require.Contains(t, res.summary, "1 succeeded, 0 up to date, 1 failed")
+	var br migrate.BatchReport
+	require.NoError(t, json.Unmarshal([]byte(res.report), &br))
+	require.Len(t, br.Repos, 2)
+	require.Equal(t, "alice/missing", br.Repos[0].Source.ID, "input order kept")
+	require.Equal(t, migrate.StatusFailed, br.Repos[0].Status)
+	require.Contains(t, br.Repos[0].Error, "not found")
+	require.Equal(t, migrate.StatusSucceeded, br.Repos[1].Status)
+}

@@ -181,22 +181,26 @@ func (r *runner) finish(in *inputs, rep *migrate.Report, plan *migrate.Plan) err
 }
 
 func (r *runner) runBatch(ctx context.Context, in *inputs, env *cli.Env) error {
-	var items []migrate.BatchItem
+	var bp *cli.BatchPlan
 	err := r.group("Resolve the batch", func() error {
+		lines := make([][2]string, 0, len(in.batch))
 		for _, line := range in.batch {
 			f := strings.Fields(line)
-			dest := ""
-			if len(f) == 2 {
-				dest = f[1]
-			} else if len(f) > 2 {
+			switch len(f) {
+			case 1:
+				lines = append(lines, [2]string{f[0], ""})
+			case 2:
+				lines = append(lines, [2]string{f[0], f[1]})
+			default:
 				return &inputError{"batch", line, "want one repo a line: SOURCE [DEST]"}
 			}
-			res, err := cli.Resolve(ctx, env, f[0], normHub(in.to), dest, in.repoType)
-			if err != nil {
-				return fmt.Errorf("%s: %w", f[0], err)
-			}
-			fmt.Fprintf(r.log, "%s -> %s\n", res.From, res.To)
-			items = append(items, migrate.BatchItem{Src: res.Src, Dst: res.Dst, From: res.From, To: res.To})
+		}
+		var err error
+		if bp, err = cli.ResolveBatch(ctx, env, lines, normHub(in.to), in.repoType); err != nil {
+			return err
+		}
+		for _, it := range bp.Items {
+			fmt.Fprintf(r.log, "%s -> %s\n", it.From, it.To)
 		}
 		return nil
 	})
@@ -220,13 +224,16 @@ func (r *runner) runBatch(ctx context.Context, in *inputs, env *cli.Env) error {
 	var br *migrate.BatchReport
 	var runErr error
 	_ = r.group("Migrate the batch", func() error {
-		br, runErr = migrate.RunBatch(ctx, items, append(bopts, migrate.WithEvents(prog.Event))...)
+		if len(bp.Items) > 0 {
+			br, runErr = migrate.RunBatch(ctx, bp.Items, append(bopts, migrate.WithEvents(prog.Event))...)
+		}
 		return nil
 	})
 	prog.Close()
-	if br == nil {
+	if br == nil && !bp.AnyFailed() {
 		return r.fail(runErr, nil)
 	}
+	br = bp.Merge(br)
 	path, err := r.writeReport(br)
 	if err != nil {
 		return err

@@ -443,16 +443,9 @@ func (a *App) runBatch(ctx context.Context, lines [][2]string, f *migrateFlags, 
 	if err != nil {
 		return err
 	}
-	var items []migrate.BatchItem
-	for _, l := range lines {
-		r, err := a.resolve(ctx, l[0], f.to, l[1], f.repoType)
-		if err != nil {
-			if errors.As(err, new(usageError)) {
-				return err
-			}
-			return fmt.Errorf("%s: %w", l[0], err)
-		}
-		items = append(items, migrate.BatchItem{Src: r.Src, Dst: r.Dst, From: r.From, To: r.To})
+	bp, err := ResolveBatch(ctx, a.env, lines, f.to, f.repoType)
+	if err != nil {
+		return err
 	}
 	exec, closeExec, err := a.executor(ctx, f, nil)
 	if err != nil {
@@ -470,9 +463,13 @@ func (a *App) runBatch(ctx context.Context, lines [][2]string, f *migrateFlags, 
 		bopts = append(bopts, migrate.WithExecutor(exec))
 	}
 	prog := a.newProgress()
-	rep, err := migrate.RunBatch(ctx, items, append(bopts, migrate.WithEvents(prog.Event))...)
+	var rep *migrate.BatchReport
+	if len(bp.Items) > 0 {
+		rep, err = migrate.RunBatch(ctx, bp.Items, append(bopts, migrate.WithEvents(prog.Event))...)
+	}
 	prog.Close()
-	if rep != nil {
+	if rep != nil || bp.AnyFailed() {
+		rep = bp.Merge(rep)
 		printBatch(a.Stdout, rep)
 		if werr := writeReport(f.report, rep); werr != nil {
 			return werr
