@@ -13,10 +13,12 @@ import (
 
 	gha "github.com/sethvargo/go-githubactions"
 
+	"github.com/linaqruf/hf2ms/internal/cli"
 	"github.com/linaqruf/hf2ms/internal/httpx"
 )
 
 func main() {
+	cli.SetDefaultMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(mainCode(ctx, gha.New(), os.Getenv, os.Stdout))
