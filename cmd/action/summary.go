@@ -91,7 +91,10 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan) string {
 			rate = fmt.Sprintf(" (%s/s)", humanBytes(int64(float64(rep.BytesCopied)/d.Seconds())))
 		}
 		round := time.Second
-		if d < 10*time.Second {
+		switch {
+		case d < time.Second:
+			round = time.Millisecond
+		case d < 10*time.Second:
 			round = 100 * time.Millisecond
 		}
 		fmt.Fprintf(&b, "| duration | %s%s | |\n", d.Round(round), rate)
