@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -220,25 +221,52 @@ func bodyMessage(body []byte) string {
 	return s
 }
 
+// maxRetryWait caps the wait a Retry-After or RateLimit header may ask for, as msclient does: a
+// hub asking for more is as good as down, and callers add waits up, so they stay far from
+// time.Duration's limit.
+const maxRetryWait = 24 * time.Hour
+
 // retryAt reads when a rate limit resets: Retry-After (seconds or a date), else the RateLimit
-// header's t=.
+// header's t=. The wait is capped at maxRetryWait; a positive number of seconds, however large
+// ("1e300", "Inf"), is always a time after now, never an overflow into the past. A value that
+// cannot be read (negative, NaN, garbage) is ignored.
 func retryAt(h http.Header, now time.Time) time.Time {
 	if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
-		if secs, err := strconv.Atoi(ra); err == nil {
-			return now.Add(time.Duration(secs) * time.Second)
+		if d, ok := retrySeconds(ra); ok {
+			return now.Add(d)
 		}
 		if t, err := http.ParseTime(ra); err == nil {
+			if limit := now.Add(maxRetryWait); t.After(limit) {
+				return limit
+			}
 			return t
 		}
 	}
 	for _, part := range strings.Split(h.Get("RateLimit"), ";") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
-			if secs, err := strconv.Atoi(v); err == nil {
-				return now.Add(time.Duration(secs) * time.Second)
+			if d, ok := retrySeconds(strings.TrimSpace(v)); ok {
+				return now.Add(d)
 			}
 		}
 	}
 	return time.Time{}
+}
+
+// retrySeconds reads a non-negative number of seconds as a wait, capped at maxRetryWait; the
+// float is compared before it is converted, so no value overflows. A positive value gives at
+// least a nanosecond.
+func retrySeconds(v string) (time.Duration, bool) {
+	s, err := strconv.ParseFloat(v, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // "1e400" is +Inf with ErrRange: a huge wait
+		return 0, false
+	}
+	if math.IsNaN(s) || s < 0 {
+		return 0, false
+	}
+	if s >= maxRetryWait.Seconds() {
+		return maxRetryWait, true
+	}
+	return time.Duration(math.Ceil(s * float64(time.Second))), true
 }
 
 // lfsCheck adapts checkResponse for internal/lfs calls.
