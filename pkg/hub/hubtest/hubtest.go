@@ -732,10 +732,17 @@ func (s *Server) checkSig(sig string, fields ...string) bool {
 	return hmac.Equal([]byte(sig), []byte(want))
 }
 
-// cleanPath validates a repo path the way the Hub does for commits.
+// cleanPath validates a repo path the way the Hub does for commits. Control characters (C0 and
+// DEL: newline, tab, escape, ...) are refused, as migrate.ValidatePath refuses them: the fake must
+// not store a path the engine would never write.
 func cleanPath(p string) (string, bool) {
-	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") || strings.HasSuffix(p, "/") {
+	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsRune(p, '\\') || strings.HasSuffix(p, "/") {
 		return "", false
+	}
+	for i := 0; i < len(p); i++ { // bytes below 0x80 never occur inside a multi-byte UTF-8 sequence
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return "", false
+		}
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "" || seg == "." || seg == ".." || seg == ".git" {
