@@ -72,7 +72,7 @@ type Executor interface {
 	Run(ctx context.Context, job Job, emit func(Event)) error
 }
 
-// Maximum fan-out of one run, a Modal limit the engine keeps everywhere.
+// MaxShards is the maximum fan-out of one run, a Modal limit the engine keeps everywhere.
 const MaxShards = 100
 
 // DefaultChunkSize is the target size of a shard.

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// ErrNoCredentials: no Modal credentials were found.
+// ErrNoCredentials means no Modal credentials were found.
 var ErrNoCredentials = errors.New("modal credentials missing")
 
 // CheckCredentials reports whether Modal credentials are configured, naming the missing
