@@ -85,6 +85,17 @@ func (a *App) runDetached(ctx context.Context, f *migrateFlags, m *migrate.Migra
 func (a *App) modalCommands() []*cobra.Command {
 	var image, secret string
 	var poll time.Duration
+	// withModal connects to Modal for one command and closes the connection after it.
+	withModal := func(run func(*cobra.Command, []string, *modal.Executor) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			e, err := a.newModal(cmd.Context(), image, secret)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			return run(cmd, args, e)
+		}
+	}
 	addFlags := func(c *cobra.Command) {
 		c.Flags().StringVar(&image, "modal-image", "", "worker image (default: this version's image)")
 		c.Flags().StringVar(&secret, "modal-secret", "", "named Modal secret for the workers")
@@ -93,12 +104,7 @@ func (a *App) modalCommands() []*cobra.Command {
 		Use:   "hello",
 		Short: "Start one Modal container with the worker image, run `hf2ms version` in it, time the cold start",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.newModal(cmd.Context(), image, secret)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withModal(func(cmd *cobra.Command, _ []string, e *modal.Executor) error {
 			res, err := e.Hello(cmd.Context())
 			if err != nil {
 				return err
@@ -106,38 +112,28 @@ func (a *App) modalCommands() []*cobra.Command {
 			fmt.Fprintf(a.Stdout, "image %s\ncontainer printed: %s\ncold start %s, total %s\n",
 				res.Image, strings.TrimSpace(res.Output), res.ColdStart.Round(time.Millisecond), res.Total.Round(time.Millisecond))
 			return nil
-		},
+		}),
 	}
 	addFlags(hello)
 	status := &cobra.Command{
 		Use:   "status RUN",
 		Short: "Show each shard of a detached Modal run: running, done or failed",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.newModal(cmd.Context(), image, secret)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			st, err := e.Status(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprint(a.Stdout, httpx.Redact(statusText(st)))
 			return nil
-		},
+		}),
 	}
 	addFlags(status)
 	wait := &cobra.Command{
 		Use:   "wait RUN",
 		Short: "Wait for a detached Modal run to finish; exit non-zero if any shard failed",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.newModal(cmd.Context(), image, secret)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			st, err := e.Wait(cmd.Context(), args[0], poll)
 			if st != nil {
 				fmt.Fprint(a.Stdout, httpx.Redact(statusText(st)))
@@ -149,7 +145,7 @@ func (a *App) modalCommands() []*cobra.Command {
 				return exitError{ExitFailure}
 			}
 			return nil
-		},
+		}),
 	}
 	addFlags(wait)
 	wait.Flags().DurationVar(&poll, "poll", 15*time.Second, "how often to poll")
@@ -157,19 +153,14 @@ func (a *App) modalCommands() []*cobra.Command {
 		Use:   "cancel RUN",
 		Short: "Terminate every container of a Modal run",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.newModal(cmd.Context(), image, secret)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			n, err := e.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "run %s: terminated %d container(s)\n", args[0], n)
 			return nil
-		},
+		}),
 	}
 	addFlags(cancel)
 	return []*cobra.Command{hello, status, wait, cancel}
