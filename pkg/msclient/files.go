@@ -61,6 +61,10 @@ type modelFiles struct {
 //
 // Datasets: GET /api/v1/datasets/{owner}/{name}/repo/tree?Recursive=true, page by page until a
 // page is short. A 403 on a later page (the hub sends spurious ones) is retried.
+//
+// A hub that misbehaves cannot keep a listing going forever: dataset paging stops with an error
+// when a page adds no new entry or the pages outrun TotalCount, the model folder walk when a
+// folder comes back twice or the walk goes too deep, and both past a few million entries.
 func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]File, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
@@ -71,9 +75,9 @@ func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]File, 
 	var entries []fileEntry
 	var err error
 	if repo.Kind == KindModel {
-		entries, err = c.listModel(ctx, repo, rev)
+		entries, err = c.listModel(ctx, repo, rev, defaultListLimits)
 	} else {
-		entries, err = c.listDataset(ctx, repo, rev)
+		entries, err = c.listDataset(ctx, repo, rev, defaultListLimits)
 	}
 	if err != nil {
 		return nil, err
@@ -119,7 +123,25 @@ func (c *Client) listModelDir(ctx context.Context, repo Repo, rev, root string, 
 	return data.Files, nil
 }
 
-func (c *Client) listModel(ctx context.Context, repo Repo, rev string) ([]fileEntry, error) {
+// listLimits bound a listing against a hub that misbehaves (it keeps paging, or hands back the
+// same folders forever); the defaults are far above any real repo.
+type listLimits struct {
+	// maxPages is the most dataset tree pages read, whatever TotalCount says.
+	maxPages int
+	// maxDepth is the most folder levels the model walk descends.
+	maxDepth int
+	// maxEntries is the most entries (files and folders) a listing collects.
+	maxEntries int
+}
+
+var defaultListLimits = listLimits{maxPages: 100_000, maxDepth: 256, maxEntries: 5_000_000}
+
+// listingError is a listing the client gives up on because the hub's answers make no sense.
+func listingError(path, format string, args ...any) error {
+	return &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK, Message: fmt.Sprintf(format, args...), Kind: ErrServer}
+}
+
+func (c *Client) listModel(ctx context.Context, repo Repo, rev string, lim listLimits) ([]fileEntry, error) {
 	all, err := c.listModelDir(ctx, repo, rev, "", true)
 	if err != nil {
 		return nil, err
@@ -128,15 +150,27 @@ func (c *Client) listModel(ctx context.Context, repo Repo, rev string) ([]fileEn
 		return all, nil
 	}
 	// Cut: walk the tree folder by folder. A folder whose recursive listing is under the cut is
-	// complete; otherwise list it flat and descend into its sub-folders.
+	// complete; otherwise list it flat and descend into its sub-folders. Each folder is walked
+	// once: one handed back twice (or a listing deeper or longer than the limits) means the hub
+	// is feeding the walk something other than a tree, and the walk stops with an error.
+	apiPath := repo.apiPath("/repo/files")
 	var (
-		mu  sync.Mutex
-		out []fileEntry
+		mu        sync.Mutex
+		out       []fileEntry
+		visited   = map[string]bool{"": true}
+		collected int // files and folders collected, against lim.maxEntries
 	)
+	// count adds n entries to the total and reports whether the listing is still within bounds.
+	count := func(n int) error {
+		if collected += n; collected > lim.maxEntries {
+			return listingError(apiPath, "the listing holds more than %d entries; giving up", lim.maxEntries)
+		}
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.listWorkers)
-	var walk func(dir string, recursive []fileEntry)
-	walk = func(dir string, recursive []fileEntry) {
+	var walk func(dir string, depth int, recursive []fileEntry)
+	walk = func(dir string, depth int, recursive []fileEntry) {
 		g.Go(func() error {
 			entries := recursive
 			if entries == nil {
@@ -147,36 +181,55 @@ func (c *Client) listModel(ctx context.Context, repo Repo, rev string) ([]fileEn
 			}
 			if len(entries) < c.listingCut {
 				mu.Lock()
+				defer mu.Unlock()
 				out = append(out, entries...)
-				mu.Unlock()
-				return nil
+				return count(len(entries))
 			}
 			flat, err := c.listModelDir(gctx, repo, rev, dir, false)
 			if err != nil {
 				return err
 			}
 			if len(flat) >= c.listingCut {
-				return &Error{Method: http.MethodGet, Path: repo.apiPath("/repo/files"), HTTPStatus: http.StatusOK,
-					Message: fmt.Sprintf("folder %q holds %d or more entries, more than the hub lists; the listing would be incomplete", "/"+dir, c.listingCut),
-					Kind:    ErrServer}
+				return listingError(apiPath, "folder %q holds %d or more entries, more than the hub lists; the listing would be incomplete", "/"+dir, c.listingCut)
 			}
-			for _, e := range flat {
-				if strings.EqualFold(e.Type, "tree") {
+			subs, err := func() ([]string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if err := count(len(flat)); err != nil {
+					return nil, err
+				}
+				var subs []string
+				for _, e := range flat {
+					if !strings.EqualFold(e.Type, "tree") {
+						out = append(out, e)
+						continue
+					}
 					sub := strings.Trim(e.Path, "/")
 					if sub == "" || sub == dir {
 						continue
 					}
-					walk(sub, nil)
-					continue
+					if visited[sub] {
+						return nil, listingError(apiPath, "folder %q is listed twice (again under %q); the hub's folders loop", "/"+sub, "/"+dir)
+					}
+					if depth+1 > lim.maxDepth {
+						return nil, listingError(apiPath, "folder %q is more than %d levels deep; giving up", "/"+sub, lim.maxDepth)
+					}
+					visited[sub] = true
+					subs = append(subs, sub)
 				}
-				mu.Lock()
-				out = append(out, e)
-				mu.Unlock()
+				return subs, nil
+			}()
+			if err != nil {
+				return err
+			}
+			// Outside the lock: walk blocks while every worker is busy, and workers take the lock.
+			for _, sub := range subs {
+				walk(sub, depth+1, nil)
 			}
 			return nil
 		})
 	}
-	walk("", all)
+	walk("", 0, all)
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -186,9 +239,15 @@ func (c *Client) listModel(ctx context.Context, repo Repo, rev string) ([]fileEn
 // datasetPageSize is how many entries a dataset tree page asks for.
 const datasetPageSize = 100
 
-func (c *Client) listDataset(ctx context.Context, repo Repo, rev string) ([]fileEntry, error) {
+func (c *Client) listDataset(ctx context.Context, repo Repo, rev string, lim listLimits) ([]fileEntry, error) {
+	apiPath := repo.apiPath("/repo/tree")
 	var out []fileEntry
+	seen := map[string]bool{} // entry paths, to tell a page that adds nothing
+	maxPages := lim.maxPages  // lowered to what the first TotalCount needs, once known
 	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, listingError(apiPath, "more than %d pages read and %d entries, the hub's paging does not end", maxPages, len(out))
+		}
 		q := url.Values{
 			"Revision": {rev}, "Root": {"/"}, "Recursive": {"true"},
 			"PageNumber": {strconv.Itoa(page)}, "PageSize": {strconv.Itoa(datasetPageSize)},
@@ -202,7 +261,7 @@ func (c *Client) listDataset(ctx context.Context, repo Repo, rev string) ([]file
 		}
 		var err error
 		for try := 0; try < 3; try++ {
-			err = c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/repo/tree"), query: q, out: &data, top: &top})
+			err = c.do(ctx, call{method: http.MethodGet, path: apiPath, query: q, out: &data, top: &top})
 			// A spurious 403 on a page after the first is retried (protocols/modelscope.md §3.3).
 			if err == nil || page == 1 || !errors.Is(err, ErrForbidden) {
 				break
@@ -214,14 +273,37 @@ func (c *Client) listDataset(ctx context.Context, repo Repo, rev string) ([]file
 		if data.Files == nil && page == 1 && rev != DefaultRevision {
 			return nil, revisionNotFound(repo, rev)
 		}
+		if len(data.Files) == 0 {
+			return out, nil
+		}
+		fresh := 0
+		for _, e := range data.Files {
+			if p := e.Path; !seen[p] {
+				seen[p] = true
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			return nil, listingError(apiPath, "page %d adds no new entry; the hub's paging repeats itself", page)
+		}
 		out = append(out, data.Files...)
+		if len(out) > lim.maxEntries {
+			return nil, listingError(apiPath, "the listing holds more than %d entries; giving up", lim.maxEntries)
+		}
 		total := data.TotalCount
 		if total == nil {
 			total = top.TotalCount
 		}
+		if page == 1 && total != nil && *total > 0 {
+			// At the first page's size, the first total is reached within this many pages; two
+			// more allow for files committed meanwhile. A later, larger TotalCount does not
+			// raise the bound: a hub that keeps announcing more cannot page forever.
+			// (total/size + 3 >= ceil(total/size) + 2, and cannot overflow.)
+			if q := *total / int64(len(data.Files)); q < int64(maxPages)-3 {
+				maxPages = int(q) + 3
+			}
+		}
 		switch {
-		case len(data.Files) == 0:
-			return out, nil
 		case total != nil:
 			// The hub may cap the page size below what was asked: trust the total.
 			if int64(len(out)) >= *total {
