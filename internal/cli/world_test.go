@@ -28,12 +28,12 @@ import (
 // Recognisable fake tokens: the leak checks look for them (and for their distinctive cores)
 // everywhere a user or a log could see them.
 const (
-	hfTok       = "hf_SECRETtestTOKENcli0123456789abcdefXYZ"
+	hfTok       = "hf_FAKE-secret-test-token-for-cli"
 	msTok       = "ms-SECRETtestTOKEN-cli-0123456789-abcdef"
 	modalID     = "ak-MODAL_SECRET_id_cli_0123456789"
 	modalSecret = "as-MODAL_SECRET_secret_cli_0123456789"
 	// wrong tokens, as recognisable as the right ones
-	hfWrong = "hf_SECRETwrongTOKENcli0123456789abcdef"
+	hfWrong = "hf_FAKE-secret-wrong-token-for-cli"
 	msWrong = "ms-SECRETwrongTOKEN-cli-0123456789-abcd"
 )
 

@@ -60,7 +60,7 @@ func FuzzParseLFSPointer(f *testing.F) {
 	})
 }
 
-const fuzzToken = "hf_FuzzSecretToken0123456789abcdef"
+const fuzzToken = "hf_FAKE-fuzz-secret-token"
 
 // FuzzHubError: whatever status, X-Error-Code, X-Error-Message, Retry-After and body the Hub
 // answers, newError never panics, the error matches exactly the kinds its status and code call
