@@ -245,31 +245,13 @@ func (h *hfHub) PrepareBlobs(ctx context.Context, repo Repo, branch string, blob
 	}
 	out := make([]BlobUpload, len(ups))
 	for i, u := range ups {
-		out[i] = hfBlobUpload{u: u, repo: repo}
+		o := u.Object()
+		out[i] = blobUpload{hub: "hf", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hub.ErrHashMismatch,
+			upload: func(ctx context.Context, src Source) error {
+				return u.Upload(ctx, src, hub.WithParts(PartsFromContext(ctx)))
+			}}
 	}
 	return out, nil
-}
-
-type hfBlobUpload struct {
-	u    *hub.LFSUpload
-	repo Repo
-}
-
-func (b hfBlobUpload) Blob() Blob {
-	o := b.u.Object()
-	return Blob{OID: o.OID, Size: o.Size}
-}
-
-func (b hfBlobUpload) Upload(ctx context.Context, src Source) error {
-	err := b.u.Upload(ctx, src, hub.WithParts(PartsFromContext(ctx)))
-	if err == nil {
-		return nil
-	}
-	o := b.u.Object()
-	if errors.Is(err, hub.ErrHashMismatch) {
-		return fmt.Errorf("hf: upload %s (%d bytes) to %s: %w: %w", o.OID, o.Size, b.repo, ErrHashMismatch, err)
-	}
-	return fmt.Errorf("hf: upload %s (%d bytes) to %s: %w", o.OID, o.Size, b.repo, err)
 }
 
 func (h *hfHub) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (string, error) {
@@ -321,4 +303,27 @@ func revName(rev, def string) string {
 		return def
 	}
 	return rev
+}
+
+// blobUpload adapts a client's pending upload (either hub) to BlobUpload: errors name the hub,
+// the blob and the repo, and the client's own hash-mismatch error also matches ErrHashMismatch.
+type blobUpload struct {
+	hub      string // "hf" or "ms", as in the adapters' other messages
+	repo     Repo
+	blob     Blob
+	mismatch error // the client's hash-mismatch sentinel
+	upload   func(context.Context, Source) error
+}
+
+func (b blobUpload) Blob() Blob { return b.blob }
+
+func (b blobUpload) Upload(ctx context.Context, src Source) error {
+	err := b.upload(ctx, src)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, b.mismatch):
+		return fmt.Errorf("%s: upload %s (%d bytes) to %s: %w: %w", b.hub, b.blob.OID, b.blob.Size, b.repo, ErrHashMismatch, err)
+	}
+	return fmt.Errorf("%s: upload %s (%d bytes) to %s: %w", b.hub, b.blob.OID, b.blob.Size, b.repo, err)
 }

@@ -258,31 +258,11 @@ func (h *msHub) PrepareBlobs(ctx context.Context, repo Repo, _ string, blobs []B
 	}
 	out := make([]BlobUpload, len(ups))
 	for i, u := range ups {
-		out[i] = msBlobUpload{u: u, repo: repo}
+		o := u.Object()
+		out[i] = blobUpload{hub: "ms", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: msclient.ErrHashMismatch,
+			upload: func(ctx context.Context, src Source) error { return u.Upload(ctx, src) }}
 	}
 	return out, nil
-}
-
-type msBlobUpload struct {
-	u    *msclient.BlobUpload
-	repo Repo
-}
-
-func (b msBlobUpload) Blob() Blob {
-	o := b.u.Object()
-	return Blob{OID: o.OID, Size: o.Size}
-}
-
-func (b msBlobUpload) Upload(ctx context.Context, src Source) error {
-	err := b.u.Upload(ctx, src)
-	if err == nil {
-		return nil
-	}
-	o := b.u.Object()
-	if errors.Is(err, msclient.ErrHashMismatch) {
-		return fmt.Errorf("ms: upload %s (%d bytes) to %s: %w: %w", o.OID, o.Size, b.repo, ErrHashMismatch, err)
-	}
-	return fmt.Errorf("ms: upload %s (%d bytes) to %s: %w", o.OID, o.Size, b.repo, err)
 }
 
 // Commit writes ops as one commit. It goes through the client's CommitInBatches, which waits out
