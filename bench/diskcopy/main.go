@@ -21,6 +21,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/bench/internal/manifest"
 	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
@@ -131,7 +132,7 @@ func (d diskHub) Open(_ context.Context, _ migrate.Repo, _, path string, off, n 
 	f, err := os.Open(filepath.Join(d.dir, filepath.FromSlash(path)))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", path, migrate.ErrNotFound)
+			return nil, fmt.Errorf("%s: %w", path, hubkit.ErrNotFound)
 		}
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -26,7 +27,7 @@ func ResolveBatch(ctx context.Context, env *Env, lines [][2]string, to, repoType
 		switch {
 		case err == nil:
 			bp.Items = append(bp.Items, migrate.BatchItem{Src: r.Src, Dst: r.Dst, From: r.From, To: r.To})
-		case IsUsage(err), errors.Is(err, migrate.ErrUnauthorized):
+		case IsUsage(err), errors.Is(err, hubkit.ErrUnauthorized):
 			return nil, fmt.Errorf("%s: %w", l[0], err)
 		default:
 			rep := &migrate.Report{Status: migrate.StatusFailed, Error: err.Error(),

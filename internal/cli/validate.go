@@ -11,7 +11,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/pkg/hub"
-	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/modal"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
@@ -68,7 +68,7 @@ func (a *App) validate(ctx context.Context, needModal bool) []check {
 				hfc.status = "WARN"
 				hfc.fix = "this token can only read: migrations TO Hugging Face need a write (or fine-grained write) token"
 			}
-		case errors.Is(err, migrate.ErrUnauthorized):
+		case errors.Is(err, hubkit.ErrUnauthorized):
 			hfc.status, hfc.detail = "FAIL", "the Hub rejected the token"
 			hfc.fix = "the token is invalid or expired: create a new one at https://huggingface.co/settings/tokens"
 		default:
@@ -93,7 +93,7 @@ func (a *App) validate(ctx context.Context, needModal bool) []check {
 		switch {
 		case err == nil:
 			msc.status, msc.detail = "ok", fmt.Sprintf("user %s at %s", l.Username, c.Endpoint())
-		case errors.Is(err, migrate.ErrUnauthorized), errors.Is(err, migrate.ErrForbidden):
+		case errors.Is(err, hubkit.ErrUnauthorized), errors.Is(err, hubkit.ErrForbidden):
 			msc.status, msc.detail = "FAIL", "ModelScope rejected the token"
 			msc.fix = "the token is invalid (or for the other site: set MODELSCOPE_DOMAIN=modelscope.ai for the international site)"
 		default:

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -429,7 +429,7 @@ func TestRateLimitBeyondMaxWaitFails(t *testing.T) {
 	c := NewClient(WithGate(g), WithMaxWait(time.Second))
 	start := time.Now()
 	_, err := get(t, c, context.Background(), srv.URL)
-	require.ErrorIs(t, err, apierr.ErrRateLimited)
+	require.ErrorIs(t, err, hubkit.ErrRateLimited)
 	var rl *RateLimitError
 	require.ErrorAs(t, err, &rl)
 	require.WithinDuration(t, time.Now().Add(240*time.Second), rl.Reset, 5*time.Second)
@@ -440,7 +440,7 @@ func TestRateLimitBeyondMaxWaitFails(t *testing.T) {
 
 	// The gate is closed for 4 minutes now: the next request fails at once, without a call.
 	_, err = get(t, c, context.Background(), srv.URL+"/other")
-	require.ErrorIs(t, err, apierr.ErrRateLimited)
+	require.ErrorIs(t, err, hubkit.ErrRateLimited)
 	require.EqualValues(t, 1, calls.Load())
 }
 
@@ -780,10 +780,10 @@ func TestResumingReaderGivesUp(t *testing.T) {
 		var opens atomic.Int32
 		open := func(context.Context, int64) (io.ReadCloser, error) {
 			opens.Add(1)
-			return nil, fmt.Errorf("hub: %w", apierr.ErrServer)
+			return nil, fmt.Errorf("hub: %w", hubkit.ErrServer)
 		}
 		_, err := io.ReadAll(NewResumingReader(context.Background(), open, 0, 10, WithResumeBackoff(time.Millisecond, time.Millisecond)))
-		require.ErrorIs(t, err, apierr.ErrServer)
+		require.ErrorIs(t, err, hubkit.ErrServer)
 		require.ErrorContains(t, err, "after 5 tries")
 		require.EqualValues(t, 5, opens.Load())
 	})
@@ -791,7 +791,7 @@ func TestResumingReaderGivesUp(t *testing.T) {
 		for _, perm := range []error{
 			&StatusError{StatusCode: 404},
 			fmt.Errorf("wrapped: %w", &StatusError{StatusCode: 403}),
-			apierr.ErrNotFound,
+			hubkit.ErrNotFound,
 			Permanent(errors.New("signed URL expired")),
 		} {
 			var opens atomic.Int32
@@ -834,8 +834,8 @@ func TestIsPermanent(t *testing.T) {
 		{&StatusError{StatusCode: 429}, false},
 		{&StatusError{StatusCode: 500}, false},
 		{&StatusError{StatusCode: 416}, true},
-		{fmt.Errorf("x: %w", apierr.ErrRateLimited), false},
-		{fmt.Errorf("x: %w", apierr.ErrForbidden), true},
+		{fmt.Errorf("x: %w", hubkit.ErrRateLimited), false},
+		{fmt.Errorf("x: %w", hubkit.ErrForbidden), true},
 		{context.Canceled, true},
 		{Permanent(io.ErrUnexpectedEOF), true},
 	} {

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // RateLimitError reports that a host's rate-limit window resets later than the client may wait
-// (WithMaxWait). It matches apierr.ErrRateLimited with errors.Is.
+// (WithMaxWait). It matches hubkit.ErrRateLimited with errors.Is.
 type RateLimitError struct {
 	Host    string        // host:port as in the request URL
 	Reset   time.Time     // when the window reopens
@@ -25,8 +25,8 @@ func (e *RateLimitError) Error() string {
 		e.Host, e.Reset.Format(time.RFC3339), time.Until(e.Reset).Round(time.Second), e.MaxWait)
 }
 
-// Is makes errors.Is(err, apierr.ErrRateLimited) true.
-func (e *RateLimitError) Is(target error) bool { return target == apierr.ErrRateLimited }
+// Is makes errors.Is(err, hubkit.ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == hubkit.ErrRateLimited }
 
 // gateKey is the Gate key of a URL host: lower-cased, default ports dropped.
 func gateKey(host string) string {

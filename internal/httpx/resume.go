@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // ResumeOption configures NewResumingReader.
@@ -74,7 +74,7 @@ func (e *StatusError) Error() string {
 // IsPermanent reports whether retrying after err is pointless: err was marked with Permanent, is
 // a *StatusError with a 4xx status other than 408 and 429, is a context error, or matches one of
 // the apierr kinds that do not heal with time (not found, unauthorized, forbidden, gated,
-// storage locked, conflict, invalid). apierr.ErrRateLimited and apierr.ErrServer are transient.
+// storage locked, conflict, invalid). hubkit.ErrRateLimited and hubkit.ErrServer are transient.
 func IsPermanent(err error) bool {
 	if err == nil {
 		return false
@@ -91,11 +91,11 @@ func IsPermanent(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	if errors.Is(err, apierr.ErrRateLimited) || errors.Is(err, apierr.ErrServer) {
+	if errors.Is(err, hubkit.ErrRateLimited) || errors.Is(err, hubkit.ErrServer) {
 		return false
 	}
-	for _, k := range []error{apierr.ErrNotFound, apierr.ErrUnauthorized, apierr.ErrForbidden,
-		apierr.ErrGated, apierr.ErrStorageLocked, apierr.ErrConflict, apierr.ErrInvalid} {
+	for _, k := range []error{hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden,
+		hubkit.ErrGated, hubkit.ErrStorageLocked, hubkit.ErrConflict, hubkit.ErrInvalid} {
 		if errors.Is(err, k) {
 			return true
 		}

@@ -7,7 +7,7 @@
 // Uploads never read a file path: they take an io.Reader or a Source (a ranged reader of the
 // object's bytes), and they verify the content in flight. Every byte sent is hashed in order;
 // when the SHA-256 or the byte count differs from the Object, the upload is aborted before the
-// server can accept it and the error matches ErrHashMismatch.
+// server can accept it and the error matches hubkit.ErrHashMismatch.
 //
 // Credentials: Client.Header (the hub's Authorization) is sent to the batch URL, and to action
 // hrefs only when they are on the same host as the batch URL. Transfer hrefs (presigned storage
@@ -50,11 +50,6 @@ const (
 	ActionVerify   = "verify"
 	ActionDownload = "download"
 )
-
-// ErrHashMismatch is matched (errors.Is) by upload errors raised because the bytes read from the
-// source do not hash to the object's OID or do not add up to its size: the source served wrong
-// bytes, and the upload was aborted so the server stores nothing.
-var ErrHashMismatch = errors.New("lfs: content does not match the object's sha256 and size")
 
 // Object is an LFS object: its SHA-256 (lower-case hex) and size in bytes.
 type Object struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const token = "hf_lfs_test_secret_token"
@@ -298,14 +299,14 @@ func TestUpload(t *testing.T) {
 	}{
 		{name: "basic", data: small, obj: objOf(small), wantPuts: 1},
 		{name: "basic empty", data: nil, obj: objOf(nil), wantPuts: 1},
-		{name: "basic wrong bytes", data: bad[:len(small)], obj: objOf(small), wantErr: ErrHashMismatch},
-		{name: "basic short source", data: small[:len(small)-1], obj: objOf(small), wantErr: ErrHashMismatch},
-		{name: "basic long source", data: append(append([]byte(nil), small...), 'x'), obj: objOf(small), wantErr: ErrHashMismatch},
+		{name: "basic wrong bytes", data: bad[:len(small)], obj: objOf(small), wantErr: hubkit.ErrHashMismatch},
+		{name: "basic short source", data: small[:len(small)-1], obj: objOf(small), wantErr: hubkit.ErrHashMismatch},
+		{name: "basic long source", data: append(append([]byte(nil), small...), 'x'), obj: objOf(small), wantErr: hubkit.ErrHashMismatch},
 		{name: "multipart", data: big, obj: objOf(big), chunk: 64 << 10, conc: 4},
 		{name: "multipart one part at a time", data: big, obj: objOf(big), chunk: 300 << 10, conc: 1},
 		{name: "multipart exact chunks", data: exact, obj: objOf(exact), chunk: 64 << 10, conc: 3},
-		{name: "multipart wrong bytes", data: bad, obj: objOf(big), chunk: 64 << 10, conc: 4, wantErr: ErrHashMismatch},
-		{name: "multipart short source", data: big[:len(big)-10], obj: objOf(big), chunk: 64 << 10, conc: 4, wantErr: ErrHashMismatch},
+		{name: "multipart wrong bytes", data: bad, obj: objOf(big), chunk: 64 << 10, conc: 4, wantErr: hubkit.ErrHashMismatch},
+		{name: "multipart short source", data: big[:len(big)-10], obj: objOf(big), chunk: 64 << 10, conc: 4, wantErr: hubkit.ErrHashMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -453,5 +454,5 @@ func TestVerifyingReaderNeverEOFsOnMismatch(t *testing.T) {
 	obj := objOf([]byte("hello there"))
 	r := newVerifyingReader(bytes.NewReader(data), obj)
 	_, err := io.ReadAll(r)
-	require.ErrorIs(t, err, ErrHashMismatch)
+	require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 }

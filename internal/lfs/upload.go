@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // DefaultConcurrency is how many multipart parts are in flight at once when
@@ -48,12 +49,12 @@ func ReaderAtSource(r io.ReaderAt) Source {
 	})
 }
 
-// mismatch builds the ErrHashMismatch error for obj.
+// mismatch builds the hubkit.ErrHashMismatch error for obj.
 func mismatch(obj Object, gotSize int64, gotOID string) error {
 	if gotSize != obj.Size {
-		return fmt.Errorf("%w: %s: source gave %d bytes, want %d", ErrHashMismatch, short(obj.OID), gotSize, obj.Size)
+		return fmt.Errorf("%w: %s: source gave %d bytes, want %d", hubkit.ErrHashMismatch, short(obj.OID), gotSize, obj.Size)
 	}
-	return fmt.Errorf("%w: %s: source bytes hash to %s", ErrHashMismatch, short(obj.OID), short(gotOID))
+	return fmt.Errorf("%w: %s: source bytes hash to %s", hubkit.ErrHashMismatch, short(obj.OID), short(gotOID))
 }
 
 func short(oid string) string {
@@ -64,7 +65,7 @@ func short(oid string) string {
 }
 
 // verifyingReader passes r through, hashing every byte; once obj.Size bytes were read it checks
-// that the source has nothing more and that the sum matches, returning an ErrHashMismatch error
+// that the source has nothing more and that the sum matches, returning an hubkit.ErrHashMismatch error
 // instead of io.EOF when it does not (so an HTTP body built on it never completes).
 type verifyingReader struct {
 	r    io.Reader
@@ -125,7 +126,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // PutBasic uploads obj with the "basic" transfer: one PUT of the raw bytes to the upload
 // action's href, streamed from r with Content-Length set (nothing is buffered). The bytes are
 // verified in flight: if they do not add up to obj.Size or hash to obj.OID, the body fails
-// before its end, the PUT never completes, and the error matches ErrHashMismatch.
+// before its end, the PUT never completes, and the error matches hubkit.ErrHashMismatch.
 // extra headers are sent without credentials; the action's own header is sent as is.
 func PutBasic(ctx context.Context, hc *http.Client, a Action, obj Object, r io.Reader, extra http.Header) error {
 	if hc == nil {
@@ -291,7 +292,7 @@ func (o *orderedHasher) add(ctx context.Context, i int, p []byte) error {
 // URL; opt.Concurrency parts run at once, so memory is Concurrency x chunk size. One ordered
 // hasher consumes the parts as they complete in order; only when the whole object hashes to
 // obj.OID (and every part had its full size) is the completion call POSTed to the action's href
-// with the part ETags. On a mismatch no completion is sent and the error matches ErrHashMismatch.
+// with the part ETags. On a mismatch no completion is sent and the error matches hubkit.ErrHashMismatch.
 func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, src Source, opt MultipartOptions) error {
 	if hc == nil {
 		hc = http.DefaultClient
@@ -350,7 +351,7 @@ func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, sr
 	return complete(ctx, opt.Client, hc, a, obj, parts, opt.Header)
 }
 
-// readPart fills buf with the part at off, failing with ErrHashMismatch if the source is short
+// readPart fills buf with the part at off, failing with hubkit.ErrHashMismatch if the source is short
 // or long.
 func readPart(ctx context.Context, src Source, off int64, buf []byte, obj Object) error {
 	rc, err := src.OpenRange(ctx, off, int64(len(buf)))
@@ -367,7 +368,7 @@ func readPart(ctx context.Context, src Source, off int64, buf []byte, obj Object
 	}
 	var one [1]byte
 	if k, _ := io.ReadFull(rc, one[:]); k > 0 {
-		return fmt.Errorf("%w: %s: source range at %d is longer than %d bytes", ErrHashMismatch, short(obj.OID), off, len(buf))
+		return fmt.Errorf("%w: %s: source range at %d is longer than %d bytes", hubkit.ErrHashMismatch, short(obj.OID), off, len(buf))
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -183,7 +184,7 @@ type Fault struct {
 	After int64
 	// Corrupt (open only) serves wrong bytes after After instead of failing.
 	Corrupt bool
-	// Err is the error returned (default migrate.ErrServer).
+	// Err is the error returned (default hubkit.ErrServer).
 	Err error
 	// Times is how many calls it affects (0 = every call until cleared).
 	Times int
@@ -213,7 +214,7 @@ func (h *Hub) take(op, path string) *Fault {
 		f.hits++
 		c := *f
 		if c.Err == nil {
-			c.Err = migrate.ErrServer
+			c.Err = hubkit.ErrServer
 		}
 		return &c
 	}
@@ -231,7 +232,7 @@ func (h *Hub) fail(op string) error {
 func (h *Hub) repoLocked(r migrate.Repo) (*repo, error) {
 	rp, ok := h.repos[key(r)]
 	if !ok {
-		return nil, fmt.Errorf("memhub: repo %s: %w", r, migrate.ErrNotFound)
+		return nil, fmt.Errorf("memhub: repo %s: %w", r, hubkit.ErrNotFound)
 	}
 	return rp, nil
 }
@@ -250,7 +251,7 @@ func (h *Hub) resolveLocked(rp *repo, rev string) (string, error) {
 	if _, ok := rp.commits[rev]; ok {
 		return rev, nil
 	}
-	return "", fmt.Errorf("memhub: revision %q: %w", rev, migrate.ErrNotFound)
+	return "", fmt.Errorf("memhub: revision %q: %w", rev, hubkit.ErrNotFound)
 }
 
 // Info implements migrate.Hub.
@@ -332,10 +333,10 @@ func (h *Hub) Open(_ context.Context, r migrate.Repo, rev, path string, off, n i
 	}
 	e, ok := rp.commits[c][path]
 	if !ok {
-		return nil, fmt.Errorf("memhub: %s@%s: %q: %w", r, rev, path, migrate.ErrNotFound)
+		return nil, fmt.Errorf("memhub: %s@%s: %q: %w", r, rev, path, hubkit.ErrNotFound)
 	}
 	if off < 0 || off > e.c.size() {
-		return nil, fmt.Errorf("memhub: range %d: %w", off, migrate.ErrInvalid)
+		return nil, fmt.Errorf("memhub: range %d: %w", off, hubkit.ErrInvalid)
 	}
 	var rd io.Reader = e.c.reader(off, n)
 	if f := h.take("open", path); f != nil {
@@ -383,7 +384,7 @@ func (h *Hub) CheckWrite(_ context.Context, r migrate.Repo) error {
 func (h *Hub) nsOK(r migrate.Repo) error {
 	ns, _, _ := strings.Cut(r.ID, "/")
 	if h.namespaces != nil && !slices.Contains(h.namespaces, ns) {
-		return fmt.Errorf("memhub: namespace %q: %w", ns, migrate.ErrForbidden)
+		return fmt.Errorf("memhub: namespace %q: %w", ns, hubkit.ErrForbidden)
 	}
 	return nil
 }
@@ -399,7 +400,7 @@ func (h *Hub) Create(_ context.Context, r migrate.Repo, private bool) error {
 		return err
 	}
 	if _, ok := h.repos[key(r)]; ok {
-		return fmt.Errorf("memhub: %s: %w", r, migrate.ErrConflict)
+		return fmt.Errorf("memhub: %s: %w", r, hubkit.ErrConflict)
 	}
 	h.stats.Creates++
 	h.createLocked(r, private)
@@ -539,7 +540,7 @@ func (u *upload) Upload(ctx context.Context, src migrate.Source) error {
 				return err
 			}
 			if n != min(part, size-off) {
-				return fmt.Errorf("memhub upload %s: short part: %w", u.b.OID, migrate.ErrHashMismatch)
+				return fmt.Errorf("memhub upload %s: short part: %w", u.b.OID, hubkit.ErrHashMismatch)
 			}
 		}
 		hashes[0] = h.Sum(nil)
@@ -553,7 +554,7 @@ func (u *upload) Upload(ctx context.Context, src migrate.Source) error {
 				w := &sliceWriter{b: keep[off : off+want]}
 				n, err := u.readPart(ctx, src, off, want, w)
 				if err == nil && n != want {
-					err = fmt.Errorf("memhub upload %s: part at %d: %d of %d bytes: %w", u.b.OID, off, n, want, migrate.ErrHashMismatch)
+					err = fmt.Errorf("memhub upload %s: part at %d: %d of %d bytes: %w", u.b.OID, off, n, want, hubkit.ErrHashMismatch)
 				}
 				errs[i] = err
 			}()
@@ -566,7 +567,7 @@ func (u *upload) Upload(ctx context.Context, src migrate.Source) error {
 		hashes[0] = s[:]
 	}
 	if got := hex.EncodeToString(hashes[0]); got != u.b.OID {
-		return fmt.Errorf("memhub upload: got sha256 %s, want %s: %w", got, u.b.OID, migrate.ErrHashMismatch)
+		return fmt.Errorf("memhub upload: got sha256 %s, want %s: %w", got, u.b.OID, hubkit.ErrHashMismatch)
 	}
 	u.h.mu.Lock()
 	defer u.h.mu.Unlock()
@@ -606,7 +607,7 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 	if s.n+len(p) > len(s.b) {
 		c := copy(s.b[s.n:], p)
 		s.n += c
-		return c, fmt.Errorf("memhub: more bytes than announced: %w", migrate.ErrHashMismatch)
+		return c, fmt.Errorf("memhub: more bytes than announced: %w", hubkit.ErrHashMismatch)
 	}
 	s.n += copy(s.b[s.n:], p)
 	return len(p), nil
@@ -625,7 +626,7 @@ func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, 
 		return "", err
 	}
 	if len(ops) == 0 {
-		return "", fmt.Errorf("memhub commit: no operations: %w", migrate.ErrInvalid)
+		return "", fmt.Errorf("memhub commit: no operations: %w", hubkit.ErrInvalid)
 	}
 	var files int
 	var inline int64
@@ -637,7 +638,7 @@ func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, 
 	}
 	l := h.limits
 	if (l.MaxOps > 0 && len(ops) > l.MaxOps) || (l.MaxInlineFiles > 0 && files > l.MaxInlineFiles) || (l.MaxInlineBytes > 0 && inline > l.MaxInlineBytes) {
-		return "", fmt.Errorf("memhub commit: %d ops, %d inline files, %d inline bytes exceed %+v: %w", len(ops), files, inline, l, migrate.ErrInvalid)
+		return "", fmt.Errorf("memhub commit: %d ops, %d inline files, %d inline bytes exceed %+v: %w", len(ops), files, inline, l, hubkit.ErrInvalid)
 	}
 	head := rp.branches[branch]
 	tree := make(map[string]*entry, len(rp.commits[head])+len(ops))
@@ -654,16 +655,16 @@ func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, 
 		case migrate.OpAddLFS:
 			c, ok := rp.blobs[op.SHA256]
 			if !ok || c.size() != op.Size {
-				return "", fmt.Errorf("memhub commit: %s: blob %s (%d bytes) not stored: %w", op.Path, op.SHA256, op.Size, migrate.ErrInvalid)
+				return "", fmt.Errorf("memhub commit: %s: blob %s (%d bytes) not stored: %w", op.Path, op.SHA256, op.Size, hubkit.ErrInvalid)
 			}
 			tree[op.Path] = newEntry(c, true)
 		case migrate.OpDelete:
 			if _, ok := tree[op.Path]; !ok {
-				return "", fmt.Errorf("memhub commit: delete %s: %w", op.Path, migrate.ErrNotFound)
+				return "", fmt.Errorf("memhub commit: delete %s: %w", op.Path, hubkit.ErrNotFound)
 			}
 			delete(tree, op.Path)
 		default:
-			return "", fmt.Errorf("memhub commit: op kind %d: %w", op.Kind, migrate.ErrInvalid)
+			return "", fmt.Errorf("memhub commit: op kind %d: %w", op.Kind, hubkit.ErrInvalid)
 		}
 	}
 	h.stats.Commits++

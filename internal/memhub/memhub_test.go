@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -24,8 +25,8 @@ func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 		wantErr error
 	}{
 		{"ok in parts", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource(data), nil},
-		{"wrong bytes", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource([]byte(strings.Repeat("y", 3000))), migrate.ErrHashMismatch},
-		{"short", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource(data[:2000]), migrate.ErrHashMismatch},
+		{"wrong bytes", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource([]byte(strings.Repeat("y", 3000))), hubkit.ErrHashMismatch},
+		{"short", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource(data[:2000]), hubkit.ErrHashMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := New(migrate.HuggingFace, WithPartSize(1024))
@@ -38,7 +39,7 @@ func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 				require.ErrorIs(t, err, tc.wantErr)
 				require.False(t, h.HasBlob(tRepo, good))
 				_, err = h.Commit(ctx, tRepo, "main", "m", []migrate.CommitOp{{Kind: migrate.OpAddLFS, Path: "f", SHA256: good, Size: 3000}})
-				require.ErrorIs(t, err, migrate.ErrInvalid, "pointer to a blob not stored")
+				require.ErrorIs(t, err, hubkit.ErrInvalid, "pointer to a blob not stored")
 				return
 			}
 			require.NoError(t, err)
@@ -69,7 +70,7 @@ func TestListingFlavoursAndFaults(t *testing.T) {
 
 		h.AddFault(Fault{Op: "open", Path: "l.bin", After: 10, Times: 1})
 		_, err = h.ReadFile(tRepo, "", "l.bin")
-		require.ErrorIs(t, err, migrate.ErrServer)
+		require.ErrorIs(t, err, hubkit.ErrServer)
 		got, err := h.ReadFile(tRepo, "", "l.bin")
 		require.NoError(t, err, "fault used up")
 		require.Equal(t, b.Bytes(), got)
@@ -77,5 +78,5 @@ func TestListingFlavoursAndFaults(t *testing.T) {
 	h := New(migrate.ModelScope, WithLimits(migrate.Limits{MaxOps: 1}))
 	h.Seed(tRepo, false)
 	_, err := h.Commit(ctx, tRepo, "master", "m", []migrate.CommitOp{{Kind: migrate.OpAddFile, Path: "a"}, {Kind: migrate.OpAddFile, Path: "b"}})
-	require.ErrorIs(t, err, migrate.ErrInvalid)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }

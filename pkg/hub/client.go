@@ -8,10 +8,10 @@
 //
 //	c := hub.NewClient(hub.WithToken(os.Getenv("HF_TOKEN")))
 //	info, err := c.RepoInfo(ctx, hub.Repo{Type: hub.RepoTypeModel, ID: "openai-community/gpt2"}, "")
-//	if errors.Is(err, hub.ErrNotFound) { ... }
+//	if errors.Is(err, hubkit.ErrNotFound) { ... }
 //
 // Errors returned for Hub answers are *Error values that match the kinds of internal/apierr
-// (re-exported here as ErrNotFound, ErrGated, ErrRateLimited, ...) with errors.Is. The token is
+// (re-exported here as hubkit.ErrNotFound, hubkit.ErrGated, hubkit.ErrRateLimited, ...) with errors.Is. The token is
 // sent only to the Hub's own host, never to the CDN or presigned storage, and never appears in
 // errors.
 package hub
@@ -32,6 +32,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // DefaultEndpoint is the Hub's base URL when neither WithEndpoint nor HF_ENDPOINT says otherwise.
@@ -123,7 +124,7 @@ func WithCommitLimits(l CommitLimits) Option {
 	}
 }
 
-// WithMaxCommitWait caps how long Commit waits out one 429 before failing with ErrRateLimited
+// WithMaxCommitWait caps how long Commit waits out one 429 before failing with hubkit.ErrRateLimited
 // (default 5 minutes, the Hub's rate-limit window).
 func WithMaxCommitWait(d time.Duration) Option {
 	return func(c *Client) {
@@ -185,7 +186,7 @@ func ParseRepoType(s string) (RepoType, error) {
 	case "space", "spaces":
 		return RepoTypeSpace, nil
 	}
-	return "", fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", s, ErrInvalid)
+	return "", fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", s, hubkit.ErrInvalid)
 }
 
 // Repo identifies a repository.
@@ -205,20 +206,20 @@ var repoPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func ParseRepoID(id string) (ns, name string, err error) {
 	ns, name, ok := strings.Cut(id, "/")
 	if !ok || strings.Contains(name, "/") {
-		return "", "", fmt.Errorf("hub: repo id %q must be \"namespace/name\": %w", id, ErrInvalid)
+		return "", "", fmt.Errorf("hub: repo id %q must be \"namespace/name\": %w", id, hubkit.ErrInvalid)
 	}
 	for _, p := range []string{ns, name} {
 		switch {
 		case p == "":
-			return "", "", fmt.Errorf("hub: repo id %q has an empty part: %w", id, ErrInvalid)
+			return "", "", fmt.Errorf("hub: repo id %q has an empty part: %w", id, hubkit.ErrInvalid)
 		case len(p) > 96:
-			return "", "", fmt.Errorf("hub: repo id %q: %q is longer than 96 characters: %w", id, p, ErrInvalid)
+			return "", "", fmt.Errorf("hub: repo id %q: %q is longer than 96 characters: %w", id, p, hubkit.ErrInvalid)
 		case !repoPart.MatchString(p):
-			return "", "", fmt.Errorf("hub: repo id %q: %q may hold only letters, digits, '-', '_' and '.', and must start with a letter or digit: %w", id, p, ErrInvalid)
+			return "", "", fmt.Errorf("hub: repo id %q: %q may hold only letters, digits, '-', '_' and '.', and must start with a letter or digit: %w", id, p, hubkit.ErrInvalid)
 		case strings.Contains(p, "--") || strings.Contains(p, ".."):
-			return "", "", fmt.Errorf("hub: repo id %q: %q may not contain \"--\" or \"..\": %w", id, p, ErrInvalid)
+			return "", "", fmt.Errorf("hub: repo id %q: %q may not contain \"--\" or \"..\": %w", id, p, hubkit.ErrInvalid)
 		case strings.HasSuffix(p, ".git") || strings.HasSuffix(p, "."):
-			return "", "", fmt.Errorf("hub: repo id %q: %q may not end with \".git\" or \".\": %w", id, p, ErrInvalid)
+			return "", "", fmt.Errorf("hub: repo id %q: %q may not end with \".git\" or \".\": %w", id, p, hubkit.ErrInvalid)
 		}
 	}
 	return ns, name, nil
@@ -229,7 +230,7 @@ func (r Repo) Validate() error {
 	switch r.Type {
 	case RepoTypeModel, RepoTypeDataset, RepoTypeSpace, "":
 	default:
-		return fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", r.Type, ErrInvalid)
+		return fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", r.Type, hubkit.ErrInvalid)
 	}
 	_, _, err := ParseRepoID(r.ID)
 	return err

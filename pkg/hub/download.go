@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // maxRedirects bounds the redirects followed by resolve requests.
@@ -146,7 +147,7 @@ func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off,
 		return nil, err
 	}
 	if off < 0 {
-		return nil, fmt.Errorf("hub: download %s: negative offset %d: %w", path, off, ErrInvalid)
+		return nil, fmt.Errorf("hub: download %s: negative offset %d: %w", path, off, hubkit.ErrInvalid)
 	}
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
@@ -242,7 +243,7 @@ func limitBody(rc io.ReadCloser, n int64) io.ReadCloser {
 
 // DownloadLFS reads n bytes (n < 0: to the end) of an LFS object from off through the LFS batch
 // API (POST {prefix}{id}.git/info/lfs/objects/batch, operation "download"), the route git-lfs
-// uses. It keeps working when the HTTP API refuses the repo's files (ErrStorageLocked). rev is
+// uses. It keeps working when the HTTP API refuses the repo's files (hubkit.ErrStorageLocked). rev is
 // the ref sent with the batch ("" for none). The token goes to the Hub only; a cut body is
 // resumed by Range on the signed href.
 func (c *Client) DownloadLFS(ctx context.Context, repo Repo, rev string, obj LFSObject, off, n int64) (io.ReadCloser, error) {

@@ -11,56 +11,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
-// Error kinds, shared with the ModelScope client (internal/apierr). Errors from this package
-// match them with errors.Is.
-var (
-	// ErrNotFound: the repo, revision or file does not exist or is invisible to the token.
-	ErrNotFound = apierr.ErrNotFound
-	// ErrUnauthorized: the token is missing, invalid or expired (401).
-	ErrUnauthorized = apierr.ErrUnauthorized
-	// ErrForbidden: the token may not do this (403), including storage quotas.
-	ErrForbidden = apierr.ErrForbidden
-	// ErrGated: the repo is gated and this user has no access (401 anonymous, 403 not approved).
-	ErrGated = apierr.ErrGated
-	// ErrStorageLocked: the HTTP API refuses downloads or listings of this repo (403, not gated);
-	// git and the LFS batch API may still work.
-	ErrStorageLocked = apierr.ErrStorageLocked
-	// ErrRateLimited: 429, and the HTTP layer's retries were exhausted; see Error.RetryAt.
-	ErrRateLimited = apierr.ErrRateLimited
-	// ErrConflict: the repo already exists, or the branch moved (409, 412).
-	ErrConflict = apierr.ErrConflict
-	// ErrInvalid: the Hub rejected the request as malformed (400, 422, other 4xx).
-	ErrInvalid = apierr.ErrInvalid
-	// ErrServer: 5xx, and retries were exhausted.
-	ErrServer = apierr.ErrServer
-)
-
-// Refinements of ErrNotFound (each also matches ErrNotFound).
+// Refinements of hubkit.ErrNotFound (each also matches hubkit.ErrNotFound).
 var (
 	// ErrRepoNotFound: the repository does not exist, or is private and invisible to the token.
-	ErrRepoNotFound = fmt.Errorf("repository %w", apierr.ErrNotFound)
+	ErrRepoNotFound = fmt.Errorf("repository %w", hubkit.ErrNotFound)
 	// ErrRevisionNotFound: the branch, tag or commit does not exist.
-	ErrRevisionNotFound = fmt.Errorf("revision %w", apierr.ErrNotFound)
+	ErrRevisionNotFound = fmt.Errorf("revision %w", hubkit.ErrNotFound)
 	// ErrEntryNotFound: the file or folder does not exist at that revision.
-	ErrEntryNotFound = fmt.Errorf("entry %w", apierr.ErrNotFound)
+	ErrEntryNotFound = fmt.Errorf("entry %w", hubkit.ErrNotFound)
 )
-
-// ErrHashMismatch is matched by upload errors raised because the source's bytes do not hash to
-// the object's SHA-256 or do not add up to its size; the upload was aborted and the Hub keeps
-// nothing.
-var ErrHashMismatch = lfs.ErrHashMismatch
 
 // storageLockedHint is matched (case-insensitively) in 403 messages: the Hub's HTTP API refusing
 // a repo's files ("... is locked ..."). Any other non-gated 403 on a download or listing route
 // is treated the same.
 const storageLockedHint = "locked"
 
-// Error is a failed Hub answer. It matches one kind (ErrNotFound, ErrGated, ...) with errors.Is;
+// Error is a failed Hub answer. It matches one kind (hubkit.ErrNotFound, hubkit.ErrGated, ...) with errors.Is;
 // its text never holds the token or a signed URL.
 type Error struct {
 	// Op is what the client was doing ("repo info", "download", ...).
@@ -150,9 +121,9 @@ func (c *Client) classify(e *Error, rc routeClass) []error {
 		return []error{ErrEntryNotFound}
 	case "GatedRepo":
 		if e.StatusCode == http.StatusUnauthorized {
-			return []error{ErrGated, ErrUnauthorized}
+			return []error{hubkit.ErrGated, hubkit.ErrUnauthorized}
 		}
-		return []error{ErrGated, ErrForbidden}
+		return []error{hubkit.ErrGated, hubkit.ErrForbidden}
 	case "RepoNotFound":
 		return []error{ErrRepoNotFound}
 	}
@@ -162,28 +133,28 @@ func (c *Client) classify(e *Error, rc routeClass) []error {
 		if c.token == "" && (rc == routeRepo || rc == routeDownload) {
 			return []error{ErrRepoNotFound}
 		}
-		return []error{ErrUnauthorized}
+		return []error{hubkit.ErrUnauthorized}
 	case s == http.StatusForbidden:
 		if strings.Contains(msg, storageLockedHint) ||
 			(rc == routeDownload && !strings.Contains(msg, "disabled")) {
-			return []error{ErrStorageLocked, ErrForbidden}
+			return []error{hubkit.ErrStorageLocked, hubkit.ErrForbidden}
 		}
-		return []error{ErrForbidden}
+		return []error{hubkit.ErrForbidden}
 	case s == http.StatusPaymentRequired:
-		return []error{ErrForbidden}
+		return []error{hubkit.ErrForbidden}
 	case s == http.StatusNotFound:
 		if rc == routeRepo {
 			return []error{ErrRepoNotFound}
 		}
-		return []error{ErrNotFound}
+		return []error{hubkit.ErrNotFound}
 	case s == http.StatusConflict || s == http.StatusPreconditionFailed:
-		return []error{ErrConflict}
+		return []error{hubkit.ErrConflict}
 	case s == http.StatusTooManyRequests:
-		return []error{ErrRateLimited}
+		return []error{hubkit.ErrRateLimited}
 	case s >= 500:
-		return []error{ErrServer}
+		return []error{hubkit.ErrServer}
 	}
-	return []error{ErrInvalid}
+	return []error{hubkit.ErrInvalid}
 }
 
 // bodyMessage extracts the error text from the body shapes the Hub uses.

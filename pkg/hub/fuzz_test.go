@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Fuzz tests for what the Hugging Face client reads from untrusted places: LFS pointer files
@@ -94,8 +95,8 @@ func FuzzHubError(f *testing.F) {
 		require.LessOrEqual(t, len(e.Message), 503)
 		require.NotContains(t, e.Error(), fuzzToken)
 
-		kinds := []error{ErrNotFound, ErrUnauthorized, ErrForbidden, ErrGated, ErrStorageLocked,
-			ErrRateLimited, ErrConflict, ErrInvalid, ErrServer}
+		kinds := []error{hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden, hubkit.ErrGated, hubkit.ErrStorageLocked,
+			hubkit.ErrRateLimited, hubkit.ErrConflict, hubkit.ErrInvalid, hubkit.ErrServer}
 		matched := 0
 		for _, k := range kinds {
 			if errors.Is(err, k) {
@@ -105,22 +106,22 @@ func FuzzHubError(f *testing.F) {
 		require.Positive(t, matched, "%v matches no kind", err)
 		switch code := h.Get("X-Error-Code"); {
 		case code == "RepoNotFound" || code == "RevisionNotFound" || code == "EntryNotFound":
-			require.ErrorIs(t, err, ErrNotFound)
+			require.ErrorIs(t, err, hubkit.ErrNotFound)
 		case code == "GatedRepo":
-			require.ErrorIs(t, err, ErrGated)
+			require.ErrorIs(t, err, hubkit.ErrGated)
 		case status == http.StatusTooManyRequests:
-			require.ErrorIs(t, err, ErrRateLimited)
+			require.ErrorIs(t, err, hubkit.ErrRateLimited)
 			if secs, perr := strconv.Atoi(strings.TrimSpace(retryAfter)); perr == nil && secs >= 0 {
 				require.False(t, e.RetryAt.Before(time.Now().Add(-time.Minute)),
 					"Retry-After %q put the reset in the past: %s", retryAfter, e.RetryAt)
 			}
 		case status >= 500:
-			require.ErrorIs(t, err, ErrServer)
+			require.ErrorIs(t, err, hubkit.ErrServer)
 		case status == http.StatusConflict || status == http.StatusPreconditionFailed:
-			require.ErrorIs(t, err, ErrConflict)
+			require.ErrorIs(t, err, hubkit.ErrConflict)
 		}
-		if errors.Is(err, ErrGated) || errors.Is(err, ErrStorageLocked) {
-			require.True(t, errors.Is(err, ErrForbidden) || errors.Is(err, ErrUnauthorized))
+		if errors.Is(err, hubkit.ErrGated) || errors.Is(err, hubkit.ErrStorageLocked) {
+			require.True(t, errors.Is(err, hubkit.ErrForbidden) || errors.Is(err, hubkit.ErrUnauthorized))
 		}
 	})
 }
@@ -173,7 +174,7 @@ func FuzzCommitNDJSON(f *testing.F) {
 		ci, err := c.Commit(context.Background(), repo, "main", CommitOptions{Summary: summary, Description: desc}, ops)
 		q1, q2 := strings.TrimPrefix(p1, "/"), strings.TrimPrefix(p2, "/")
 		if q1 == "" || q2 == "" {
-			require.ErrorIs(t, err, ErrInvalid)
+			require.ErrorIs(t, err, hubkit.ErrInvalid)
 			return
 		}
 		nice := niceCommitPath.MatchString(q1) && niceCommitPath.MatchString(q2) && !related(q1, q2) &&

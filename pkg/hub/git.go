@@ -23,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // MaxLFSPointerSize is the largest blob read as a possible Git LFS pointer (the git-lfs spec
@@ -61,7 +62,7 @@ func (s *GitSnapshot) Files() []GitFile { return s.files }
 // fetched objects (no copy).
 func (s *GitSnapshot) OpenBlob(oid string, off, n int64) (io.ReadCloser, error) {
 	if !commitRe.MatchString(oid) {
-		return nil, fmt.Errorf("hub: git blob %q: %w", oid, ErrInvalid)
+		return nil, fmt.Errorf("hub: git blob %q: %w", oid, hubkit.ErrInvalid)
 	}
 	obj, err := s.st.EncodedObject(plumbing.BlobObject, plumbing.NewHash(oid))
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *GitSnapshot) OpenBlob(oid string, off, n int64) (io.ReadCloser, error) 
 	}
 	size := obj.Size()
 	if off < 0 || off > size {
-		return nil, fmt.Errorf("hub: git blob %s: offset %d outside its %d bytes: %w", short(oid), off, size, ErrInvalid)
+		return nil, fmt.Errorf("hub: git blob %s: offset %d outside its %d bytes: %w", short(oid), off, size, hubkit.ErrInvalid)
 	}
 	if n < 0 || off+n > size {
 		n = size - off
@@ -113,7 +114,7 @@ func (c *Client) gitURL(repo Repo) string {
 func (c *Client) gitSession(repo Repo, anon bool) (transport.UploadPackSession, error) {
 	ep, err := transport.NewEndpoint(c.gitURL(repo))
 	if err != nil {
-		return nil, fmt.Errorf("hub: git endpoint for %s: %w", repo, ErrInvalid)
+		return nil, fmt.Errorf("hub: git endpoint for %s: %w", repo, hubkit.ErrInvalid)
 	}
 	var auth transport.AuthMethod
 	if c.token != "" && !anon {
@@ -156,11 +157,11 @@ func (c *Client) gitError(op string, err error, anon bool) error {
 			// Anonymous on a missing or private repo, as on the API.
 			e.kinds = []error{ErrRepoNotFound}
 		} else {
-			e.kinds = []error{ErrUnauthorized}
+			e.kinds = []error{hubkit.ErrUnauthorized}
 		}
 	case errors.Is(err, transport.ErrAuthorizationFailed):
 		e.StatusCode = http.StatusForbidden
-		e.kinds = []error{ErrForbidden}
+		e.kinds = []error{hubkit.ErrForbidden}
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		e.StatusCode = http.StatusNotFound
 		e.kinds = []error{ErrRepoNotFound}

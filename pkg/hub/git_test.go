@@ -12,6 +12,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // seedGit creates repo with two commits (the first tagged v1) and returns both commit ids.
@@ -136,10 +137,10 @@ func TestGitErrors(t *testing.T) {
 		{"anonymous on private", e.anon, model, "", ErrRepoNotFound},
 		{"no access", e.bob, model, "", ErrRepoNotFound},
 		{"missing repo", e.alice, Repo{ID: "alice/nope"}, "", ErrRepoNotFound},
-		{"invalid token", bad, model, "", ErrUnauthorized},
+		{"invalid token", bad, model, "", hubkit.ErrUnauthorized},
 		{"missing branch", e.alice, model, "nope", ErrRevisionNotFound},
 		{"missing commit", e.alice, model, strings.Repeat("ab", 20), ErrRevisionNotFound},
-		{"bad repo id", e.alice, Repo{ID: "nope"}, "", ErrInvalid},
+		{"bad repo id", e.alice, Repo{ID: "nope"}, "", hubkit.ErrInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

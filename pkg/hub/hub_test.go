@@ -19,6 +19,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const (
@@ -112,7 +113,7 @@ func TestWhoAmI(t *testing.T) {
 	for name, c := range map[string]*Client{"anonymous": e.anon, "bad token": newClient(e.s, "hf_bogus_secret")} {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.WhoAmI(context.Background())
-			require.ErrorIs(t, err, ErrUnauthorized)
+			require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 			require.NotContains(t, err.Error(), "hf_bogus_secret")
 		})
 	}
@@ -169,16 +170,16 @@ func TestRepoErrors(t *testing.T) {
 		want      []error
 		notWant   []error
 	}{
-		{name: "missing repo, authenticated", c: e.alice, repo: Repo{ID: "alice/nope"}, want: []error{ErrRepoNotFound, ErrNotFound}},
-		{name: "missing repo, anonymous", c: e.anon, repo: Repo{ID: "alice/nope"}, want: []error{ErrNotFound}},
-		{name: "private repo, anonymous", c: e.anon, repo: Repo{ID: "alice/private"}, want: []error{ErrNotFound}},
+		{name: "missing repo, authenticated", c: e.alice, repo: Repo{ID: "alice/nope"}, want: []error{ErrRepoNotFound, hubkit.ErrNotFound}},
+		{name: "missing repo, anonymous", c: e.anon, repo: Repo{ID: "alice/nope"}, want: []error{hubkit.ErrNotFound}},
+		{name: "private repo, anonymous", c: e.anon, repo: Repo{ID: "alice/private"}, want: []error{hubkit.ErrNotFound}},
 		{name: "private repo, other user", c: e.bob, repo: Repo{ID: "alice/private"}, want: []error{ErrRepoNotFound}},
-		{name: "missing revision", c: e.alice, repo: model, rev: "nope", want: []error{ErrRevisionNotFound, ErrNotFound}, notWant: []error{ErrRepoNotFound}},
-		{name: "missing file", c: e.alice, repo: model, path: "nope.bin", want: []error{ErrEntryNotFound, ErrNotFound}},
-		{name: "gated, anonymous", c: e.anon, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{ErrGated, ErrUnauthorized}},
-		{name: "gated, not approved", c: e.bob, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{ErrGated, ErrForbidden}, notWant: []error{ErrStorageLocked}},
-		{name: "bad token", c: newClient(e.s, "hf_bogus_secret"), repo: model, want: []error{ErrUnauthorized}},
-		{name: "wrong type", c: e.alice, repo: Repo{Type: RepoTypeDataset, ID: model.ID}, want: []error{ErrNotFound}},
+		{name: "missing revision", c: e.alice, repo: model, rev: "nope", want: []error{ErrRevisionNotFound, hubkit.ErrNotFound}, notWant: []error{ErrRepoNotFound}},
+		{name: "missing file", c: e.alice, repo: model, path: "nope.bin", want: []error{ErrEntryNotFound, hubkit.ErrNotFound}},
+		{name: "gated, anonymous", c: e.anon, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrUnauthorized}},
+		{name: "gated, not approved", c: e.bob, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrForbidden}, notWant: []error{hubkit.ErrStorageLocked}},
+		{name: "bad token", c: newClient(e.s, "hf_bogus_secret"), repo: model, want: []error{hubkit.ErrUnauthorized}},
+		{name: "wrong type", c: e.alice, repo: Repo{Type: RepoTypeDataset, ID: model.ID}, want: []error{hubkit.ErrNotFound}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,11 +230,11 @@ func TestParseRepoID(t *testing.T) {
 		if tc.ok {
 			require.NoError(t, err, tc.id)
 		} else {
-			require.ErrorIs(t, err, ErrInvalid, tc.id)
+			require.ErrorIs(t, err, hubkit.ErrInvalid, tc.id)
 		}
 	}
 	_, err := NewClient(WithEndpoint("http://127.0.0.1:1")).RepoInfo(context.Background(), Repo{ID: "bad"}, "")
-	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }
 
 func TestListFiles(t *testing.T) {
@@ -364,10 +365,10 @@ func TestStorageLock(t *testing.T) {
 	e.seed(t)
 	e.s.SetStorageLock(hubtest.Model, model.ID, true)
 	_, err := readAll(t, e.alice, model, "", "README.md", 0, -1)
-	require.ErrorIs(t, err, ErrStorageLocked)
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	_, err = e.alice.ListFiles(context.Background(), model, "")
-	require.ErrorIs(t, err, ErrStorageLocked)
+	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 	e.s.SetStorageLock(hubtest.Model, model.ID, false)
 	_, err = e.alice.ListFiles(context.Background(), model, "")
 	require.NoError(t, err)
@@ -404,11 +405,11 @@ func TestCreateSetPrivateDelete(t *testing.T) {
 	}{
 		{name: "private model", c: e.alice, repo: Repo{ID: "alice/new"}, private: true},
 		{name: "public dataset in org", c: e.alice, repo: dataset},
-		{name: "exists", c: e.alice, repo: Repo{ID: "alice/new"}, want: ErrConflict},
-		{name: "read token", c: e.bob, repo: Repo{ID: "bob/x"}, want: ErrForbidden},
-		{name: "anonymous", c: e.anon, repo: Repo{ID: "bob/x"}, want: ErrUnauthorized},
-		{name: "foreign namespace", c: e.bob, repo: Repo{ID: "acme/x"}, want: ErrForbidden},
-		{name: "invalid id", c: e.alice, repo: Repo{ID: "alice/a b"}, want: ErrInvalid},
+		{name: "exists", c: e.alice, repo: Repo{ID: "alice/new"}, want: hubkit.ErrConflict},
+		{name: "read token", c: e.bob, repo: Repo{ID: "bob/x"}, want: hubkit.ErrForbidden},
+		{name: "anonymous", c: e.anon, repo: Repo{ID: "bob/x"}, want: hubkit.ErrUnauthorized},
+		{name: "foreign namespace", c: e.bob, repo: Repo{ID: "acme/x"}, want: hubkit.ErrForbidden},
+		{name: "invalid id", c: e.alice, repo: Repo{ID: "alice/a b"}, want: hubkit.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -416,7 +417,7 @@ func TestCreateSetPrivateDelete(t *testing.T) {
 			noSecrets(t, err)
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
-				if tc.want == ErrConflict {
+				if tc.want == hubkit.ErrConflict {
 					require.Contains(t, u, tc.repo.ID)
 				}
 				return
@@ -435,10 +436,10 @@ func TestCreateSetPrivateDelete(t *testing.T) {
 	require.False(t, e.s.Private(hubtest.Model, "alice/new"))
 	require.NoError(t, e.alice.SetPrivate(ctx, dataset, true))
 	require.True(t, e.s.Private(hubtest.Dataset, dataset.ID))
-	require.ErrorIs(t, e.bob.SetPrivate(ctx, dataset, false), ErrNotFound) // private now: invisible to bob
+	require.ErrorIs(t, e.bob.SetPrivate(ctx, dataset, false), hubkit.ErrNotFound) // private now: invisible to bob
 	require.NoError(t, e.alice.DeleteRepo(ctx, dataset))
 	require.False(t, e.s.RepoExists(hubtest.Dataset, dataset.ID))
-	require.ErrorIs(t, e.alice.DeleteRepo(ctx, dataset), ErrNotFound)
+	require.ErrorIs(t, e.alice.DeleteRepo(ctx, dataset), hubkit.ErrNotFound)
 }
 
 func TestPreupload(t *testing.T) {
@@ -501,8 +502,8 @@ func TestUploadAndCommit(t *testing.T) {
 	}{
 		{name: "basic", obj: small, transfer: "basic"},
 		{name: "multipart", obj: big, transfer: "multipart"},
-		{name: "basic hash mismatch", obj: small, transfer: "basic", src: func(b synth.Blob) BlobSource { return badSource{b, b.Size - 1} }, wantErr: ErrHashMismatch},
-		{name: "multipart hash mismatch", obj: big, transfer: "multipart", src: func(b synth.Blob) BlobSource { return badSource{b, 5} }, wantErr: ErrHashMismatch},
+		{name: "basic hash mismatch", obj: small, transfer: "basic", src: func(b synth.Blob) BlobSource { return badSource{b, b.Size - 1} }, wantErr: hubkit.ErrHashMismatch},
+		{name: "multipart hash mismatch", obj: big, transfer: "multipart", src: func(b synth.Blob) BlobSource { return badSource{b, 5} }, wantErr: hubkit.ErrHashMismatch},
 		{name: "multipart part cut then retried", obj: big, transfer: "multipart", rule: &fault.Rule{Route: hubtest.RouteLFSUpload, Times: 1, CutAfter: 1000}},
 		{name: "multipart part 503 retried", obj: big, transfer: "multipart", rule: &fault.Rule{Route: hubtest.RouteLFSUpload, Times: 2, Status: 503}},
 		{name: "batch 429 waited out", obj: small, transfer: "basic", rule: &fault.Rule{Route: hubtest.RouteLFSBatch, Times: 1, Status: 429, RetryAfter: time.Second}},
@@ -584,16 +585,16 @@ func TestCommitErrors(t *testing.T) {
 		want  []error
 		calls int // commit requests the fake must have seen
 	}{
-		{name: "500 not retried", rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 500}, want: []error{ErrServer}, calls: 1},
+		{name: "500 not retried", rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 500}, want: []error{hubkit.ErrServer}, calls: 1},
 		{name: "429 resetting later than the commit wait", c: func(e *env) *Client { return newClient(e.s, writeTok, WithMaxCommitWait(2*time.Second)) },
-			rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 429, RetryAfter: 30 * time.Second}, want: []error{ErrRateLimited}, calls: 1},
-		{name: "stale parent", opts: CommitOptions{ParentCommit: strings.Repeat("0", 40)}, want: []error{ErrConflict}, calls: 1},
-		{name: "invalid path", ops: []CommitOp{{Kind: OpAddFile, Path: "../evil", Content: []byte("x")}}, want: []error{ErrInvalid}, calls: 1},
+			rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 429, RetryAfter: 30 * time.Second}, want: []error{hubkit.ErrRateLimited}, calls: 1},
+		{name: "stale parent", opts: CommitOptions{ParentCommit: strings.Repeat("0", 40)}, want: []error{hubkit.ErrConflict}, calls: 1},
+		{name: "invalid path", ops: []CommitOp{{Kind: OpAddFile, Path: "../evil", Content: []byte("x")}}, want: []error{hubkit.ErrInvalid}, calls: 1},
 		{name: "delete missing", ops: []CommitOp{{Kind: OpDelete, Path: "nope.txt"}}, want: []error{ErrEntryNotFound}, calls: 1},
-		{name: "lfs object never uploaded", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: strings.Repeat("a", 64), Size: 3}}, want: []error{ErrInvalid}, calls: 1},
-		{name: "read token", c: func(e *env) *Client { return e.bob }, want: []error{ErrForbidden}, calls: 1},
-		{name: "storage quota 403", rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 403, Message: "Private repository storage limit reached, please upgrade your plan"}, want: []error{ErrForbidden}, calls: 1},
-		{name: "bad lfs oid rejected locally", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: "xyz", Size: 3}}, want: []error{ErrInvalid}, calls: 0},
+		{name: "lfs object never uploaded", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: strings.Repeat("a", 64), Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 1},
+		{name: "read token", c: func(e *env) *Client { return e.bob }, want: []error{hubkit.ErrForbidden}, calls: 1},
+		{name: "storage quota 403", rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 403, Message: "Private repository storage limit reached, please upgrade your plan"}, want: []error{hubkit.ErrForbidden}, calls: 1},
+		{name: "bad lfs oid rejected locally", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: "xyz", Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -677,7 +678,7 @@ func TestCommitInBatches(t *testing.T) {
 
 	// A stale parent stops the chain before anything is written.
 	_, err = c.CommitInBatches(context.Background(), model, "main", CommitOptions{ParentCommit: head}, ops)
-	require.ErrorIs(t, err, ErrConflict)
+	require.ErrorIs(t, err, hubkit.ErrConflict)
 }
 
 func TestSplitCommit(t *testing.T) {
@@ -716,21 +717,21 @@ func TestErrorMapping(t *testing.T) {
 		want   []error
 		not    []error
 	}{
-		{status: 404, code: "RepoNotFound", want: []error{ErrRepoNotFound, ErrNotFound}},
+		{status: 404, code: "RepoNotFound", want: []error{ErrRepoNotFound, hubkit.ErrNotFound}},
 		{status: 404, code: "RevisionNotFound", want: []error{ErrRevisionNotFound}, not: []error{ErrRepoNotFound}},
 		{status: 404, code: "EntryNotFound", want: []error{ErrEntryNotFound}},
-		{status: 401, code: "GatedRepo", want: []error{ErrGated, ErrUnauthorized}},
-		{status: 403, code: "GatedRepo", rc: routeDownload, want: []error{ErrGated, ErrForbidden}, not: []error{ErrStorageLocked}},
-		{status: 401, msg: "Invalid credentials in Authorization header", want: []error{ErrUnauthorized}},
-		{status: 403, msg: "Access to this resource is disabled.", rc: routeDownload, want: []error{ErrForbidden}, not: []error{ErrStorageLocked}},
-		{status: 403, msg: "whatever", rc: routeDownload, want: []error{ErrStorageLocked, ErrForbidden}},
-		{status: 403, msg: "Private repository storage limit reached", want: []error{ErrForbidden}, not: []error{ErrStorageLocked}},
-		{status: 409, want: []error{ErrConflict}},
-		{status: 412, want: []error{ErrConflict}},
-		{status: 400, want: []error{ErrInvalid}},
-		{status: 422, want: []error{ErrInvalid}},
-		{status: 429, want: []error{ErrRateLimited}},
-		{status: 502, want: []error{ErrServer}},
+		{status: 401, code: "GatedRepo", want: []error{hubkit.ErrGated, hubkit.ErrUnauthorized}},
+		{status: 403, code: "GatedRepo", rc: routeDownload, want: []error{hubkit.ErrGated, hubkit.ErrForbidden}, not: []error{hubkit.ErrStorageLocked}},
+		{status: 401, msg: "Invalid credentials in Authorization header", want: []error{hubkit.ErrUnauthorized}},
+		{status: 403, msg: "Access to this resource is disabled.", rc: routeDownload, want: []error{hubkit.ErrForbidden}, not: []error{hubkit.ErrStorageLocked}},
+		{status: 403, msg: "whatever", rc: routeDownload, want: []error{hubkit.ErrStorageLocked, hubkit.ErrForbidden}},
+		{status: 403, msg: "Private repository storage limit reached", want: []error{hubkit.ErrForbidden}, not: []error{hubkit.ErrStorageLocked}},
+		{status: 409, want: []error{hubkit.ErrConflict}},
+		{status: 412, want: []error{hubkit.ErrConflict}},
+		{status: 400, want: []error{hubkit.ErrInvalid}},
+		{status: 422, want: []error{hubkit.ErrInvalid}},
+		{status: 429, want: []error{hubkit.ErrRateLimited}},
+		{status: 502, want: []error{hubkit.ErrServer}},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%d %s %s", tc.status, tc.code, tc.msg), func(t *testing.T) {
@@ -792,7 +793,7 @@ func TestDownloadLFSBatch(t *testing.T) {
 		})
 	}
 	_, err := e.alice.DownloadLFS(ctx, model, "main", LFSObject{OID: strings.Repeat("b", 64), Size: 5}, 0, -1)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 	_, err = e.alice.DownloadLFS(ctx, Repo{ID: "alice/nope"}, "main", obj, 0, -1)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }

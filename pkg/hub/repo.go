@@ -48,7 +48,7 @@ type whoamiJSON struct {
 }
 
 // WhoAmI returns the token's owner: GET /api/whoami-v2. Without a valid token it fails with
-// ErrUnauthorized.
+// hubkit.ErrUnauthorized.
 func (c *Client) WhoAmI(ctx context.Context) (*User, error) {
 	var j whoamiJSON
 	if err := c.doJSON(ctx, "whoami", routeAccount, http.MethodGet, c.apiURL("/api/whoami-v2"), nil, &j, false); err != nil {
@@ -194,7 +194,7 @@ type createRepoJSON struct {
 }
 
 // CreateRepo creates repo, private or public, and returns its URL: POST /api/repos/create.
-// When it already exists the error matches ErrConflict and url is still returned when the Hub
+// When it already exists the error matches hubkit.ErrConflict and url is still returned when the Hub
 // gives it. Spaces are created with the "static" SDK.
 func (c *Client) CreateRepo(ctx context.Context, repo Repo, private bool) (string, error) {
 	ns, name, err := ParseRepoID(repo.ID)

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Upload limits of the Hub (protocols/huggingface.md §6).
@@ -129,7 +130,7 @@ func (u *LFSUpload) Transfer() string { return u.transfer }
 // Upload streams the object from src to the Hub's storage, basic (one PUT from
 // src.OpenRange(0, size)) or multipart (parts in parallel) as the Hub said, then calls the verify
 // action. Bytes are SHA-256'd in flight; when they do not match the object, the upload is aborted
-// (the Hub stores nothing) and the error matches ErrHashMismatch.
+// (the Hub stores nothing) and the error matches hubkit.ErrHashMismatch.
 func (u *LFSUpload) Upload(ctx context.Context, src BlobSource, opts ...UploadOption) error {
 	c := u.c
 	cfg := uploadConfig{parts: c.concurrency}
@@ -201,7 +202,7 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo Repo, rev string, ob
 		batch := objs[start:min(start+MaxLFSBatchObjects, len(objs))]
 		for _, o := range batch {
 			if len(o.OID) != 64 || !isHex(o.OID) || o.Size < 0 {
-				return nil, fmt.Errorf("hub: LFS upload to %s: object %q of %d bytes is not a lower-case sha256 and a size: %w", repo, o.OID, o.Size, ErrInvalid)
+				return nil, fmt.Errorf("hub: LFS upload to %s: object %q of %d bytes is not a lower-case sha256 and a size: %w", repo, o.OID, o.Size, hubkit.ErrInvalid)
 			}
 		}
 		resp, err := lc.Batch(ctx, c.lfsBatchURL(repo), lfs.OpUpload, batch, rev, []string{lfs.TransferBasic, lfs.TransferMultipart})
@@ -262,7 +263,7 @@ type CommitOp struct {
 type CommitOptions struct {
 	Summary     string
 	Description string
-	// ParentCommit, when set, makes the Hub refuse the commit (ErrConflict, 412) unless the
+	// ParentCommit, when set, makes the Hub refuse the commit (hubkit.ErrConflict, 412) unless the
 	// branch's head is still this commit.
 	ParentCommit string
 }
@@ -295,11 +296,11 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 	for i, op := range ops {
 		p := strings.TrimPrefix(op.Path, "/")
 		if p == "" {
-			return nil, fmt.Errorf("operation %d has an empty path: %w", i, ErrInvalid)
+			return nil, fmt.Errorf("operation %d has an empty path: %w", i, hubkit.ErrInvalid)
 		}
 		if !utf8.ValidString(p) {
 			// JSON would replace the bad bytes with U+FFFD and commit the file under another name.
-			return nil, fmt.Errorf("operation %d: path %q is not valid UTF-8: %w", i, p, ErrInvalid)
+			return nil, fmt.Errorf("operation %d: path %q is not valid UTF-8: %w", i, p, hubkit.ErrInvalid)
 		}
 		var line ndjsonLine
 		switch op.Kind {
@@ -307,13 +308,13 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 			line = ndjsonLine{"file", map[string]string{"path": p, "content": base64.StdEncoding.EncodeToString(op.Content), "encoding": "base64"}}
 		case OpAddLFS:
 			if len(op.OID) != 64 || !isHex(op.OID) {
-				return nil, fmt.Errorf("operation %d (%s): LFS oid %q is not a lower-case sha256: %w", i, p, op.OID, ErrInvalid)
+				return nil, fmt.Errorf("operation %d (%s): LFS oid %q is not a lower-case sha256: %w", i, p, op.OID, hubkit.ErrInvalid)
 			}
 			line = ndjsonLine{"lfsFile", map[string]any{"path": p, "algo": "sha256", "oid": op.OID, "size": op.Size}}
 		case OpDelete:
 			line = ndjsonLine{"deletedFile", map[string]string{"path": p}}
 		default:
-			return nil, fmt.Errorf("operation %d (%s): unknown kind %d: %w", i, p, op.Kind, ErrInvalid)
+			return nil, fmt.Errorf("operation %d (%s): unknown kind %d: %w", i, p, op.Kind, hubkit.ErrInvalid)
 		}
 		if err := enc.Encode(line); err != nil {
 			return nil, err
@@ -429,7 +430,7 @@ func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
 
 // CommitInBatches commits ops to branch in as many commits as the client's CommitLimits need
 // (see WithCommitLimits), chaining each commit's parentCommit to the previous one so a
-// concurrent writer makes the next batch fail with ErrConflict instead of interleaving. The
+// concurrent writer makes the next batch fail with hubkit.ErrConflict instead of interleaving. The
 // first batch uses opts.ParentCommit. Summaries get " (part i/n)" when there is more than one.
 // It returns the commits made, also when a later batch fails.
 func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) ([]*CommitInfo, error) {

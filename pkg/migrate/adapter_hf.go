@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // AdapterOption configures the hub adapters NewHFHub and NewMSHub.
@@ -85,7 +86,7 @@ type hfHub struct {
 }
 
 // NewHFHub adapts a Hugging Face client (pkg/hub) to the engine's Hub interface. Errors keep the
-// client's typed errors wrapped, so errors.Is(err, ErrNotFound) and errors.As(err, **hub.Error)
+// client's typed errors wrapped, so errors.Is(err, hubkit.ErrNotFound) and errors.As(err, **hub.Error)
 // both work.
 func NewHFHub(c *hub.Client, opts ...AdapterOption) Hub {
 	return newHFGitHub(&hfHub{c: c, cfg: newAdapterConfig(opts)}) // with the git fallback (adapter_hf_git.go)
@@ -160,7 +161,7 @@ func (h *hfHub) Open(ctx context.Context, repo Repo, rev, path string, off, n in
 func (h *hfHub) CheckWrite(ctx context.Context, repo Repo) error {
 	u, err := h.c.WhoAmI(ctx)
 	if err != nil {
-		if errors.Is(err, ErrUnauthorized) {
+		if errors.Is(err, hubkit.ErrUnauthorized) {
 			return fmt.Errorf("hf: the Hugging Face token is missing or invalid (set HF_TOKEN to a write token): %w", err)
 		}
 		return fmt.Errorf("hf: checking write access to %s: %w", repo, err)
@@ -174,11 +175,11 @@ func (h *hfHub) CheckWrite(ctx context.Context, repo Repo) error {
 	}
 	if !member {
 		return fmt.Errorf("hf: the token belongs to %q, who is not %q nor a member of an organisation of that name (member of: %s): %w",
-			u.Name, ns, orList(u.Orgs), ErrForbidden)
+			u.Name, ns, orList(u.Orgs), hubkit.ErrForbidden)
 	}
 	switch strings.ToLower(u.Role) {
 	case "read":
-		return fmt.Errorf("hf: the HF_TOKEN of %q is a read token; %s needs a token with write access: %w", u.Name, repo, ErrForbidden)
+		return fmt.Errorf("hf: the HF_TOKEN of %q is a read token; %s needs a token with write access: %w", u.Name, repo, hubkit.ErrForbidden)
 	}
 	return nil
 }
@@ -246,7 +247,7 @@ func (h *hfHub) PrepareBlobs(ctx context.Context, repo Repo, branch string, blob
 	out := make([]BlobUpload, len(ups))
 	for i, u := range ups {
 		o := u.Object()
-		out[i] = blobUpload{hub: "hf", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hub.ErrHashMismatch,
+		out[i] = blobUpload{hub: "hf", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hubkit.ErrHashMismatch,
 			upload: func(ctx context.Context, src Source) error {
 				return u.Upload(ctx, src, hub.WithParts(PartsFromContext(ctx)))
 			}}
@@ -266,7 +267,7 @@ func (h *hfHub) Commit(ctx context.Context, repo Repo, branch, message string, o
 		case OpDelete:
 			k = hub.OpDelete
 		default:
-			return "", fmt.Errorf("hf: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, ErrInvalid)
+			return "", fmt.Errorf("hf: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, hubkit.ErrInvalid)
 		}
 		hops[i] = hub.CommitOp{Kind: k, Path: op.Path, Content: op.Content, OID: op.SHA256, Size: op.Size}
 	}
@@ -306,7 +307,7 @@ func revName(rev, def string) string {
 }
 
 // blobUpload adapts a client's pending upload (either hub) to BlobUpload: errors name the hub,
-// the blob and the repo, and the client's own hash-mismatch error also matches ErrHashMismatch.
+// the blob and the repo, and the client's own hash-mismatch error also matches hubkit.ErrHashMismatch.
 type blobUpload struct {
 	hub      string // "hf" or "ms", as in the adapters' other messages
 	repo     Repo
@@ -323,7 +324,7 @@ func (b blobUpload) Upload(ctx context.Context, src Source) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, b.mismatch):
-		return fmt.Errorf("%s: upload %s (%d bytes) to %s: %w: %w", b.hub, b.blob.OID, b.blob.Size, b.repo, ErrHashMismatch, err)
+		return fmt.Errorf("%s: upload %s (%d bytes) to %s: %w: %w", b.hub, b.blob.OID, b.blob.Size, b.repo, hubkit.ErrHashMismatch, err)
 	}
 	return fmt.Errorf("%s: upload %s (%d bytes) to %s: %w", b.hub, b.blob.OID, b.blob.Size, b.repo, err)
 }

@@ -9,10 +9,11 @@ import (
 	"sync"
 
 	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // The git fallback of the Hugging Face adapter (issue 7). When the Hub's HTTP API refuses a
-// source repo's info, listing or downloads with a storage lock (403, ErrStorageLocked; never on
+// source repo's info, listing or downloads with a storage lock (403, hubkit.ErrStorageLocked; never on
 // 401 or 404, where git would fail the same way), the adapter switches that repo to git: it
 // resolves and lists through git's smart HTTP protocol (hub.Client.GitSnapshot, depth 1, in
 // memory), serves regular files from the fetched git objects and LFS files through the LFS batch
@@ -124,7 +125,7 @@ func (h *hfGitHub) viaGit(repo Repo) bool {
 
 // fallback reports whether err calls for git, and if so switches repo (noting it once).
 func (h *hfGitHub) fallback(repo Repo, err error) bool {
-	if h.cfg.git.noFallback || !errors.Is(err, ErrStorageLocked) {
+	if h.cfg.git.noFallback || !errors.Is(err, hubkit.ErrStorageLocked) {
 		return false
 	}
 	h.st.mu.Lock()
@@ -146,7 +147,7 @@ func (h *hfGitHub) Info(ctx context.Context, repo Repo) (*RepoInfo, error) {
 	}
 	head, gerr := h.c.GitResolve(ctx, hfRepo(repo), "")
 	if gerr != nil {
-		return nil, fmt.Errorf("hf: info %s through git (after %w): %w", repo, ErrStorageLocked, gerr)
+		return nil, fmt.Errorf("hf: info %s through git (after %w): %w", repo, hubkit.ErrStorageLocked, gerr)
 	}
 	public, gerr := h.c.GitPublic(ctx, hfRepo(repo))
 	if gerr != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const (
@@ -71,18 +72,18 @@ func TestHFHubCheckWrite(t *testing.T) {
 	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "acme/x"}), "an org of the user")
 	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Dataset, ID: "Alice/x"}), "names compare case-insensitively")
 	err := h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "bob/x"})
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "acme")
 
 	read := NewHFHub(newHFTestClient(s, hfTestRead))
 	err = read.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
-	require.ErrorIs(t, err, ErrForbidden)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "read token")
 	require.NotContains(t, err.Error(), hfTestRead)
 
 	anon := NewHFHub(newHFTestClient(s, ""))
 	err = anon.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
-	require.ErrorIs(t, err, ErrUnauthorized)
+	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "HF_TOKEN")
 }
 
@@ -111,7 +112,7 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 	s.AddToken("hf_bob", "bob", hubtest.RoleWrite)
 	bob := NewHFHub(newHFTestClient(s, "hf_bob"))
 	_, err = bob.Info(ctx, space)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
 
 func TestHFHubStorageLockIsForbidden(t *testing.T) {
@@ -125,9 +126,9 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
 	h := NewHFHub(newHFTestClient(s, hfTestToken), WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
-	require.ErrorIs(t, err, ErrStorageLocked)
-	require.ErrorIs(t, err, ErrForbidden)
-	require.NotErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
+	require.NotErrorIs(t, err, hubkit.ErrNotFound)
 }
 
 func TestHFHubLimitsOverride(t *testing.T) {

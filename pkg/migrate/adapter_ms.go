@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
@@ -65,7 +66,7 @@ type msHub struct {
 }
 
 // NewMSHub adapts a ModelScope client (pkg/msclient) to the engine's Hub interface. Errors keep
-// the client's typed errors wrapped, so errors.Is(err, ErrNotFound) and
+// the client's typed errors wrapped, so errors.Is(err, hubkit.ErrNotFound) and
 // errors.As(err, **msclient.Error) both work. ModelScope has no Spaces: every call on a Space
 // fails with ErrUnsupported.
 func NewMSHub(c *msclient.Client, opts ...AdapterOption) Hub {
@@ -90,7 +91,7 @@ func (h *msHub) Info(ctx context.Context, repo Repo) (*RepoInfo, error) {
 		if repo.Type == Space {
 			// A Space never exists on ModelScope; say so as a plain not-found, which is what
 			// type detection and existence checks expect.
-			return nil, fmt.Errorf("%w (%w)", err, ErrNotFound)
+			return nil, fmt.Errorf("%w (%w)", err, hubkit.ErrNotFound)
 		}
 		return nil, err
 	}
@@ -156,14 +157,14 @@ func (h *msHub) CheckWrite(ctx context.Context, repo Repo) error {
 	}
 	l, err := h.c.Login(ctx)
 	if err != nil {
-		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) {
+		if errors.Is(err, hubkit.ErrUnauthorized) || errors.Is(err, hubkit.ErrForbidden) {
 			return fmt.Errorf("ms: the ModelScope token is missing or invalid (set MODELSCOPE_TOKEN to an SDK token with write access): %w", err)
 		}
 		return fmt.Errorf("ms: checking write access to %s: %w", repo, err)
 	}
 	if l.Reduced {
 		return fmt.Errorf("ms: the MODELSCOPE_TOKEN of %q is a read-only or scoped token (the hub refused to log it in); %s needs a token with write access: %w",
-			l.Username, repo, ErrForbidden)
+			l.Username, repo, hubkit.ErrForbidden)
 	}
 	ns, _, _ := strings.Cut(repo.ID, "/")
 	if strings.EqualFold(ns, l.Username) {
@@ -180,7 +181,7 @@ func (h *msHub) CheckWrite(ctx context.Context, repo Repo) error {
 		}
 	}
 	return fmt.Errorf("ms: the token belongs to %q, who is not %q nor a member of an organisation of that name (member of: %s): %w",
-		l.Username, ns, orList(u.Orgs), ErrForbidden)
+		l.Username, ns, orList(u.Orgs), hubkit.ErrForbidden)
 }
 
 func (h *msHub) Create(ctx context.Context, repo Repo, private bool) error {
@@ -259,7 +260,7 @@ func (h *msHub) PrepareBlobs(ctx context.Context, repo Repo, _ string, blobs []B
 	out := make([]BlobUpload, len(ups))
 	for i, u := range ups {
 		o := u.Object()
-		out[i] = blobUpload{hub: "ms", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: msclient.ErrHashMismatch,
+		out[i] = blobUpload{hub: "ms", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hubkit.ErrHashMismatch,
 			upload: func(ctx context.Context, src Source) error { return u.Upload(ctx, src) }}
 	}
 	return out, nil
@@ -284,7 +285,7 @@ func (h *msHub) Commit(ctx context.Context, repo Repo, branch, message string, o
 		case OpDelete:
 			k = msclient.OpDelete
 		default:
-			return "", fmt.Errorf("ms: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, ErrInvalid)
+			return "", fmt.Errorf("ms: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, hubkit.ErrInvalid)
 		}
 		mops[i] = msclient.CommitOp{Kind: k, Path: op.Path, Content: op.Content, SHA256: op.SHA256, Size: op.Size}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -80,14 +81,14 @@ func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 	h := NewMSHub(newMSTestClient(s, msTestRead))
 	err := h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
 	require.Error(t, err)
-	require.True(t, isAnyKind(err, ErrForbidden, ErrUnauthorized), "got %v", err)
+	require.True(t, isAnyKind(err, hubkit.ErrForbidden, hubkit.ErrUnauthorized), "got %v", err)
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
 	require.NotContains(t, err.Error(), msTestRead)
 
 	// No token at all fails here too, naming the variable to set.
 	anon := NewMSHub(newMSTestClient(s, ""))
 	err = anon.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
-	require.ErrorIs(t, err, ErrUnauthorized)
+	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
 
 	// An organisation namespace passes (the fake, like the real hub, does not list orgs, so the
@@ -102,7 +103,7 @@ func TestMSHubSpacesUnsupported(t *testing.T) {
 	space := Repo{Hub: ModelScope, Type: Space, ID: msTestUser + "/demo"}
 	_, err := h.Info(context.Background(), space)
 	require.ErrorIs(t, err, ErrUnsupported)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 	require.ErrorIs(t, h.Create(context.Background(), space, false), ErrUnsupported)
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -69,7 +70,7 @@ func RunBatch(ctx context.Context, items []BatchItem, opts ...Option) (*BatchRep
 					checkErrs[i] = fmt.Errorf("destination %s on %s: cannot write: %w", m.to.ID, m.to.Hub, err)
 				}
 			}
-			if errors.Is(checkErrs[i], ErrUnauthorized) {
+			if errors.Is(checkErrs[i], hubkit.ErrUnauthorized) {
 				return checkErrs[i]
 			}
 			return nil

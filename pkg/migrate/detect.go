@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Detection is the outcome of Detect.
@@ -19,8 +21,8 @@ type Detection struct {
 
 // DetectType finds out whether id on hub is a model, a dataset or (on Hugging Face) a space, by
 // asking h.Info for each in that order. When the id exists as several types, the model wins (see
-// Detect for the notice saying so). When every probe answers ErrNotFound, the error says "not
-// found as model, dataset or space" and wraps ErrNotFound; any other failure (unauthorized,
+// Detect for the notice saying so). When every probe answers hubkit.ErrNotFound, the error says "not
+// found as model, dataset or space" and wraps hubkit.ErrNotFound; any other failure (unauthorized,
 // forbidden, network) is returned as it is and never reported as "not found". hub may be "" to use
 // h.Name().
 func DetectType(ctx context.Context, h Hub, hub HubName, id string) (RepoType, error) {
@@ -49,7 +51,7 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 		switch {
 		case err == nil:
 			d.Found = append(d.Found, t)
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, hubkit.ErrNotFound):
 		case len(d.Found) > 0:
 			// The answer is already decided (the first type found wins); a failing extra probe
 			// only costs the notice.
@@ -63,7 +65,7 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 			names[i] = string(t)
 		}
 		return Detection{}, fmt.Errorf("%s:%s not found as %s on %s (check the name, and that the token can see it): %w",
-			hub, id, joinWords(names, "or"), hub, ErrNotFound)
+			hub, id, joinWords(names, "or"), hub, hubkit.ErrNotFound)
 	}
 	d.Type = d.Found[0]
 	if len(d.Found) > 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -14,7 +15,7 @@ import (
 type detectStubHub struct {
 	Hub
 	name    HubName
-	answers map[RepoType]error // nil = exists; a type missing from the map = ErrNotFound
+	answers map[RepoType]error // nil = exists; a type missing from the map = hubkit.ErrNotFound
 	asked   []RepoType
 }
 
@@ -24,7 +25,7 @@ func (s *detectStubHub) Info(_ context.Context, repo Repo) (*RepoInfo, error) {
 	s.asked = append(s.asked, repo.Type)
 	err, ok := s.answers[repo.Type]
 	if !ok {
-		return nil, fmt.Errorf("stub: %s: %w", repo, ErrNotFound)
+		return nil, fmt.Errorf("stub: %s: %w", repo, hubkit.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func (s *detectStubHub) Info(_ context.Context, repo Repo) (*RepoInfo, error) {
 
 func TestDetect(t *testing.T) {
 	netErr := errors.New("dial tcp: connection refused")
-	unauth := fmt.Errorf("401: %w", ErrUnauthorized)
+	unauth := fmt.Errorf("401: %w", hubkit.ErrUnauthorized)
 	tests := []struct {
 		name      string
 		hub       HubName
@@ -58,11 +59,11 @@ func TestDetect(t *testing.T) {
 		{name: "dataset and space", hub: HuggingFace, answers: map[RepoType]error{Dataset: nil, Space: nil},
 			want: Dataset, notice: "using the dataset", wantAsked: []RepoType{Model, Dataset, Space}},
 		{name: "nothing found", hub: HuggingFace, answers: map[RepoType]error{},
-			wantErr: ErrNotFound, errText: "not found as model, dataset or space", wantAsked: []RepoType{Model, Dataset, Space}},
+			wantErr: hubkit.ErrNotFound, errText: "not found as model, dataset or space", wantAsked: []RepoType{Model, Dataset, Space}},
 		{name: "nothing found on MS", hub: ModelScope, answers: map[RepoType]error{},
-			wantErr: ErrNotFound, errText: "not found as model or dataset", wantAsked: []RepoType{Model, Dataset}},
+			wantErr: hubkit.ErrNotFound, errText: "not found as model or dataset", wantAsked: []RepoType{Model, Dataset}},
 		{name: "unauthorized is not not-found", hub: HuggingFace, answers: map[RepoType]error{Model: unauth},
-			wantErr: ErrUnauthorized, wantAsked: []RepoType{Model}},
+			wantErr: hubkit.ErrUnauthorized, wantAsked: []RepoType{Model}},
 		{name: "network error after a 404 is returned", hub: ModelScope, answers: map[RepoType]error{Dataset: netErr},
 			wantErr: netErr, wantAsked: []RepoType{Model, Dataset}},
 		{name: "a failing extra probe after a find is ignored", hub: HuggingFace, answers: map[RepoType]error{Model: nil, Dataset: netErr},
@@ -75,8 +76,8 @@ func TestDetect(t *testing.T) {
 			require.Equal(t, tt.wantAsked, h.asked)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
-				if !errors.Is(tt.wantErr, ErrNotFound) {
-					require.NotErrorIs(t, err, ErrNotFound)
+				if !errors.Is(tt.wantErr, hubkit.ErrNotFound) {
+					require.NotErrorIs(t, err, hubkit.ErrNotFound)
 				}
 				require.Contains(t, err.Error(), tt.errText)
 				return

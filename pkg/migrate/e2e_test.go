@@ -13,6 +13,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -322,7 +323,7 @@ func TestE2EDetectAndRefs(t *testing.T) {
 	w.requireMirrored(t, from, to)
 
 	_, err = DetectType(context.Background(), w.hubs[ModelScope], "", e2eUser+"/nothing-here")
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
 
 func TestE2EIncludeExcludeDelete(t *testing.T) {
@@ -460,7 +461,7 @@ func TestE2EHashMismatchCommitsNothing(t *testing.T) {
 			}
 			w.faults(dir.from).Add(fault.Rule{Route: cdn, Corrupt: true})
 			rep, err := w.migrate(t, from, to)
-			require.ErrorIs(t, err, ErrHashMismatch)
+			require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 			require.Equal(t, StatusFailed, rep.Status)
 			require.Equal(t, hist, w.history(t, to), "no new commit on the destination")
 			require.Positive(t, w.faults(dir.from).Count(cdn))

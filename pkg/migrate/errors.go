@@ -1,29 +1,10 @@
 package migrate
 
-import (
-	"errors"
+import "errors"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
-)
-
-// Error kinds from the hub clients, re-exported so callers of this package can branch on them
-// with errors.Is without importing either client.
+// Engine errors. Errors of hubs match the kinds of pkg/hubkit (hubkit.ErrNotFound,
+// hubkit.ErrHashMismatch, ...) with errors.Is, whichever hub they came from.
 var (
-	ErrNotFound      = apierr.ErrNotFound
-	ErrUnauthorized  = apierr.ErrUnauthorized
-	ErrForbidden     = apierr.ErrForbidden
-	ErrGated         = apierr.ErrGated
-	ErrStorageLocked = apierr.ErrStorageLocked
-	ErrRateLimited   = apierr.ErrRateLimited
-	ErrConflict      = apierr.ErrConflict
-	ErrInvalid       = apierr.ErrInvalid
-	ErrServer        = apierr.ErrServer
-)
-
-// Engine errors.
-var (
-	// ErrHashMismatch: the bytes the source served do not match the hash its listing gave.
-	ErrHashMismatch = errors.New("content hash mismatch")
 	// ErrUnsafePath: a source path would escape the repository (.., absolute, backslash, NUL).
 	ErrUnsafePath = errors.New("unsafe path")
 	// ErrVerify: the destination does not match the source after the commit.

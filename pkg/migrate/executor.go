@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // InProcess is the default Executor: it runs RunJob in this process with the given hubs.
@@ -52,7 +54,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 // Run implements Executor.
 func (s Subprocess) Run(ctx context.Context, job Job, emit func(Event)) error {
 	if len(s.Command) == 0 {
-		return fmt.Errorf("subprocess executor: %w: no command", ErrInvalid)
+		return fmt.Errorf("subprocess executor: %w: no command", hubkit.ErrInvalid)
 	}
 	in, err := json.Marshal(job)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/memhub"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -158,7 +159,7 @@ func TestHashMismatchFailsWithoutCommit(t *testing.T) {
 	src, dst := seedSource(t)
 	src.AddFault(memhub.Fault{Op: "open", Path: "model.safetensors", After: 1000, Corrupt: true})
 	rep, err := run(t, src, dst)
-	require.ErrorIs(t, err, migrate.ErrHashMismatch)
+	require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 	require.Equal(t, migrate.StatusFailed, rep.Status)
 	require.Equal(t, 1, rep.FilesFailed)
 	require.Zero(t, dst.Stats().Commits, "no commit after a failed blob")
@@ -167,9 +168,9 @@ func TestHashMismatchFailsWithoutCommit(t *testing.T) {
 
 func TestInterruptedRunResumes(t *testing.T) {
 	src, dst := seedSource(t)
-	src.AddFault(memhub.Fault{Op: "open", Path: "model.safetensors", After: 4096, Err: migrate.ErrForbidden})
+	src.AddFault(memhub.Fault{Op: "open", Path: "model.safetensors", After: 4096, Err: hubkit.ErrForbidden})
 	_, err := run(t, src, dst)
-	require.ErrorIs(t, err, migrate.ErrForbidden)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Equal(t, 1, dst.Stats().BlobUploads, "the other blob got stored")
 	require.Zero(t, dst.Stats().Commits)
 
@@ -189,7 +190,7 @@ func TestInterruptedRunResumes(t *testing.T) {
 
 func TestTransientReadIsRetried(t *testing.T) {
 	src, dst := seedSource(t)
-	src.AddFault(memhub.Fault{Op: "open", Path: "model.safetensors", After: 100, Times: 1, Err: migrate.ErrServer})
+	src.AddFault(memhub.Fault{Op: "open", Path: "model.safetensors", After: 100, Times: 1, Err: hubkit.ErrServer})
 	rep, err := run(t, src, dst)
 	require.NoError(t, err)
 	require.True(t, rep.Verification.OK())
@@ -197,9 +198,9 @@ func TestTransientReadIsRetried(t *testing.T) {
 
 func TestCommitFailureLeavesDestinationUnchanged(t *testing.T) {
 	src, dst := seedSource(t)
-	dst.AddFault(memhub.Fault{Op: "commit", Err: migrate.ErrConflict})
+	dst.AddFault(memhub.Fault{Op: "commit", Err: hubkit.ErrConflict})
 	rep, err := run(t, src, dst)
-	require.ErrorIs(t, err, migrate.ErrConflict)
+	require.ErrorIs(t, err, hubkit.ErrConflict)
 	require.Equal(t, migrate.StatusFailed, rep.Status)
 	require.Nil(t, rep.Verification)
 }
@@ -218,7 +219,7 @@ func TestDestinationChecksFailFast(t *testing.T) {
 	src, _ := seedSource(t)
 	dst := memhub.New(migrate.HuggingFace, memhub.WithNamespaces("someone-else"))
 	rep, err := run(t, src, dst)
-	require.ErrorIs(t, err, migrate.ErrForbidden)
+	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), `namespace "bob"`)
 	require.Contains(t, err.Error(), "Hugging Face")
 	require.Zero(t, src.Stats().Opens-1, "only the README was read (planning)")
@@ -364,7 +365,7 @@ func TestIncludeExclude(t *testing.T) {
 	}
 	require.Equal(t, []string{"config.json", "weights/part-1.bin"}, paths)
 	_, err = migrate.New(src, dst, msRepo, hfRepo, migrate.WithInclude("[bad"))
-	require.ErrorIs(t, err, migrate.ErrInvalid)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }
 
 func TestBatch(t *testing.T) {
@@ -395,12 +396,12 @@ func TestBatch(t *testing.T) {
 
 	// An authentication failure while checking aborts everything before any transfer.
 	dst2 := memhub.New(migrate.HuggingFace)
-	dst2.AddFault(memhub.Fault{Op: "checkwrite", Err: migrate.ErrUnauthorized, Times: 1})
+	dst2.AddFault(memhub.Fault{Op: "checkwrite", Err: hubkit.ErrUnauthorized, Times: 1})
 	for i := range items {
 		items[i].Dst = dst2
 	}
 	br, err = migrate.RunBatch(context.Background(), items, migrate.WithBatchConcurrency(1))
-	require.ErrorIs(t, err, migrate.ErrUnauthorized)
+	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Zero(t, dst2.Stats().BlobUploads)
 	require.Zero(t, dst2.Stats().Creates)
 	for _, r := range br.Repos {
@@ -426,15 +427,15 @@ func TestRunJobShardMismatchDetected(t *testing.T) {
 	job.Shards = 7
 	var log eventLog
 	err = migrate.RunJob(context.Background(), job, src, dst, log.add)
-	require.ErrorIs(t, err, migrate.ErrConflict)
+	require.ErrorIs(t, err, hubkit.ErrConflict)
 	require.Equal(t, migrate.EventError, log.events[len(log.events)-1].Type)
-	require.True(t, errors.Is(migrate.RunJob(context.Background(), migrate.Job{}, src, dst, nil), migrate.ErrInvalid))
+	require.True(t, errors.Is(migrate.RunJob(context.Background(), migrate.Job{}, src, dst, nil), hubkit.ErrInvalid))
 }
 
 func TestServeWorkerReportsABadJobAsAnEvent(t *testing.T) {
 	var out strings.Builder
 	err := migrate.ServeWorker(context.Background(), strings.NewReader("{not json"), &out, nil)
-	require.ErrorIs(t, err, migrate.ErrInvalid)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
 	var ev migrate.Event
 	require.NoError(t, json.Unmarshal([]byte(out.String()), &ev), out.String())
 	require.Equal(t, migrate.EventError, ev.Type)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // The git fallback end to end: a storage-locked Hugging Face source read through git smart HTTP
@@ -137,10 +138,10 @@ func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 		from Repo
 		want error
 	}{
-		{"404: no such repo", w.hubs[HuggingFace], Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/nope"}, ErrNotFound},
-		{"401: invalid token", bad, priv, ErrUnauthorized},
-		{"401: anonymous on a private repo", anon, priv, ErrNotFound},
-		{"403: gated, not a storage lock", w.hubs[HuggingFace], gated, ErrGated},
+		{"404: no such repo", w.hubs[HuggingFace], Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/nope"}, hubkit.ErrNotFound},
+		{"401: invalid token", bad, priv, hubkit.ErrUnauthorized},
+		{"401: anonymous on a private repo", anon, priv, hubkit.ErrNotFound},
+		{"403: gated, not a storage lock", w.hubs[HuggingFace], gated, hubkit.ErrGated},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,7 +159,7 @@ func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 	// The switch can be turned off.
 	off := NewHFHub(hub.NewClient(hub.WithEndpoint(w.hf.URL()), hub.WithToken(e2eHFToken)), WithGitFallback(false))
 	_, err := off.List(context.Background(), priv, "")
-	require.ErrorIs(t, err, ErrStorageLocked)
+	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 }
 
 func TestGitFallbackOpenSwitchesMidRun(t *testing.T) {
@@ -190,7 +191,7 @@ func TestGitFallbackOpenSwitchesMidRun(t *testing.T) {
 		require.Equal(t, want[3:10], readAllClose(t, rc), p)
 	}
 	_, err = h.Open(ctx, from, "", "no/such/file", 0, -1)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
 
 func readAllClose(t *testing.T, rc interface {

@@ -25,6 +25,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -374,7 +375,7 @@ func gitFallbackPresent(t *testing.T) bool {
 
 func faultCases(t *testing.T) []faultCase {
 	both := []faultDir{hfToMS, msToHF}
-	lockName, lockWant, lockErr := "storage-lock 403 (no git fallback: clear error)", mustFailClean, error(ErrStorageLocked)
+	lockName, lockWant, lockErr := "storage-lock 403 (no git fallback: clear error)", mustFailClean, error(hubkit.ErrStorageLocked)
 	if gitFallbackPresent(t) {
 		lockName, lockWant, lockErr = "storage-lock 403 (git fallback)", mustComplete, nil
 	}
@@ -423,16 +424,16 @@ func faultCases(t *testing.T) []faultCase {
 			f.lock = true
 			f.w.hf.SetStorageLock(hfType(f.from.Type), f.from.ID, true)
 		}},
-		{name: "source serves wrong bytes once (LFS)", dirs: both, want: mustFailClean, wantErr: ErrHashMismatch, inject: func(f *faultRun) {
+		{name: "source serves wrong bytes once (LFS)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrHashMismatch, inject: func(f *faultRun) {
 			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1, Corrupt: true})
 		}},
-		{name: "source serves wrong bytes (direct downloads)", dirs: both, want: mustFailClean, wantErr: ErrHashMismatch, inject: func(f *faultRun) {
+		{name: "source serves wrong bytes (direct downloads)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrHashMismatch, inject: func(f *faultRun) {
 			f.src(fault.Rule{Route: srcDirectRoute(f.dir.from), Corrupt: true})
 		}},
-		{name: "source CDN down (503 on every request)", dirs: both, want: mustFailClean, wantErr: ErrServer, inject: func(f *faultRun) {
+		{name: "source CDN down (503 on every request)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrServer, inject: func(f *faultRun) {
 			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Status: http.StatusServiceUnavailable})
 		}},
-		{name: "commit answered 500 (never retried)", dirs: both, want: mustFailClean, wantErr: ErrServer, inject: func(f *faultRun) {
+		{name: "commit answered 500 (never retried)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrServer, inject: func(f *faultRun) {
 			f.dst(fault.Rule{Route: commitRoute(f.dir.to), Times: 1, Status: http.StatusInternalServerError})
 		}},
 		// The wrong bytes may go to an attempt that a cut ends anyway (and the retry reads good

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // SHA256Hex is the lower-case hex SHA-256 of b.
@@ -30,7 +32,7 @@ type BytesSource []byte
 // OpenRange implements Source.
 func (b BytesSource) OpenRange(_ context.Context, off, n int64) (io.ReadCloser, error) {
 	if off < 0 || off > int64(len(b)) {
-		return nil, fmt.Errorf("range start %d outside 0..%d: %w", off, len(b), ErrInvalid)
+		return nil, fmt.Errorf("range start %d outside 0..%d: %w", off, len(b), hubkit.ErrInvalid)
 	}
 	end := int64(len(b))
 	if n >= 0 && off+n < end {

@@ -99,7 +99,7 @@ type Blob struct {
 type BlobUpload interface {
 	Blob() Blob
 	// Upload streams the blob from src into the hub, verifying size and SHA-256 in flight; on a
-	// mismatch it fails with an error matching ErrHashMismatch and the hub keeps nothing.
+	// mismatch it fails with an error matching hubkit.ErrHashMismatch and the hub keeps nothing.
 	Upload(ctx context.Context, src Source) error
 }
 
@@ -145,11 +145,11 @@ type Limits struct {
 
 // Hub is what the engine needs from a hub. The adapters in this package wrap pkg/hub and
 // pkg/msclient; tests and library users may provide their own. Errors match the kinds in
-// internal/apierr (re-exported here as ErrNotFound, ErrUnauthorized, ...) with errors.Is.
+// internal/apierr (re-exported here as hubkit.ErrNotFound, hubkit.ErrUnauthorized, ...) with errors.Is.
 type Hub interface {
 	// Name says which hub this is.
 	Name() HubName
-	// Info describes repo; ErrNotFound when it does not exist (or is invisible to the token).
+	// Info describes repo; hubkit.ErrNotFound when it does not exist (or is invisible to the token).
 	Info(ctx context.Context, repo Repo) (*RepoInfo, error)
 	// Resolve pins rev (a branch, tag or commit; "" for the default branch) to a commit id.
 	Resolve(ctx context.Context, repo Repo, rev string) (string, error)
@@ -161,7 +161,7 @@ type Hub interface {
 	// CheckWrite verifies, before any transfer, that the namespace of repo exists and the token
 	// may create and write repositories there.
 	CheckWrite(ctx context.Context, repo Repo) error
-	// Create creates repo; ErrConflict when it already exists.
+	// Create creates repo; hubkit.ErrConflict when it already exists.
 	Create(ctx context.Context, repo Repo, private bool) error
 	// SetPrivate changes repo's visibility.
 	SetPrivate(ctx context.Context, repo Repo, private bool) error

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -139,7 +140,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.NotEmpty(t, info.DefaultBranch)
 		missing := Repo{Hub: env.repo.Hub, Type: env.repo.Type, ID: env.repo.ID + "-missing"}
 		_, err = env.hub.Info(ctx, missing)
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 		require.Equal(t, env.repo.Hub, env.hub.Name())
 	})
 
@@ -155,10 +156,10 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.NoError(t, err)
 		require.Equal(t, head, sha)
 		_, err = env.hub.Resolve(ctx, env.repo, "no-such-branch")
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 		missing := Repo{Hub: env.repo.Hub, Type: env.repo.Type, ID: env.repo.ID + "-missing"}
 		_, err = env.hub.Resolve(ctx, missing, "")
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 	})
 
 	t.Run("list and open", func(t *testing.T) {
@@ -193,20 +194,20 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		requireSameBytes(t, weights[1000:1100], contractRead(t, env.hub, env.repo, "", "model.safetensors", 1000, 100))
 
 		_, err := env.hub.Open(ctx, env.repo, head, "nope.txt", 0, -1)
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 		_, err = env.hub.List(ctx, env.repo, "no-such-branch")
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 	})
 
 	t.Run("check write", func(t *testing.T) {
 		env := newEnv(t)
 		require.NoError(t, env.hub.CheckWrite(ctx, env.repo))
 		err := env.badToken.CheckWrite(ctx, env.repo)
-		require.ErrorIs(t, err, ErrUnauthorized)
+		require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 		require.Contains(t, err.Error(), env.tokenVar)
 		if env.strictNamespace {
 			foreign := Repo{Hub: env.repo.Hub, Type: env.repo.Type, ID: env.foreignNS + "/x"}
-			require.ErrorIs(t, env.hub.CheckWrite(ctx, foreign), ErrForbidden)
+			require.ErrorIs(t, env.hub.CheckWrite(ctx, foreign), hubkit.ErrForbidden)
 		}
 	})
 
@@ -216,12 +217,12 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		for _, typ := range []RepoType{Model, Dataset} {
 			r := Repo{Hub: env.repo.Hub, Type: typ, ID: ns + "/fresh-" + string(typ)}
 			_, err := env.hub.Info(ctx, r)
-			require.ErrorIs(t, err, ErrNotFound)
+			require.ErrorIs(t, err, hubkit.ErrNotFound)
 			require.NoError(t, env.hub.Create(ctx, r, true))
 			info, err := env.hub.Info(ctx, r)
 			require.NoError(t, err)
 			require.True(t, info.Private)
-			require.ErrorIs(t, env.hub.Create(ctx, r, true), ErrConflict)
+			require.ErrorIs(t, env.hub.Create(ctx, r, true), hubkit.ErrConflict)
 			require.NoError(t, env.hub.SetPrivate(ctx, r, false))
 			info, err = env.hub.Info(ctx, r)
 			require.NoError(t, err)
@@ -233,14 +234,14 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 			// A private repo is invisible without a valid token.
 			_, err = env.badToken.Info(ctx, r)
 			require.Error(t, err)
-			require.True(t, isAnyKind(err, ErrNotFound, ErrUnauthorized), "got %v", err)
+			require.True(t, isAnyKind(err, hubkit.ErrNotFound, hubkit.ErrUnauthorized), "got %v", err)
 		}
 		foreign := Repo{Hub: env.repo.Hub, Type: Model, ID: env.foreignNS + "/nope"}
 		err := env.hub.Create(ctx, foreign, false)
-		require.ErrorIs(t, err, ErrForbidden)
+		require.ErrorIs(t, err, hubkit.ErrForbidden)
 		err = env.badToken.Create(ctx, Repo{Hub: env.repo.Hub, Type: Model, ID: ns + "/nope"}, false)
 		require.Error(t, err)
-		require.True(t, isAnyKind(err, ErrUnauthorized, ErrForbidden), "got %v", err)
+		require.True(t, isAnyKind(err, hubkit.ErrUnauthorized, hubkit.ErrForbidden), "got %v", err)
 	})
 
 	t.Run("upload modes", func(t *testing.T) {
@@ -314,7 +315,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.NoError(t, err)
 		require.Equal(t, head, after)
 		_, err = env.hub.Commit(ctx, env.repo, branch, "bad kind", []CommitOp{{Kind: OpKind(99), Path: "x"}})
-		require.ErrorIs(t, err, ErrInvalid)
+		require.ErrorIs(t, err, hubkit.ErrInvalid)
 	})
 
 	t.Run("hash mismatch on upload", func(t *testing.T) {
@@ -328,11 +329,11 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.NoError(t, err)
 		require.Len(t, ups, 1)
 		err = ups[0].Upload(ctx, contractSource(bad))
-		require.ErrorIs(t, err, ErrHashMismatch)
+		require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 		require.False(t, env.hasBlob(blob.OID))
 		// Too short is a mismatch too.
 		err = ups[0].Upload(ctx, contractSource(good[:len(good)-1]))
-		require.ErrorIs(t, err, ErrHashMismatch)
+		require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 		require.False(t, env.hasBlob(blob.OID))
 	})
 
@@ -358,7 +359,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.NoError(t, err)
 		require.Equal(t, env.repo.Type, typ)
 		_, err = DetectType(ctx, env.hub, "", env.repo.ID+"-missing")
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, hubkit.ErrNotFound)
 	})
 
 	t.Run("context cancelled", func(t *testing.T) {
@@ -368,7 +369,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		<-cctx.Done()
 		_, err := env.hub.Info(cctx, env.repo)
 		require.Error(t, err)
-		require.NotErrorIs(t, err, ErrNotFound)
+		require.NotErrorIs(t, err, hubkit.ErrNotFound)
 	})
 }
 

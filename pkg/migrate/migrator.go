@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -23,7 +24,7 @@ type Migrator struct {
 // destination type is forced to model.
 func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 	if src == nil || dst == nil {
-		return nil, fmt.Errorf("migrate: %w: nil hub", ErrInvalid)
+		return nil, fmt.Errorf("migrate: %w: nil hub", hubkit.ErrInvalid)
 	}
 	if from.Hub == "" {
 		from.Hub = src.Name()
@@ -105,7 +106,7 @@ func (m *Migrator) Plan(ctx context.Context) (*Plan, error) {
 	}
 	dstInfo, err := m.dst.Info(ctx, m.to)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, hubkit.ErrNotFound):
 		dstInfo = nil
 	case err != nil:
 		return nil, fmt.Errorf("destination %s on %s: %w", m.to.ID, m.to.Hub, err)
@@ -227,7 +228,7 @@ func (m *Migrator) prepareDest(ctx context.Context, plan *Plan) error {
 	}
 	if !plan.DestExists {
 		err := m.dst.Create(ctx, m.to, plan.DestPrivate)
-		if err != nil && !errors.Is(err, ErrConflict) {
+		if err != nil && !errors.Is(err, hubkit.ErrConflict) {
 			return fmt.Errorf("destination %s on %s: create: %w", m.to.ID, hub, err)
 		}
 		return nil

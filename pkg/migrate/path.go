@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Listing limits: a hostile or broken listing beyond them is refused before anything is written.
@@ -74,10 +76,10 @@ func checkListing(hub HubName, repo Repo, files []File) error {
 		f.SHA256 = strings.ToLower(f.SHA256)
 		f.GitOID = strings.ToLower(f.GitOID)
 		if f.SHA256 != "" && !hexSHA256.MatchString(f.SHA256) {
-			return fmt.Errorf("%s listing of %s: %w: %q has a malformed sha256 %q", hub, repo, ErrInvalid, f.Path, f.SHA256)
+			return fmt.Errorf("%s listing of %s: %w: %q has a malformed sha256 %q", hub, repo, hubkit.ErrInvalid, f.Path, f.SHA256)
 		}
 		if f.LFS && f.SHA256 == "" {
-			return fmt.Errorf("%s listing of %s: %w: LFS file %q has no sha256", hub, repo, ErrInvalid, f.Path)
+			return fmt.Errorf("%s listing of %s: %w: LFS file %q has no sha256", hub, repo, hubkit.ErrInvalid, f.Path)
 		}
 		key := strings.ToLower(f.Path)
 		if prev, dup := seen[key]; dup {

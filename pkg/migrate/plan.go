@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -130,7 +131,7 @@ func (in *planInput) readmeFix(p string) bool {
 func newMatcher(include, exclude []string) (func(string) bool, error) {
 	for _, g := range slices.Concat(include, exclude) {
 		if !doublestar.ValidatePattern(g) {
-			return nil, fmt.Errorf("%w: bad glob %q", ErrInvalid, g)
+			return nil, fmt.Errorf("%w: bad glob %q", hubkit.ErrInvalid, g)
 		}
 	}
 	match := func(g, p string) bool {
@@ -188,7 +189,7 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 			p.DestBranch = in.destInfo.DefaultBranch
 		}
 		dstFiles, err := in.dst.List(ctx, in.to, p.DestBranch)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
 			return nil, fmt.Errorf("list destination %s@%s: %w", in.to, p.DestBranch, err)
 		}
 		for _, f := range dstFiles {
@@ -350,15 +351,15 @@ func readAll(ctx context.Context, h Hub, repo Repo, rev string, f File) ([]byte,
 		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, err)
 	}
 	if int64(len(b)) != f.Size {
-		return nil, fmt.Errorf("read %s from %s: got %d bytes, listing says %d: %w", f.Path, repo, len(b), f.Size, ErrHashMismatch)
+		return nil, fmt.Errorf("read %s from %s: got %d bytes, listing says %d: %w", f.Path, repo, len(b), f.Size, hubkit.ErrHashMismatch)
 	}
 	if f.SHA256 != "" && !strings.EqualFold(SHA256Hex(b), f.SHA256) {
-		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, ErrHashMismatch)
+		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, hubkit.ErrHashMismatch)
 	}
 	// Hugging Face lists regular files by git blob id only: check that, or wrong bytes served
 	// for a regular file would be committed (and then "verified" against themselves).
 	if f.SHA256 == "" && !f.LFS && f.GitOID != "" && !strings.EqualFold(GitBlobID(b), f.GitOID) {
-		return nil, fmt.Errorf("read %s from %s: git blob id differs from the listing's: %w", f.Path, repo, ErrHashMismatch)
+		return nil, fmt.Errorf("read %s from %s: git blob id differs from the listing's: %w", f.Path, repo, hubkit.ErrHashMismatch)
 	}
 	return b, nil
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -96,13 +97,13 @@ func (w *worker) run(ctx context.Context) error {
 	j := w.job
 	switch {
 	case w.src == nil || w.dst == nil:
-		return fmt.Errorf("job %s: %w: nil hub", j.Phase, ErrInvalid)
+		return fmt.Errorf("job %s: %w: nil hub", j.Phase, hubkit.ErrInvalid)
 	case j.SourceCommit == "":
-		return fmt.Errorf("job: %w: no pinned source commit", ErrInvalid)
+		return fmt.Errorf("job: %w: no pinned source commit", hubkit.ErrInvalid)
 	case j.Phase != PhaseBlobs && j.Phase != PhaseCommit && j.Phase != PhaseAll:
-		return fmt.Errorf("job: %w: unknown phase %q", ErrInvalid, j.Phase)
+		return fmt.Errorf("job: %w: unknown phase %q", hubkit.ErrInvalid, j.Phase)
 	case j.Source.Hub != w.src.Name() || j.Dest.Hub != w.dst.Name():
-		return fmt.Errorf("job: %w: hubs %s->%s do not match %s->%s", ErrInvalid, j.Source.Hub, j.Dest.Hub, w.src.Name(), w.dst.Name())
+		return fmt.Errorf("job: %w: hubs %s->%s do not match %s->%s", hubkit.ErrInvalid, j.Source.Hub, j.Dest.Hub, w.src.Name(), w.dst.Name())
 	}
 	info, err := w.dst.Info(ctx, j.Dest)
 	if err != nil {
@@ -117,7 +118,7 @@ func (w *worker) run(ctx context.Context) error {
 	case PhaseBlobs:
 		if j.Shard < 1 || j.Shard > len(p.Shards) || len(p.Shards) != j.Shards {
 			return fmt.Errorf("shard %d of %d: the plan now has %d shards (did the destination change since planning?): %w",
-				j.Shard, j.Shards, len(p.Shards), ErrConflict)
+				j.Shard, j.Shards, len(p.Shards), hubkit.ErrConflict)
 		}
 		return w.blobs(ctx, p.Shards[j.Shard-1], j.Shard)
 	case PhaseCommit:
@@ -130,7 +131,7 @@ func (w *worker) run(ctx context.Context) error {
 		}
 		return w.commit(ctx)
 	}
-	return fmt.Errorf("job: %w: unknown phase %q", ErrInvalid, j.Phase)
+	return fmt.Errorf("job: %w: unknown phase %q", hubkit.ErrInvalid, j.Phase)
 }
 
 // blobs uploads the LFS blobs of one shard: objects the destination stores already are reported
@@ -220,13 +221,13 @@ func (w *worker) upload(ctx context.Context, u BlobUpload, f File, shard int) er
 
 // transient reports whether err is worth retrying.
 func transient(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrHashMismatch) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, hubkit.ErrHashMismatch) {
 		return false
 	}
 	// A connection the server dropped before answering surfaces as a bare io.EOF (or a reset)
 	// once the LFS layer has peeled off the *url.Error that hid a signed href.
 	var ne net.Error
-	return errors.Is(err, ErrServer) || errors.Is(err, ErrRateLimited) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	return errors.Is(err, hubkit.ErrServer) || errors.Is(err, hubkit.ErrRateLimited) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.As(err, &ne)
 }
@@ -300,7 +301,7 @@ func ServeWorker(ctx context.Context, r io.Reader, w io.Writer, hubs func(HubNam
 	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	if err := dec.Decode(&job); err != nil {
 		// The orchestrator reads events, not stderr: say it there too.
-		err = fmt.Errorf("read job: %w: %w", ErrInvalid, err)
+		err = fmt.Errorf("read job: %w: %w", hubkit.ErrInvalid, err)
 		emit(Event{Type: EventError, Error: err.Error()})
 		return errors.Join(err, werr)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Login is the answer to POST /api/v1/login.
@@ -28,14 +29,14 @@ type Login struct {
 
 // Login exchanges the access token for the user's name and git token (POST /api/v1/login) and
 // keeps the session cookies the hub sets for later calls. A token the hub refuses fails with an
-// error matching ErrUnauthorized (the hub answers 400, code 10010103009), unless users/me accepts
+// error matching hubkit.ErrUnauthorized (the hub answers 400, code 10010103009), unless users/me accepts
 // it, in which case Login succeeds with Reduced set.
 func (c *Client) Login(ctx context.Context) (*Login, error) {
 	if err := c.check(nil); err != nil {
 		return nil, err
 	}
 	if c.token == "" {
-		return nil, fmt.Errorf("msclient: login: no access token configured: %w", ErrUnauthorized)
+		return nil, fmt.Errorf("msclient: login: no access token configured: %w", hubkit.ErrUnauthorized)
 	}
 	var data struct {
 		AccessToken string `json:"AccessToken"`
@@ -70,7 +71,7 @@ func (c *Client) Login(ctx context.Context) (*Login, error) {
 	}
 	if data.Username == "" {
 		return nil, &Error{Method: http.MethodPost, Path: "/api/v1/login", HTTPStatus: http.StatusOK,
-			Message: "login answer has no Username", Kind: ErrServer}
+			Message: "login answer has no Username", Kind: hubkit.ErrServer}
 	}
 	return &Login{Username: data.Username, Email: data.Email, GitToken: data.AccessToken}, nil
 }
@@ -92,16 +93,16 @@ type User struct {
 // WhoAmI returns the token's owner (GET /openapi/v1/users/me, Bearer auth). The field names are
 // read tolerantly (username, name, preferred_username, ...), as the hub has been moving to
 // OIDC-style claims. If the route does not exist (404) it falls back to Login. No token, or a
-// token the hub refuses, fails with an error matching ErrUnauthorized.
+// token the hub refuses, fails with an error matching hubkit.ErrUnauthorized.
 func (c *Client) WhoAmI(ctx context.Context) (*User, error) {
 	if err := c.check(nil); err != nil {
 		return nil, err
 	}
 	if c.token == "" {
-		return nil, fmt.Errorf("msclient: whoami: no access token configured: %w", ErrUnauthorized)
+		return nil, fmt.Errorf("msclient: whoami: no access token configured: %w", hubkit.ErrUnauthorized)
 	}
 	u, err := c.whoAmI(ctx)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, hubkit.ErrNotFound) {
 		l, lerr := c.Login(ctx)
 		if lerr != nil {
 			return nil, lerr
@@ -127,7 +128,7 @@ func (c *Client) whoAmI(ctx context.Context) (*User, error) {
 	}
 	if u.Name == "" {
 		return nil, &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK,
-			Message: "users/me answer has no user name", Kind: ErrUnauthorized}
+			Message: "users/me answer has no user name", Kind: hubkit.ErrUnauthorized}
 	}
 	return u, nil
 }

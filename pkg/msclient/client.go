@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Defaults.
@@ -236,7 +237,7 @@ func resolveEndpoint(endpoint, domain string) (*url.URL, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("msclient: invalid endpoint: %w", ErrInvalid)
+		return nil, fmt.Errorf("msclient: invalid endpoint: %w", hubkit.ErrInvalid)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
 		return nil, invalidf("invalid endpoint %q (want http(s)://host[/path])", redact(u.Redacted()))
@@ -299,7 +300,7 @@ type Repo struct {
 func (r Repo) String() string { return string(r.Kind) + ":" + r.ID }
 
 // Validate reports, with a message saying what is wrong, whether r can name a ModelScope repo.
-// The error matches ErrInvalid.
+// The error matches hubkit.ErrInvalid.
 func (r Repo) Validate() error {
 	if r.Kind != KindModel && r.Kind != KindDataset {
 		return invalidf("repo kind %q is neither %q nor %q", r.Kind, KindModel, KindDataset)
@@ -545,12 +546,12 @@ func (c *Client) doOnce(ctx context.Context, cl call) error {
 		if cl.out == nil && cl.top == nil {
 			return nil
 		}
-		return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode, Message: "empty response body", Kind: ErrServer}
+		return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode, Message: "empty response body", Kind: hubkit.ErrServer}
 	}
 	env := &envelope{}
 	if err := json.Unmarshal(b, env); err != nil {
 		return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode,
-			Message: "response is not a JSON envelope: " + redact(err.Error()), Kind: ErrServer}
+			Message: "response is not a JSON envelope: " + redact(err.Error()), Kind: hubkit.ErrServer}
 	}
 	if env.failed() {
 		return newError(cl.method, cl.path, resp, b, env, cl.refine)
@@ -561,7 +562,7 @@ func (c *Client) doOnce(ctx context.Context, cl call) error {
 	if cl.out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
 		if err := json.Unmarshal(env.Data, cl.out); err != nil {
 			return &Error{Method: cl.method, Path: cl.path, HTTPStatus: resp.StatusCode,
-				Message: "cannot decode Data: " + redact(err.Error()), RequestID: env.requestID(), Kind: ErrServer}
+				Message: "cannot decode Data: " + redact(err.Error()), RequestID: env.requestID(), Kind: hubkit.ErrServer}
 		}
 	}
 	return nil

@@ -111,7 +111,7 @@ func (a commitAction) estimate() int {
 // failed POST may or may not have applied. Branch must be a branch name (the hub refuses commit
 // ids). A commit refused by repository policy (too frequent, or a delete of a missing path; the
 // hub does not tell them apart) fails with an error matching ErrCommitTooFrequent (and
-// ErrRateLimited); over MaxCommitActions actions the hub answers 422 (ErrInvalid). Use
+// hubkit.ErrRateLimited); over MaxCommitActions actions the hub answers 422 (hubkit.ErrInvalid). Use
 // CommitInBatches to split and retry.
 func (c *Client) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {

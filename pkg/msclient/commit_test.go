@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -73,29 +74,29 @@ func TestCommit(t *testing.T) {
 		rule   *fault.Rule
 		kind   error
 	}{
-		{name: "no ops", client: c, repo: model("alice/c"), kind: ErrInvalid},
-		{name: "unclean path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a/../b"}}, kind: ErrInvalid},
-		{name: "absolute path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "/a"}}, kind: ErrInvalid},
-		{name: "bad sha", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddLFS, Path: "a", SHA256: "zz"}}, kind: ErrInvalid},
-		{name: "size mismatch", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a", Content: []byte("ab"), Size: 3}}, kind: ErrInvalid},
-		{name: "unknown kind", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: 9, Path: "a"}}, kind: ErrInvalid},
+		{name: "no ops", client: c, repo: model("alice/c"), kind: hubkit.ErrInvalid},
+		{name: "unclean path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a/../b"}}, kind: hubkit.ErrInvalid},
+		{name: "absolute path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "/a"}}, kind: hubkit.ErrInvalid},
+		{name: "bad sha", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddLFS, Path: "a", SHA256: "zz"}}, kind: hubkit.ErrInvalid},
+		{name: "size mismatch", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a", Content: []byte("ab"), Size: 3}}, kind: hubkit.ErrInvalid},
+		{name: "unknown kind", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: 9, Path: "a"}}, kind: hubkit.ErrInvalid},
 		{name: "commit sha as branch", client: c, repo: model("alice/c"), branch: strings.Repeat("a", 40),
-			ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrInvalid},
-		{name: "unknown branch", client: c, repo: model("alice/c"), branch: "nope", ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrNotFound},
+			ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrInvalid},
+		{name: "unknown branch", client: c, repo: model("alice/c"), branch: "nope", ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
 		{name: "lfs blob not uploaded", client: c, repo: model("alice/c"),
-			ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", SHA256: sha([]byte("never")), Size: 5}}, kind: ErrInvalid},
+			ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", SHA256: sha([]byte("never")), Size: 5}}, kind: hubkit.ErrInvalid},
 		{name: "delete missing path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpDelete, Path: "never-there"}}, kind: ErrCommitTooFrequent},
-		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrForbidden},
-		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrUnauthorized},
-		{name: "missing repo", client: c, repo: model("alice/none"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: ErrNotFound},
+		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrUnauthorized},
+		{name: "missing repo", client: c, repo: model("alice/none"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
 		{name: "policy rejection in 200", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
 			rule: ptr(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 1)), kind: ErrCommitTooFrequent},
 		{name: "429", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
-			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 429, Times: 1}, kind: ErrRateLimited},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 429, Times: 1}, kind: hubkit.ErrRateLimited},
 		{name: "5xx not retried", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
-			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 502, Times: 1}, kind: ErrServer},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 502, Times: 1}, kind: hubkit.ErrServer},
 		{name: "409", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
-			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 409, Times: 1}, kind: ErrConflict},
+			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 409, Times: 1}, kind: hubkit.ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +124,7 @@ func TestCommitTooManyActions(t *testing.T) {
 		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
 	}
 	_, err := c.Commit(context.Background(), model("alice/c"), "", "m", ops)
-	e := requireKind(t, err, ErrInvalid)
+	e := requireKind(t, err, hubkit.ErrInvalid)
 	require.Equal(t, http.StatusUnprocessableEntity, e.HTTPStatus)
 	require.Contains(t, e.Message, "actions limit")
 
@@ -222,8 +223,8 @@ func TestCommitRetries(t *testing.T) {
 		{name: "429 with Retry-After retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 429, RetryAfter: time.Second, Times: 1}}, landed: true, sent: 2},
 		{name: "ref conflict retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 500, Message: "Could not update refs", Times: 1}}, landed: true, sent: 2},
 		{name: "try again retried", rules: []fault.Rule{mstest.EnvelopeError(mstest.RouteCommit, "please try again later", 1)}, landed: true, sent: 2},
-		{name: "plain 5xx not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 502, Times: 1}}, err: ErrServer, sent: 1},
-		{name: "403 not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 403, Times: 1}}, err: ErrForbidden, sent: 1},
+		{name: "plain 5xx not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 502, Times: 1}}, err: hubkit.ErrServer, sent: 1},
+		{name: "403 not retried", rules: []fault.Rule{{Route: mstest.RouteCommit, Status: 403, Times: 1}}, err: hubkit.ErrForbidden, sent: 1},
 		{name: "retries exhausted", rules: []fault.Rule{mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 0)}, err: ErrCommitTooFrequent, sent: 3},
 	}
 	for _, tt := range tests {

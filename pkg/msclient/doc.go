@@ -6,8 +6,8 @@
 // It speaks the legacy REST API under /api/v1 (PascalCase envelopes {Code, Data, Message,
 // RequestId, Success}) and, for whoami, the OpenAPI under /openapi/v1, as described in
 // shared/protocols/modelscope.md. Failures are *Error values that unwrap to the error kinds shared
-// with the Hugging Face client (ErrNotFound, ErrUnauthorized, ErrForbidden, ErrRateLimited,
-// ErrConflict, ...), including failures the hub reports inside an HTTP 200 envelope; the hub's
+// with the Hugging Face client (hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden, hubkit.ErrRateLimited,
+// hubkit.ErrConflict, ...), including failures the hub reports inside an HTTP 200 envelope; the hub's
 // business code and message stay on the error.
 //
 // Credentials (Authorization: Bearer and the m_session_id cookie) are only ever sent to the API
@@ -24,8 +24,8 @@
 //
 // # Protocol details the notes leave uncertain, and what the client does
 //
-//   - Private repo without rights: 404 or 403 (not pinned). Both map to their kinds (ErrNotFound,
-//     ErrForbidden); RepoExists answers false only on a not-found, any other failure is an error.
+//   - Private repo without rights: 404 or 403 (not pinned). Both map to their kinds (hubkit.ErrNotFound,
+//     hubkit.ErrForbidden); RepoExists answers false only on a not-found, any other failure is an error.
 //   - Create "already exists": status and body not pinned. Recognised by the known codes
 //     (10010101001, 10020101001, 10010202004) or the SDK's keywords ("already", "已存在", ...,
 //     "exist" but not "not exist"), only on the create routes; HTTP 409 also counts.
@@ -37,8 +37,8 @@
 //     Success is false, or when Code is present, not 200 and Success is not true.
 //   - Range on inline (non-LFS) downloads is not confirmed: the client sends Range and, when the
 //     answer is 200 instead of 206, skips to the offset itself.
-//   - Unknown revision: models answer 200 with Files null (mapped to ErrNotFound); for datasets the
-//     shape is not pinned, so a 404 or a null first page on a non-default revision is ErrNotFound
+//   - Unknown revision: models answer 200 with Files null (mapped to hubkit.ErrNotFound); for datasets the
+//     shape is not pinned, so a 404 or a null first page on a non-default revision is hubkit.ErrNotFound
 //     and a null first page on master is an empty repo.
 //   - Dataset tree page size may be capped by the server: paging trusts TotalCount when given,
 //     else stops on a short page. A 403 on a page after the first is retried (spurious 403s).

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // maxRedirects bounds the redirect chain of one download request.
@@ -23,7 +24,7 @@ const maxRedirects = 5
 // Ranges use the Range header; when a server ignores it (200 instead of 206) the client skips to
 // off itself. A body cut mid-way is resumed by Range (httpx.NewResumingReader), re-using the CDN
 // URL and asking the API for a fresh one if it expired. A missing file or revision fails at once
-// with an error matching ErrNotFound.
+// with an error matching hubkit.ErrNotFound.
 func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
@@ -144,12 +145,12 @@ func (d *download) get(ctx context.Context, u *url.URL, off, end int64, hops int
 		resp.Body.Close()
 		if hops >= maxRedirects {
 			return nil, 0, &Error{Method: http.MethodGet, Path: u.Path, HTTPStatus: resp.StatusCode,
-				Message: "too many redirects", Kind: ErrServer}
+				Message: "too many redirects", Kind: hubkit.ErrServer}
 		}
 		next, err := u.Parse(resp.Header.Get("Location"))
 		if err != nil {
 			return nil, 0, &Error{Method: http.MethodGet, Path: u.Path, HTTPStatus: resp.StatusCode,
-				Message: "bad redirect location", Kind: ErrServer}
+				Message: "bad redirect location", Kind: hubkit.ErrServer}
 		}
 		if !c.sameOrigin(next) {
 			d.mu.Lock()
@@ -162,7 +163,7 @@ func (d *download) get(ctx context.Context, u *url.URL, off, end int64, hops int
 		if !ok || start != off {
 			resp.Body.Close()
 			return nil, 0, &Error{Method: http.MethodGet, Path: u.Path, HTTPStatus: resp.StatusCode,
-				Message: "206 with unexpected Content-Range " + resp.Header.Get("Content-Range"), Kind: ErrServer}
+				Message: "206 with unexpected Content-Range " + resp.Header.Get("Content-Range"), Kind: hubkit.ErrServer}
 		}
 		return limitBody(resp.Body, off, end), total, nil
 	case resp.StatusCode == http.StatusOK:
@@ -181,7 +182,7 @@ func (d *download) get(ctx context.Context, u *url.URL, off, end int64, hops int
 			return io.NopCloser(strings.NewReader("")), total, nil
 		}
 		return nil, 0, &Error{Method: http.MethodGet, Path: u.Path, HTTPStatus: resp.StatusCode,
-			Message: fmt.Sprintf("range from %d not satisfiable", off), Kind: ErrInvalid}
+			Message: fmt.Sprintf("range from %d not satisfiable", off), Kind: hubkit.ErrInvalid}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -92,12 +93,12 @@ func TestDownloadErrors(t *testing.T) {
 		off    int64
 		kind   error
 	}{
-		{name: "missing file", client: c, repo: model("alice/dl"), path: "nope", kind: ErrNotFound},
-		{name: "missing revision", client: c, repo: model("alice/dl"), rev: "main", path: "README.md", kind: ErrNotFound},
-		{name: "missing repo", client: c, repo: dataset("alice/none"), path: "README.md", kind: ErrNotFound},
-		{name: "private, other user", client: newClient(s, bobToken), repo: model("alice/dl"), path: "README.md", kind: ErrNotFound},
-		{name: "negative offset", client: c, repo: model("alice/dl"), path: "README.md", off: -1, kind: ErrInvalid},
-		{name: "empty path", client: c, repo: model("alice/dl"), path: "", kind: ErrInvalid},
+		{name: "missing file", client: c, repo: model("alice/dl"), path: "nope", kind: hubkit.ErrNotFound},
+		{name: "missing revision", client: c, repo: model("alice/dl"), rev: "main", path: "README.md", kind: hubkit.ErrNotFound},
+		{name: "missing repo", client: c, repo: dataset("alice/none"), path: "README.md", kind: hubkit.ErrNotFound},
+		{name: "private, other user", client: newClient(s, bobToken), repo: model("alice/dl"), path: "README.md", kind: hubkit.ErrNotFound},
+		{name: "negative offset", client: c, repo: model("alice/dl"), path: "README.md", off: -1, kind: hubkit.ErrInvalid},
+		{name: "empty path", client: c, repo: model("alice/dl"), path: "", kind: hubkit.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,9 +129,9 @@ func TestDownloadFaults(t *testing.T) {
 			rules: []fault.Rule{{Route: mstest.RouteDownload, CutAfter: 5, Times: 1}}},
 		{name: "CDN expired: fresh URL from the API", path: "dir/with space/w.bin",
 			rules: []fault.Rule{{Route: mstest.RouteCDN, CutAfter: 200 << 10, Times: 1}, {Route: mstest.RouteCDN, Status: 403, Times: 1}}},
-		{name: "API 500 persisting", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 500}}, kind: ErrServer},
-		{name: "API 403", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 403}}, kind: ErrForbidden},
-		{name: "API 401", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 401}}, kind: ErrUnauthorized},
+		{name: "API 500 persisting", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 500}}, kind: hubkit.ErrServer},
+		{name: "API 403", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 403}}, kind: hubkit.ErrForbidden},
+		{name: "API 401", path: "README.md", rules: []fault.Rule{{Route: mstest.RouteDownload, Status: 401}}, kind: hubkit.ErrUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,39 +3,19 @@ package msclient
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/apierr"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
-
-// Error kinds, re-exported from internal/apierr so callers can branch on them with errors.Is
-// exactly as they do for the Hugging Face client. Every *Error unwraps to one of them.
-var (
-	ErrNotFound      = apierr.ErrNotFound
-	ErrUnauthorized  = apierr.ErrUnauthorized
-	ErrForbidden     = apierr.ErrForbidden
-	ErrGated         = apierr.ErrGated
-	ErrStorageLocked = apierr.ErrStorageLocked
-	ErrRateLimited   = apierr.ErrRateLimited
-	ErrConflict      = apierr.ErrConflict
-	ErrInvalid       = apierr.ErrInvalid
-	ErrServer        = apierr.ErrServer
-)
-
-// ErrHashMismatch reports that the bytes an upload source produced do not have the size or
-// SHA-256 the upload was prepared for. The upload is aborted before its last byte is sent, so the
-// hub stores nothing.
-var ErrHashMismatch = errors.New("msclient: content does not match its sha256 or size")
 
 // ErrCommitTooFrequent reports that ModelScope refused a commit by repository policy (Code
 // 10030000001 "commit rejected by repository policy"), which it does when commits to one repo
-// come too fast. The commit did not apply. It also matches ErrRateLimited.
-var ErrCommitTooFrequent error = &refinedKind{msg: "commit rejected as too frequent", parent: apierr.ErrRateLimited}
+// come too fast. The commit did not apply. It also matches hubkit.ErrRateLimited.
+var ErrCommitTooFrequent error = &refinedKind{msg: "commit rejected as too frequent", parent: hubkit.ErrRateLimited}
 
 // refinedKind is an error kind that also matches a broader kind with errors.Is.
 type refinedKind struct {
@@ -60,8 +40,8 @@ const (
 )
 
 // Error is a failed ModelScope request. It keeps the HTTP status and the hub's own code, message
-// and request id, and unwraps to one of the error kinds (ErrNotFound, ErrForbidden, ...), so both
-// errors.Is(err, msclient.ErrNotFound) and errors.As(err, &*msclient.Error) work. It never holds a
+// and request id, and unwraps to one of the error kinds (hubkit.ErrNotFound, hubkit.ErrForbidden, ...), so both
+// errors.Is(err, hubkit.ErrNotFound) and errors.As(err, &*msclient.Error) work. It never holds a
 // token: messages pass through the secret redactor.
 type Error struct {
 	// Method and Path identify the request (the path has no query string and no host).
@@ -219,31 +199,31 @@ func classify(e *Error) error {
 	msg := strings.ToLower(e.Message)
 	switch e.Code {
 	case codeDatasetNotFound, codeRevisionNotFound, codeFileNotFound:
-		return ErrNotFound
+		return hubkit.ErrNotFound
 	case codeLoginRefused:
-		return ErrUnauthorized
+		return hubkit.ErrUnauthorized
 	case codeListFailed:
-		return ErrServer
+		return hubkit.ErrServer
 	case codeWriteRefused:
 		if strings.Contains(msg, "not logged in") {
-			return ErrUnauthorized
+			return hubkit.ErrUnauthorized
 		}
 	}
 	switch e.CodeName {
 	case "InvalidAuthentication":
-		return ErrUnauthorized
+		return hubkit.ErrUnauthorized
 	case "OperationNotAllowed", "QuotaLimitExceed":
-		return ErrForbidden
+		return hubkit.ErrForbidden
 	case "ResourceNotFound":
-		return ErrNotFound
+		return hubkit.ErrNotFound
 	case "DuplicateEntity":
-		return ErrConflict
+		return hubkit.ErrConflict
 	case "RateLimitExceed":
-		return ErrRateLimited
+		return hubkit.ErrRateLimited
 	case "InputParameterError":
-		return ErrInvalid
+		return hubkit.ErrInvalid
 	case "InternalServerError", "ServiceUnavailable":
-		return ErrServer
+		return hubkit.ErrServer
 	}
 	status := e.HTTPStatus
 	if status == http.StatusOK || status == 0 {
@@ -254,28 +234,28 @@ func classify(e *Error) error {
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		return ErrUnauthorized
+		return hubkit.ErrUnauthorized
 	case status == http.StatusForbidden:
-		return ErrForbidden
+		return hubkit.ErrForbidden
 	case status == http.StatusNotFound:
-		return ErrNotFound
+		return hubkit.ErrNotFound
 	case status == http.StatusConflict, status == http.StatusPreconditionFailed:
-		return ErrConflict
+		return hubkit.ErrConflict
 	case status == http.StatusTooManyRequests:
-		return ErrRateLimited
+		return hubkit.ErrRateLimited
 	case status >= 500:
-		return ErrServer
+		return hubkit.ErrServer
 	}
 	switch {
 	case strings.Contains(msg, "not logged in"), strings.Contains(msg, "未登录"):
-		return ErrUnauthorized
+		return hubkit.ErrUnauthorized
 	case strings.Contains(msg, "no write permission"), strings.Contains(msg, "permission denied"),
 		strings.Contains(msg, "无权"), strings.Contains(msg, "no longer supports deletion"):
-		return ErrForbidden
+		return hubkit.ErrForbidden
 	case strings.Contains(msg, "not found"), strings.Contains(msg, "not exist"), strings.Contains(msg, "不存在"):
-		return ErrNotFound
+		return hubkit.ErrNotFound
 	}
-	return ErrInvalid
+	return hubkit.ErrInvalid
 }
 
 // existsKeywords are the words the SDKs match to recognise a create conflict
@@ -286,7 +266,7 @@ var existsKeywords = []string{"already", "can not be used", "not available", "�
 func createConflict(e *Error) error {
 	switch e.Code {
 	case codeModelExists, codeDatasetExists, codeNameTaken:
-		return ErrConflict
+		return hubkit.ErrConflict
 	}
 	if e.HTTPStatus >= 500 || e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus == http.StatusUnauthorized ||
 		e.HTTPStatus == http.StatusForbidden {
@@ -295,11 +275,11 @@ func createConflict(e *Error) error {
 	msg := strings.ToLower(e.Message)
 	for _, k := range existsKeywords {
 		if strings.Contains(msg, k) {
-			return ErrConflict
+			return hubkit.ErrConflict
 		}
 	}
 	if strings.Contains(msg, "exist") && !strings.Contains(msg, "not exist") {
-		return ErrConflict
+		return hubkit.ErrConflict
 	}
 	return nil
 }
@@ -328,7 +308,7 @@ func parseRetryAfter(v string) time.Duration {
 	return 0
 }
 
-// invalidf returns an ErrInvalid error for a request the client refuses to send.
+// invalidf returns an hubkit.ErrInvalid error for a request the client refuses to send.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("msclient: "+format+": %w", append(args, ErrInvalid)...)
+	return fmt.Errorf("msclient: "+format+": %w", append(args, hubkit.ErrInvalid)...)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -50,7 +51,7 @@ type modelFiles struct {
 }
 
 // ListFiles returns every file of a repo at rev ("" means master), sorted by path, directories
-// left out. An unknown revision fails with an error matching ErrNotFound (the hub answers 200 with
+// left out. An unknown revision fails with an error matching hubkit.ErrNotFound (the hub answers 200 with
 // Files null for it, which the client tells apart from an empty repo).
 //
 // Models: GET /api/v1/models/{owner}/{name}/repo/files?Recursive=true. The hub silently cuts that
@@ -138,7 +139,7 @@ var defaultListLimits = listLimits{maxPages: 100_000, maxDepth: 256, maxEntries:
 
 // listingError is a listing the client gives up on because the hub's answers make no sense.
 func listingError(path, format string, args ...any) error {
-	return &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK, Message: fmt.Sprintf(format, args...), Kind: ErrServer}
+	return &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK, Message: fmt.Sprintf(format, args...), Kind: hubkit.ErrServer}
 }
 
 func (c *Client) listModel(ctx context.Context, repo Repo, rev string, lim listLimits) ([]fileEntry, error) {
@@ -263,7 +264,7 @@ func (c *Client) listDataset(ctx context.Context, repo Repo, rev string, lim lis
 		for try := 0; try < 3; try++ {
 			err = c.do(ctx, call{method: http.MethodGet, path: apiPath, query: q, out: &data, top: &top})
 			// A spurious 403 on a page after the first is retried (protocols/modelscope.md §3.3).
-			if err == nil || page == 1 || !errors.Is(err, ErrForbidden) {
+			if err == nil || page == 1 || !errors.Is(err, hubkit.ErrForbidden) {
 				break
 			}
 		}

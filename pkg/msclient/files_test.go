@@ -13,6 +13,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -99,7 +100,7 @@ func TestListFilesSmallCut(t *testing.T) {
 	_, err = s.Commit(mstest.Model, "alice/flat", "", "seed", flat...)
 	require.NoError(t, err)
 	_, err = c.ListFiles(context.Background(), model("alice/flat"), "")
-	e := requireKind(t, err, ErrServer)
+	e := requireKind(t, err, hubkit.ErrServer)
 	require.Contains(t, e.Message, "incomplete")
 }
 
@@ -132,9 +133,9 @@ func TestListFiles(t *testing.T) {
 			{name: "master", client: c, id: "alice/r", rev: "master", n: 32},
 			{name: "tag", client: c, id: "alice/r", rev: "v1", n: 31},
 			{name: "empty repo", client: c, id: "alice/empty", n: 0},
-			{name: "unknown revision", client: c, id: "alice/r", rev: "main", kind: ErrNotFound},
-			{name: "missing repo", client: c, id: "alice/none", kind: ErrNotFound},
-			{name: "private hidden from bob", client: newClient(s, bobToken), id: "alice/priv", kind: ErrNotFound},
+			{name: "unknown revision", client: c, id: "alice/r", rev: "main", kind: hubkit.ErrNotFound},
+			{name: "missing repo", client: c, id: "alice/none", kind: hubkit.ErrNotFound},
+			{name: "private hidden from bob", client: newClient(s, bobToken), id: "alice/priv", kind: hubkit.ErrNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(string(kind)+"/"+tt.name, func(t *testing.T) {
@@ -169,11 +170,11 @@ func TestListFilesFaults(t *testing.T) {
 		{name: "dataset 5xx retried", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 500, Times: 2}},
 		{name: "model 429 retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 429, Times: 1}},
 		{name: "model cut body retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, CutAfter: 100, Times: 1}},
-		{name: "model error in 200", kind: KindModel, rule: mstest.EnvelopeError(mstest.RouteModelFiles, "list failed", 1), err: ErrInvalid},
-		{name: "dataset error in 200", kind: KindDataset, rule: mstest.EnvelopeError(mstest.RouteDatasetTree, "list failed", 1), err: ErrInvalid},
-		{name: "dataset 403 on first page", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 403, Times: 1}, err: ErrForbidden},
-		{name: "model 401", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 401, Times: 1}, err: ErrUnauthorized},
-		{name: "model 500 persisting", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 500}, err: ErrServer},
+		{name: "model error in 200", kind: KindModel, rule: mstest.EnvelopeError(mstest.RouteModelFiles, "list failed", 1), err: hubkit.ErrInvalid},
+		{name: "dataset error in 200", kind: KindDataset, rule: mstest.EnvelopeError(mstest.RouteDatasetTree, "list failed", 1), err: hubkit.ErrInvalid},
+		{name: "dataset 403 on first page", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 403, Times: 1}, err: hubkit.ErrForbidden},
+		{name: "model 401", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 401, Times: 1}, err: hubkit.ErrUnauthorized},
+		{name: "model 500 persisting", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 500}, err: hubkit.ErrServer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -68,8 +69,8 @@ func FuzzEnvelope(f *testing.F) {
 	}))
 	f.Cleanup(srv.Close)
 	c := NewClient(WithEndpoint(srv.URL), WithToken(fuzzToken), WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
-	kinds := []error{ErrNotFound, ErrUnauthorized, ErrForbidden, ErrGated, ErrStorageLocked,
-		ErrRateLimited, ErrConflict, ErrInvalid, ErrServer}
+	kinds := []error{hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden, hubkit.ErrGated, hubkit.ErrStorageLocked,
+		hubkit.ErrRateLimited, hubkit.ErrConflict, hubkit.ErrInvalid, hubkit.ErrServer}
 	f.Fuzz(func(t *testing.T, st int, retryAfter string, b []byte) {
 		if st < 200 || st > 599 || st == http.StatusNoContent || st == http.StatusNotModified || st == 205 {
 			return // statuses without a body cannot carry an envelope

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -118,7 +119,7 @@ func TestDatasetListingBounded(t *testing.T) {
 			c := NewClient(WithEndpoint(srv), WithHTTPClient(fastHTTP()))
 			got, err := c.listDataset(context.Background(), dataset("alice/x"), DefaultRevision, tt.lim)
 			if tt.err != "" {
-				e := requireKind(t, err, ErrServer)
+				e := requireKind(t, err, hubkit.ErrServer)
 				require.Contains(t, e.Message, tt.err)
 				require.Nil(t, got)
 				require.Equal(t, tt.pages, reqs.Load())
@@ -131,7 +132,7 @@ func TestDatasetListingBounded(t *testing.T) {
 	// Through ListFiles, with the default limits.
 	srv, _ := listingServer(t, func(w http.ResponseWriter, _ *http.Request) { writeListing(t, w, files("f", 0, datasetPageSize), -1) })
 	_, err := NewClient(WithEndpoint(srv), WithHTTPClient(fastHTTP())).ListFiles(context.Background(), dataset("alice/x"), "")
-	e := requireKind(t, err, ErrServer)
+	e := requireKind(t, err, hubkit.ErrServer)
 	require.Contains(t, e.Message, "adds no new entry")
 }
 
@@ -219,7 +220,7 @@ func TestModelWalkBounded(t *testing.T) {
 			c := NewClient(WithEndpoint(serve(t, tt.tree)), WithHTTPClient(fastHTTP()), WithListingCut(cut))
 			got, err := c.listModel(context.Background(), model("alice/x"), DefaultRevision, tt.lim)
 			if tt.err != "" {
-				e := requireKind(t, err, ErrServer)
+				e := requireKind(t, err, hubkit.ErrServer)
 				require.Contains(t, e.Message, tt.err)
 				require.Nil(t, got)
 				return
@@ -231,6 +232,6 @@ func TestModelWalkBounded(t *testing.T) {
 	// Through ListFiles, with the default limits.
 	c := NewClient(WithEndpoint(serve(t, func(string) []string { return []string{"a", "b"} })), WithHTTPClient(fastHTTP()), WithListingCut(cut))
 	_, err := c.ListFiles(context.Background(), model("alice/x"), "")
-	e := requireKind(t, err, ErrServer)
+	e := requireKind(t, err, hubkit.ErrServer)
 	require.Contains(t, e.Message, "is listed twice")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -105,7 +106,7 @@ func TestEndpointResolution(t *testing.T) {
 			if tt.wantErr {
 				require.Equal(t, "", c.Endpoint())
 				_, err := c.RepoExists(context.Background(), model("a/b"))
-				require.ErrorIs(t, err, ErrInvalid)
+				require.ErrorIs(t, err, hubkit.ErrInvalid)
 				require.NotContains(t, err.Error(), "u:p")
 				return
 			}
@@ -137,14 +138,14 @@ func TestRepoValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, ErrInvalid)
+			require.ErrorIs(t, err, hubkit.ErrInvalid)
 			require.Contains(t, err.Error(), tt.msg)
 		})
 	}
 	// Every method validates before sending anything.
 	c := NewClient(WithEndpoint("http://127.0.0.1:1"))
 	_, err := c.ListFiles(context.Background(), model("bad"), "")
-	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }
 
 func TestLoginAndWhoAmI(t *testing.T) {
@@ -170,15 +171,15 @@ func TestLoginAndWhoAmI(t *testing.T) {
 		login func(*testing.T, *Login, error)
 		whoam func(*testing.T, *User, error)
 	}{
-		{"no token", "", func(t *testing.T, _ *Login, err error) { requireKind(t, err, ErrUnauthorized) },
-			func(t *testing.T, _ *User, err error) { requireKind(t, err, ErrUnauthorized) }},
+		{"no token", "", func(t *testing.T, _ *Login, err error) { requireKind(t, err, hubkit.ErrUnauthorized) },
+			func(t *testing.T, _ *User, err error) { requireKind(t, err, hubkit.ErrUnauthorized) }},
 		{"unknown token", "ms-unknown-0000000000000000", func(t *testing.T, _ *Login, err error) {
-			e := requireKind(t, err, ErrUnauthorized)
+			e := requireKind(t, err, hubkit.ErrUnauthorized)
 			require.Equal(t, int64(mstest.CodeLoginRefused), e.Code)
 			require.Equal(t, http.StatusBadRequest, e.HTTPStatus)
 			require.NotEmpty(t, e.Message)
 		}, func(t *testing.T, _ *User, err error) {
-			e := requireKind(t, err, ErrUnauthorized)
+			e := requireKind(t, err, hubkit.ErrUnauthorized)
 			require.Equal(t, "InvalidAuthentication", e.CodeName)
 		}},
 		{"read-only token: reduced login", readToken, func(t *testing.T, l *Login, err error) {
@@ -208,13 +209,13 @@ func TestLoginFaults(t *testing.T) {
 	// An error inside a 200 envelope is an error.
 	s.Faults().Add(mstest.EnvelopeError(mstest.RouteLogin, mstest.MsgNotLoggedIn, 1))
 	_, err := c.Login(ctx)
-	e := requireKind(t, err, ErrUnauthorized)
+	e := requireKind(t, err, hubkit.ErrUnauthorized)
 	require.Equal(t, http.StatusOK, e.HTTPStatus)
 	require.Equal(t, int64(mstest.CodeRefused), e.Code)
-	// Login is a POST: a 5xx is not retried by the transport and surfaces as ErrServer.
+	// Login is a POST: a 5xx is not retried by the transport and surfaces as hubkit.ErrServer.
 	s.Faults().Add(fault.Rule{Route: mstest.RouteLogin, Status: http.StatusBadGateway, Times: 1})
 	_, err = c.Login(ctx)
-	requireKind(t, err, ErrServer)
+	requireKind(t, err, hubkit.ErrServer)
 	// whoami is a GET: a 503 is retried and the call succeeds.
 	before := s.Faults().Count(mstest.RouteWhoami)
 	s.Faults().Add(fault.Rule{Route: mstest.RouteWhoami, Status: http.StatusServiceUnavailable, Times: 2})
@@ -278,10 +279,10 @@ func TestRepoInfoAndExists(t *testing.T) {
 		{name: "private model", repo: model("alice/priv"), client: c, private: true, visibility: 1, exists: true},
 		{name: "internal model is private", repo: model("acme/internal"), client: c, private: true, visibility: 3, exists: true},
 		{name: "dataset has numeric id", repo: dataset("alice/ds"), client: c, visibility: 5, datasetID: s.DatasetID("alice/ds"), exists: true},
-		{name: "missing model", repo: model("alice/nope"), client: c, errKind: ErrNotFound},
-		{name: "missing dataset", repo: dataset("alice/nope"), client: c, errKind: ErrNotFound},
-		{name: "private invisible to bob", repo: model("alice/priv"), client: newClient(s, bobToken), errKind: ErrNotFound},
-		{name: "private invisible anonymously", repo: model("alice/priv"), client: newClient(s, ""), errKind: ErrNotFound},
+		{name: "missing model", repo: model("alice/nope"), client: c, errKind: hubkit.ErrNotFound},
+		{name: "missing dataset", repo: dataset("alice/nope"), client: c, errKind: hubkit.ErrNotFound},
+		{name: "private invisible to bob", repo: model("alice/priv"), client: newClient(s, bobToken), errKind: hubkit.ErrNotFound},
+		{name: "private invisible anonymously", repo: model("alice/priv"), client: newClient(s, ""), errKind: hubkit.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,11 +312,11 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 		rule fault.Rule
 		kind error
 	}{
-		{"403", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusForbidden}, ErrForbidden},
-		{"401", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusUnauthorized}, ErrUnauthorized},
-		{"500 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusInternalServerError}, ErrServer},
-		{"429 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusTooManyRequests}, ErrRateLimited},
-		{"envelope error in 200", mstest.EnvelopeError(mstest.RouteModelInfo, "list_models_failed", 0), ErrInvalid},
+		{"403", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusForbidden}, hubkit.ErrForbidden},
+		{"401", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusUnauthorized}, hubkit.ErrUnauthorized},
+		{"500 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusInternalServerError}, hubkit.ErrServer},
+		{"429 persisting", fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusTooManyRequests}, hubkit.ErrRateLimited},
+		{"envelope error in 200", mstest.EnvelopeError(mstest.RouteModelInfo, "list_models_failed", 0), hubkit.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,7 +342,7 @@ func TestHiddenAs403(t *testing.T) {
 	require.NoError(t, s.CreateRepo(mstest.Model, "alice/priv", mstest.Private))
 	ok, err := newClient(s, bobToken).RepoExists(context.Background(), model("alice/priv"))
 	require.False(t, ok)
-	requireKind(t, err, ErrForbidden)
+	requireKind(t, err, hubkit.ErrForbidden)
 }
 
 func TestCreateRepo(t *testing.T) {
@@ -359,11 +360,11 @@ func TestCreateRepo(t *testing.T) {
 		{name: "private model", client: c, repo: model("alice/m2"), private: true, vis: mstest.Private},
 		{name: "public dataset", client: c, repo: dataset("alice/d1"), vis: mstest.Public},
 		{name: "private dataset in org", client: c, repo: dataset("acme/d2"), private: true, vis: mstest.Private},
-		{name: "model exists", client: c, repo: model("alice/m1"), kind: ErrConflict},
-		{name: "dataset exists", client: c, repo: dataset("alice/d1"), kind: ErrConflict},
-		{name: "other namespace", client: c, repo: model("bob/m"), kind: ErrForbidden},
-		{name: "anonymous", client: newClient(s, ""), repo: model("alice/m3"), kind: ErrUnauthorized},
-		{name: "read-only token", client: newClient(s, readToken), repo: model("alice/m4"), kind: ErrForbidden},
+		{name: "model exists", client: c, repo: model("alice/m1"), kind: hubkit.ErrConflict},
+		{name: "dataset exists", client: c, repo: dataset("alice/d1"), kind: hubkit.ErrConflict},
+		{name: "other namespace", client: c, repo: model("bob/m"), kind: hubkit.ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/m3"), kind: hubkit.ErrUnauthorized},
+		{name: "read-only token", client: newClient(s, readToken), repo: model("alice/m4"), kind: hubkit.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,7 +392,7 @@ func TestCreateRepo(t *testing.T) {
 		s.Faults().Add(fault.Rule{Route: mstest.RouteCreateModel, Status: http.StatusBadGateway, Times: 1})
 		before := s.Faults().Count(mstest.RouteCreateModel)
 		err := c.CreateRepo(ctx, model("alice/m9"), false)
-		requireKind(t, err, ErrServer)
+		requireKind(t, err, hubkit.ErrServer)
 		require.Equal(t, before+1, s.Faults().Count(mstest.RouteCreateModel))
 	})
 }
@@ -413,10 +414,10 @@ func TestSetPrivate(t *testing.T) {
 		require.NoError(t, c.SetPrivate(ctx, r.repo, false))
 		require.Equal(t, mstest.Public, s.RepoVisibility(r.kind, r.repo.ID))
 	}
-	requireKind(t, newClient(s, bobToken).SetPrivate(ctx, model("alice/m"), true), ErrForbidden)
-	requireKind(t, c.SetPrivate(ctx, model("alice/none"), true), ErrNotFound)
+	requireKind(t, newClient(s, bobToken).SetPrivate(ctx, model("alice/m"), true), hubkit.ErrForbidden)
+	requireKind(t, c.SetPrivate(ctx, model("alice/none"), true), hubkit.ErrNotFound)
 	s.Faults().Add(mstest.EnvelopeError(mstest.RouteVisibility, mstest.MsgNoWrite, 1))
-	requireKind(t, c.SetPrivate(ctx, dataset("alice/d"), true), ErrForbidden)
+	requireKind(t, c.SetPrivate(ctx, dataset("alice/d"), true), hubkit.ErrForbidden)
 	require.Equal(t, mstest.Public, s.RepoVisibility(mstest.Dataset, "alice/d"))
 }
 
@@ -425,16 +426,16 @@ func TestDeleteRepo(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
 	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/d", mstest.Public))
-	requireKind(t, newClient(s, bobToken).DeleteRepo(ctx, model("alice/m")), ErrForbidden)
+	requireKind(t, newClient(s, bobToken).DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.NoError(t, c.DeleteRepo(ctx, model("alice/m")))
 	require.NoError(t, c.DeleteRepo(ctx, dataset("alice/d")))
 	require.False(t, s.RepoExists(mstest.Model, "alice/m"))
 	require.False(t, s.RepoExists(mstest.Dataset, "alice/d"))
-	requireKind(t, c.DeleteRepo(ctx, model("alice/m")), ErrNotFound)
+	requireKind(t, c.DeleteRepo(ctx, model("alice/m")), hubkit.ErrNotFound)
 
 	s2, c2 := setup(t, mstest.WithDeletionRefused())
 	require.NoError(t, s2.CreateRepo(mstest.Model, "alice/m", mstest.Public))
-	e := requireKind(t, c2.DeleteRepo(ctx, model("alice/m")), ErrForbidden)
+	e := requireKind(t, c2.DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.Contains(t, e.Message, "no longer supports deletion")
 	require.True(t, s2.RepoExists(mstest.Model, "alice/m"))
 }
@@ -471,8 +472,8 @@ func TestResolveRevision(t *testing.T) {
 			{"v1", v1, nil},
 			{"dev", v1, nil},
 			{v1, v1, nil},
-			{"main", "", ErrNotFound},
-			{strings.Repeat("ab", 20), "", ErrNotFound},
+			{"main", "", hubkit.ErrNotFound},
+			{strings.Repeat("ab", 20), "", hubkit.ErrNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(string(kind)+"/"+tt.rev, func(t *testing.T) {
@@ -487,15 +488,15 @@ func TestResolveRevision(t *testing.T) {
 		}
 	}
 	_, err := c.ResolveRevision(ctx, model("alice/none"), "")
-	requireKind(t, err, ErrNotFound)
+	requireKind(t, err, hubkit.ErrNotFound)
 }
 
 func TestErrorText(t *testing.T) {
 	e := &Error{Method: "POST", Path: "/api/v1/models", HTTPStatus: 400, Code: 10010101001,
-		Message: "exists", RequestID: "rid", Kind: ErrConflict}
+		Message: "exists", RequestID: "rid", Kind: hubkit.ErrConflict}
 	require.Equal(t, "msclient: POST /api/v1/models: HTTP 400, code 10010101001: exists (request id rid) [conflict]", e.Error())
-	require.ErrorIs(t, ErrCommitTooFrequent, ErrRateLimited)
-	require.NotErrorIs(t, ErrRateLimited, ErrCommitTooFrequent)
+	require.ErrorIs(t, ErrCommitTooFrequent, hubkit.ErrRateLimited)
+	require.NotErrorIs(t, hubkit.ErrRateLimited, ErrCommitTooFrequent)
 	// Tokens never appear in errors, even if the hub echoes them.
 	httpx.RegisterSecret(aliceToken)
 	e2 := newError("GET", "/x", &http.Response{StatusCode: 400, Header: http.Header{}},
@@ -510,22 +511,22 @@ func TestClassify(t *testing.T) {
 		body   string
 		kind   error
 	}{
-		{"404 legacy", 404, `{"Code":10990101007,"Message":"x","Success":false}`, ErrNotFound},
-		{"200 dataset missing", 200, `{"Code":10020101002,"Message":"不存在的数据集","Success":false}`, ErrNotFound},
-		{"400 login", 400, `{"Code":10010103009,"Message":"登录失败","Success":false}`, ErrUnauthorized},
-		{"400 not logged in", 400, `{"Code":10030000001,"Message":"user not logged in","Success":false}`, ErrUnauthorized},
-		{"200 code 403", 200, `{"Code":403,"Message":"no write permission to repository","Success":false}`, ErrForbidden},
-		{"401 openapi", 401, `{"success":false,"code":"InvalidAuthentication","message":"m","request_id":"r"}`, ErrUnauthorized},
-		{"403 quota", 403, `{"success":false,"code":"QuotaLimitExceed","message":"m"}`, ErrForbidden},
-		{"409", 409, `{"success":false,"code":"DuplicateEntity"}`, ErrConflict},
-		{"412", 412, `{}`, ErrConflict},
-		{"422 actions", 422, `{"Code":422,"Message":"commit request exceeds actions limit: 2001 > 2000","Success":false}`, ErrInvalid},
-		{"429", 429, `{"Code":429,"Message":"slow down","Success":false}`, ErrRateLimited},
-		{"500 list", 500, `{"Code":10010207001,"Message":"list_models_failed","Success":false}`, ErrServer},
-		{"502 html", 502, `<html>bad gateway</html>`, ErrServer},
-		{"400 other", 400, `{"Code":400,"Message":"invalid PageNumber","Success":false}`, ErrInvalid},
-		{"200 string code", 200, `{"Code":"10020101002","Message":"x","Success":false}`, ErrNotFound},
-		{"deletion refused", 400, `{"Code":400,"Message":"the current token no longer supports deletion operations","Success":false}`, ErrForbidden},
+		{"404 legacy", 404, `{"Code":10990101007,"Message":"x","Success":false}`, hubkit.ErrNotFound},
+		{"200 dataset missing", 200, `{"Code":10020101002,"Message":"不存在的数据集","Success":false}`, hubkit.ErrNotFound},
+		{"400 login", 400, `{"Code":10010103009,"Message":"登录失败","Success":false}`, hubkit.ErrUnauthorized},
+		{"400 not logged in", 400, `{"Code":10030000001,"Message":"user not logged in","Success":false}`, hubkit.ErrUnauthorized},
+		{"200 code 403", 200, `{"Code":403,"Message":"no write permission to repository","Success":false}`, hubkit.ErrForbidden},
+		{"401 openapi", 401, `{"success":false,"code":"InvalidAuthentication","message":"m","request_id":"r"}`, hubkit.ErrUnauthorized},
+		{"403 quota", 403, `{"success":false,"code":"QuotaLimitExceed","message":"m"}`, hubkit.ErrForbidden},
+		{"409", 409, `{"success":false,"code":"DuplicateEntity"}`, hubkit.ErrConflict},
+		{"412", 412, `{}`, hubkit.ErrConflict},
+		{"422 actions", 422, `{"Code":422,"Message":"commit request exceeds actions limit: 2001 > 2000","Success":false}`, hubkit.ErrInvalid},
+		{"429", 429, `{"Code":429,"Message":"slow down","Success":false}`, hubkit.ErrRateLimited},
+		{"500 list", 500, `{"Code":10010207001,"Message":"list_models_failed","Success":false}`, hubkit.ErrServer},
+		{"502 html", 502, `<html>bad gateway</html>`, hubkit.ErrServer},
+		{"400 other", 400, `{"Code":400,"Message":"invalid PageNumber","Success":false}`, hubkit.ErrInvalid},
+		{"200 string code", 200, `{"Code":"10020101002","Message":"x","Success":false}`, hubkit.ErrNotFound},
+		{"deletion refused", 400, `{"Code":400,"Message":"the current token no longer supports deletion operations","Success":false}`, hubkit.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

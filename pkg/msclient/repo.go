@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // ModelScope's numeric visibility values.
@@ -54,7 +56,7 @@ type RepoInfo struct {
 
 // RepoInfo returns a repo's metadata (GET /api/v1/{models|datasets}/{owner}/{name}?Revision=).
 // rev may be "". A missing repo, or a private one the token cannot see, fails with an error
-// matching ErrNotFound (ModelScope answers 404, sometimes 403: ErrForbidden).
+// matching hubkit.ErrNotFound (ModelScope answers 404, sometimes 403: hubkit.ErrForbidden).
 func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
@@ -69,7 +71,7 @@ func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo
 	}
 	if data == nil {
 		return nil, &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
-			Message: "repo info has no Data", Kind: ErrNotFound}
+			Message: "repo info has no Data", Kind: hubkit.ErrNotFound}
 	}
 	info := &RepoInfo{Kind: repo.Kind, ID: repo.ID, raw: data}
 	info.Visibility = int(pickInt(data, "Visibility", "visibility"))
@@ -145,7 +147,7 @@ func (c *Client) RepoExists(ctx context.Context, repo Repo) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, hubkit.ErrNotFound):
 		return false, nil
 	}
 	return false, err
@@ -156,7 +158,7 @@ func (c *Client) RepoExists(ctx context.Context, repo Repo) (bool, error) {
 // commit id and checked the same way. If the hub's commit log has nothing for an existing
 // revision, the best effort is the model listing's LatestCommitter.Id, and failing that rev itself
 // (a branch or tag name, still usable for reads). An unknown revision or repo fails with an error
-// matching ErrNotFound.
+// matching hubkit.ErrNotFound.
 func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (string, error) {
 	if err := c.check(&repo); err != nil {
 		return "", err
@@ -171,13 +173,13 @@ func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (st
 	}
 	q := url.Values{"Ref": {rev}, "PageNumber": {"1"}, "PageSize": {"1"}}
 	err := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/commits"), query: q, out: &data})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
 		return "", err
 	}
 	if err == nil && len(data.Commit) > 0 && data.Commit[0].ID != "" {
 		if isHexSHA(rev) && !strings.EqualFold(data.Commit[0].ID, rev) && !strings.HasPrefix(strings.ToLower(data.Commit[0].ID), strings.ToLower(rev)) {
 			return "", &Error{Method: http.MethodGet, Path: repo.apiPath("/commits"), HTTPStatus: http.StatusOK,
-				Message: fmt.Sprintf("revision %s not found", rev), Kind: ErrNotFound}
+				Message: fmt.Sprintf("revision %s not found", rev), Kind: hubkit.ErrNotFound}
 		}
 		return strings.ToLower(data.Commit[0].ID), nil
 	}
@@ -208,7 +210,7 @@ func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (st
 
 func revisionNotFound(repo Repo, rev string) error {
 	return &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
-		Message: fmt.Sprintf("revision %q of %s not found", rev, repo), Kind: ErrNotFound}
+		Message: fmt.Sprintf("revision %q of %s not found", rev, repo), Kind: hubkit.ErrNotFound}
 }
 
 func isHexSHA(s string) bool {
@@ -228,7 +230,7 @@ const DefaultLicense = "Apache License 2.0"
 
 // CreateRepo creates a model (POST /api/v1/models, JSON) or dataset (POST /api/v1/datasets,
 // multipart form) with visibility private (1) or public (5). When the repo already exists it fails
-// with an error matching ErrConflict (the hub answers 400 with code 10010101001/10020101001 or an
+// with an error matching hubkit.ErrConflict (the hub answers 400 with code 10010101001/10020101001 or an
 // "already registered" message).
 func (c *Client) CreateRepo(ctx context.Context, repo Repo, private bool) error {
 	if err := c.check(&repo); err != nil {
@@ -283,7 +285,7 @@ func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error 
 	if repo.Kind == KindDataset {
 		if info.DatasetID == 0 {
 			return &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
-				Message: "dataset info has no numeric Id", Kind: ErrServer}
+				Message: "dataset info has no numeric Id", Kind: hubkit.ErrServer}
 		}
 		body := map[string]any{"Visibility": vis}
 		if pm := pickInt(info.raw, "ProtectedMode"); pm != 0 {
@@ -325,7 +327,7 @@ func firstTaskName(m map[string]json.RawMessage) string {
 
 // DeleteRepo deletes a repo (DELETE /api/v1/{models|datasets}/{owner}/{name}). The public hub is
 // reported to refuse token-based deletion (400 "the current token no longer supports deletion
-// operations"); that answer matches ErrForbidden.
+// operations"); that answer matches hubkit.ErrForbidden.
 func (c *Client) DeleteRepo(ctx context.Context, repo Repo) error {
 	if err := c.check(&repo); err != nil {
 		return err

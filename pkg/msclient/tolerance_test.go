@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,7 +52,7 @@ func TestWhoAmITolerant(t *testing.T) {
 		_, _ = w.Write([]byte(`{"success":true,"data":{"email":"a@x"}}`))
 	})
 	_, err := NewClient(WithEndpoint(newLocal(t, mux)), WithToken(aliceToken), WithHTTPClient(fastHTTP())).WhoAmI(context.Background())
-	requireKind(t, err, ErrUnauthorized)
+	requireKind(t, err, hubkit.ErrUnauthorized)
 }
 
 // TestDownloadIgnoredRange: a server that answers 200 to a Range request; the client skips to the
@@ -79,7 +80,7 @@ func TestDownload416AtEnd(t *testing.T) {
 	rc, err := c.Download(context.Background(), model("alice/m"), "", "f", 10, -1)
 	require.Empty(t, readAll(t, rc, err))
 	_, err = c.Download(context.Background(), model("alice/m"), "", "f", 3, -1)
-	requireKind(t, err, ErrInvalid)
+	requireKind(t, err, hubkit.ErrInvalid)
 }
 
 // TestResolveRevisionWithoutCommitLog: a hub without the commit log route still pins a model
@@ -99,7 +100,7 @@ func TestResolveRevisionWithoutCommitLog(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, head, got)
 	_, err = c.ResolveRevision(context.Background(), model("alice/m"), "main")
-	requireKind(t, err, ErrNotFound)
+	requireKind(t, err, hubkit.ErrNotFound)
 }
 
 func TestParseHelpers(t *testing.T) {

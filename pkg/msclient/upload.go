@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // BlobSource is where an upload reads its bytes: the same ranged-reader abstraction every hub
@@ -114,7 +115,7 @@ func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([
 			}
 			if !seen[o] {
 				return nil, &Error{Method: http.MethodPost, Path: path, HTTPStatus: http.StatusOK,
-					Message: fmt.Sprintf("answer names object %s/%d that was not asked for", o.OID, o.Size), Kind: ErrServer}
+					Message: fmt.Sprintf("answer names object %s/%d that was not asked for", o.OID, o.Size), Kind: hubkit.ErrServer}
 			}
 			act, ok := r.Actions["upload"]
 			if !ok {
@@ -127,7 +128,7 @@ func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([
 				}
 				if err != nil || act.Href == "" {
 					return nil, &Error{Method: http.MethodPost, Path: path, HTTPStatus: http.StatusOK,
-						Message: fmt.Sprintf("object %s has an upload action without a usable href", o.OID), Kind: ErrServer}
+						Message: fmt.Sprintf("object %s has an upload action without a usable href", o.OID), Kind: hubkit.ErrServer}
 				}
 			}
 			byObj[o] = &BlobUpload{c: c, repo: repo, obj: o, href: href, header: act.Header}
@@ -145,7 +146,7 @@ func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([
 // authenticated PUT of exactly Content-Length bytes over HTTP/1.1, never buffering it. Every byte
 // is hashed on the way: if the source's bytes do not have the object's size and SHA-256, the body
 // fails before its last byte is sent, the hub stores nothing, and Upload returns an error matching
-// ErrHashMismatch. A transient failure (connection cut, 408, 429, 5xx) re-opens the source and
+// hubkit.ErrHashMismatch. A transient failure (connection cut, 408, 429, 5xx) re-opens the source and
 // retries (see WithUploadRetry); other failures are returned.
 func (u *BlobUpload) Upload(ctx context.Context, src BlobSource) error {
 	c := u.c
@@ -177,7 +178,7 @@ func (u *BlobUpload) Upload(ctx context.Context, src BlobSource) error {
 
 // retryableUpload reports whether a failed PUT may be tried again.
 func retryableUpload(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, ErrHashMismatch) || errors.Is(err, errSource) {
+	if ctx.Err() != nil || errors.Is(err, hubkit.ErrHashMismatch) || errors.Is(err, errSource) {
 		return false
 	}
 	var e *Error
@@ -207,7 +208,7 @@ func (u *BlobUpload) put(ctx context.Context, src BlobSource) error {
 		req.Body = http.NoBody
 		vr.close()
 		if u.obj.OID != emptySHA256 {
-			return fmt.Errorf("msclient: upload %s: empty object with a non-empty hash: %w", u.obj.OID, ErrHashMismatch)
+			return fmt.Errorf("msclient: upload %s: empty object with a non-empty hash: %w", u.obj.OID, hubkit.ErrHashMismatch)
 		}
 		vr.done = true
 	}
@@ -245,7 +246,7 @@ func (u *BlobUpload) put(ctx context.Context, src BlobSource) error {
 		}
 	}
 	if !vr.complete() {
-		return fmt.Errorf("msclient: upload %s: hub answered before the whole body was sent: %w", u.obj.OID, ErrServer)
+		return fmt.Errorf("msclient: upload %s: hub answered before the whole body was sent: %w", u.obj.OID, hubkit.ErrServer)
 	}
 	return nil
 }
@@ -289,14 +290,14 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	switch {
 	case v.n == v.want.Size:
 		if sum := hex.EncodeToString(v.h.Sum(nil)); sum != v.want.OID {
-			return 0, v.fail(fmt.Errorf("msclient: upload %s: source bytes hash to %s: %w", v.want.OID, sum, ErrHashMismatch))
+			return 0, v.fail(fmt.Errorf("msclient: upload %s: source bytes hash to %s: %w", v.want.OID, sum, hubkit.ErrHashMismatch))
 		}
 		v.mu.Lock()
 		v.done = true
 		v.mu.Unlock()
 		return n, io.EOF
 	case rerr == io.EOF:
-		return 0, v.fail(fmt.Errorf("msclient: upload %s: source ended after %d of %d bytes: %w", v.want.OID, v.n, v.want.Size, ErrHashMismatch))
+		return 0, v.fail(fmt.Errorf("msclient: upload %s: source ended after %d of %d bytes: %w", v.want.OID, v.n, v.want.Size, hubkit.ErrHashMismatch))
 	case rerr != nil:
 		return 0, v.fail(fmt.Errorf("msclient: upload %s: read source: %w: %w", v.want.OID, errSource, rerr))
 	}

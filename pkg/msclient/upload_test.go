@@ -16,6 +16,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -92,13 +93,13 @@ func TestPrepareUpload(t *testing.T) {
 		rule   *fault.Rule
 		kind   error
 	}{
-		{name: "bad oid", client: c, repo: model("alice/up"), objs: []Object{{OID: "xyz", Size: 1}}, kind: ErrInvalid},
-		{name: "negative size", client: c, repo: model("alice/up"), objs: []Object{{OID: sha(stored), Size: -1}}, kind: ErrInvalid},
-		{name: "missing repo", client: c, repo: model("alice/none"), objs: objs[:1], kind: ErrNotFound},
-		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/up"), objs: objs[:1], kind: ErrForbidden},
-		{name: "anonymous", client: newClient(s, ""), repo: model("alice/up"), objs: objs[:1], kind: ErrUnauthorized},
+		{name: "bad oid", client: c, repo: model("alice/up"), objs: []Object{{OID: "xyz", Size: 1}}, kind: hubkit.ErrInvalid},
+		{name: "negative size", client: c, repo: model("alice/up"), objs: []Object{{OID: sha(stored), Size: -1}}, kind: hubkit.ErrInvalid},
+		{name: "missing repo", client: c, repo: model("alice/none"), objs: objs[:1], kind: hubkit.ErrNotFound},
+		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/up"), objs: objs[:1], kind: hubkit.ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/up"), objs: objs[:1], kind: hubkit.ErrUnauthorized},
 		{name: "error in 200", client: c, repo: model("alice/up"), objs: objs[:1],
-			rule: ptr(mstest.EnvelopeError(mstest.RouteLFSBatch, "batch refused", 1)), kind: ErrInvalid},
+			rule: ptr(mstest.EnvelopeError(mstest.RouteLFSBatch, "batch refused", 1)), kind: hubkit.ErrInvalid},
 		{name: "5xx retried (batch is idempotent)", client: c, repo: model("alice/up"), objs: objs[:1],
 			rule: &fault.Rule{Route: mstest.RouteLFSBatch, Status: 502, Times: 2}},
 		{name: "429 retried", client: c, repo: model("alice/up"), objs: objs[:1],
@@ -178,7 +179,7 @@ func TestUploadHashMismatch(t *testing.T) {
 			require.Len(t, ups, 1)
 			src := &bytesSource{b: tt.src}
 			err = ups[0].Upload(context.Background(), src)
-			require.ErrorIs(t, err, ErrHashMismatch)
+			require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 			require.Equal(t, int32(1), src.opens.Load(), "a mismatch is not retried")
 			require.False(t, s.HasBlob(sha(good)))
 			require.False(t, s.HasBlob(sha(tt.src)))
@@ -212,9 +213,9 @@ func TestUploadFaults(t *testing.T) {
 		{name: "cut upload retried", rule: fault.Rule{Route: mstest.RouteBlobPut, CutAfter: 100 << 10, Times: 1}, opens: 2},
 		{name: "5xx retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 500, Times: 2}, opens: 3},
 		{name: "429 retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 429, Times: 1}, opens: 2},
-		{name: "5xx persisting", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 503}, kind: ErrServer, opens: 4},
-		{name: "403 not retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 403}, kind: ErrForbidden, opens: 1},
-		{name: "error in 200", rule: mstest.EnvelopeError(mstest.RouteBlobPut, mstest.MsgNotLoggedIn, 1), kind: ErrUnauthorized, opens: 1},
+		{name: "5xx persisting", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 503}, kind: hubkit.ErrServer, opens: 4},
+		{name: "403 not retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 403}, kind: hubkit.ErrForbidden, opens: 1},
+		{name: "error in 200", rule: mstest.EnvelopeError(mstest.RouteBlobPut, mstest.MsgNotLoggedIn, 1), kind: hubkit.ErrUnauthorized, opens: 1},
 		{name: "source fails", src: failingSource{}, kind: errSource},
 	}
 	for _, tt := range tests {
@@ -336,7 +337,7 @@ func TestUploadMismatchNeverCompletes(t *testing.T) {
 	ups, err := c.PrepareUpload(context.Background(), model("alice/m"), []Object{obj(good)})
 	require.NoError(t, err)
 	err = ups[0].Upload(context.Background(), &bytesSource{b: bad})
-	require.ErrorIs(t, err, ErrHashMismatch)
+	require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 	require.False(t, completed.Load())
 	require.Less(t, received.Load(), int64(len(good)))
 }

@@ -1,13 +1,10 @@
-// Package apierr holds the error kinds both hub clients map their failures to, so the migration
-// engine can treat Hugging Face and ModelScope alike with errors.Is. Each client re-exports these
-// values under its own name (hub.ErrNotFound, msclient.ErrNotFound, ...) and wraps them in its own
-// error type carrying the hub's status, code and message.
-package apierr
+package hubkit
 
 import "errors"
 
-// Error kinds. A client error matches exactly one of them with errors.Is (ErrGated and
-// ErrStorageLocked also match ErrForbidden or ErrUnauthorized, which they refine).
+// Error kinds. Every error a hub client returns for a hub's answer matches exactly one of them
+// with errors.Is (ErrGated and ErrStorageLocked also match ErrForbidden, which they refine); the
+// clients' own error types (*hub.Error, *msclient.Error) carry the status, code and message.
 var (
 	// ErrNotFound: the repo, revision or file does not exist, or is invisible to this token.
 	ErrNotFound = errors.New("not found")
@@ -24,8 +21,13 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrConflict: the thing being created already exists, or a concurrent update won (409, 412).
 	ErrConflict = errors.New("conflict")
-	// ErrInvalid: the hub rejected the request as malformed (400, 422).
+	// ErrInvalid: the hub rejected the request as malformed (400, 422), or the caller passed
+	// something no hub would accept.
 	ErrInvalid = errors.New("invalid request")
-	// ErrServer: the hub failed (5xx) and retries were exhausted.
+	// ErrServer: the hub failed (5xx) and retries were exhausted, or answered something that
+	// cannot be right (a malformed listing, a body that ends early).
 	ErrServer = errors.New("server error")
+	// ErrHashMismatch: bytes do not have the size and SHA-256 (or git blob id) they were
+	// announced with. Uploads fail with it before the hub can store anything.
+	ErrHashMismatch = errors.New("content hash mismatch")
 )
