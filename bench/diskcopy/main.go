@@ -53,7 +53,7 @@ func run(ctx context.Context, m *manifest.Manifest, dest, parent string, files i
 		return err
 	}
 	if from.Type == "" {
-		from.Type, to.Type = migrate.Model, migrate.Model
+		from.Type, to.Type = hubkit.Model, hubkit.Model
 	}
 	src, dst := hf, ms
 	if from.Hub == migrate.ModelScope {

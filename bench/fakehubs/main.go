@@ -27,6 +27,7 @@ import (
 	"github.com/linaqruf/hf2ms/bench/internal/manifest"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -92,10 +93,10 @@ func main() {
 	}
 	switch *src {
 	case "hf":
-		if err := hf.CreateRepo(hubtest.Model, id, hubtest.RepoOptions{}); err != nil {
+		if err := hf.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{}); err != nil {
 			log.Fatalf("fakehubs: %v", err)
 		}
-		if _, err := hf.Commit(hubtest.Model, id, "main", "Seed "+*caseName, hfFiles...); err != nil {
+		if _, err := hf.Commit(hubkit.Model, id, "main", "Seed "+*caseName, hfFiles...); err != nil {
 			log.Fatalf("fakehubs: seeding: %v", err)
 		}
 		m.Source, m.SrcToken = "hf:"+id, hfToken
@@ -103,10 +104,10 @@ func main() {
 			m.Files[i].URL = hf.URL() + "/" + id + "/resolve/main/" + m.Files[i].Path
 		}
 	case "ms":
-		if err := ms.CreateRepo(mstest.Model, id, mstest.Public); err != nil {
+		if err := ms.CreateRepo(hubkit.Model, id, mstest.Public); err != nil {
 			log.Fatalf("fakehubs: %v", err)
 		}
-		if _, err := ms.Commit(mstest.Model, id, mstest.DefaultBranch, "Seed "+*caseName, msFiles...); err != nil {
+		if _, err := ms.Commit(hubkit.Model, id, mstest.DefaultBranch, "Seed "+*caseName, msFiles...); err != nil {
 			log.Fatalf("fakehubs: seeding: %v", err)
 		}
 		m.Source, m.SrcToken = "ms:"+id, msToken

@@ -17,6 +17,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -46,7 +47,7 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) seedHF(t *testing.T, id string, nFiles int) {
 	t.Helper()
-	require.NoError(t, w.hf.CreateRepo(hubtest.Model, id, hubtest.RepoOptions{}))
+	require.NoError(t, w.hf.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{}))
 	files := []hubtest.File{
 		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + id + "\n")},
 		{Path: "config.json", Content: []byte(`{"a":1}`)},
@@ -55,7 +56,7 @@ func (w *world) seedHF(t *testing.T, id string, nFiles int) {
 		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(id)*1000 + i)}
 		files = append(files, hubtest.File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
 	}
-	_, err := w.hf.Commit(hubtest.Model, id, "main", "seed", files...)
+	_, err := w.hf.Commit(hubkit.Model, id, "main", "seed", files...)
 	require.NoError(t, err)
 }
 
@@ -160,7 +161,7 @@ func TestSingleMigration(t *testing.T) {
 	var rep migrate.Report
 	require.NoError(t, json.Unmarshal([]byte(res.report), &rep))
 	require.Equal(t, migrate.StatusSucceeded, rep.Status)
-	require.True(t, w.ms.RepoExists(mstest.Model, "alice/model"))
+	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/model"))
 
 	// A scheduled re-run is an incremental no-op.
 	again := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
@@ -175,7 +176,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	w.seedHF(t, "alice/model", 2)
 	res := w.run(t, with(tokens(), "source", "alice/model", "to", "ms", "dry_run", "true"))
 	require.Equal(t, 0, res.code, res.log)
-	require.False(t, w.ms.RepoExists(mstest.Model, "alice/model"), "a dry run must not create the destination")
+	require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"), "a dry run must not create the destination")
 	require.Contains(t, res.summary, "dry run")
 	require.Contains(t, res.summary, "| to copy | 5 |")
 }
@@ -186,8 +187,8 @@ func TestBatch(t *testing.T) {
 	w.seedHF(t, "alice/b", 2)
 	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/a\n# a comment\nalice/b alice/b-mirror\n"))
 	require.Equal(t, 0, res.code, res.log)
-	require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"))
-	require.True(t, w.ms.RepoExists(mstest.Model, "alice/b-mirror"))
+	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
+	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b-mirror"))
 	require.Contains(t, res.summary, "## hf2ms batch: 2 repos")
 	require.Contains(t, res.summary, "2 succeeded, 0 up to date, 0 failed")
 	require.Equal(t, "true", res.outputMap["verified"])
@@ -202,8 +203,8 @@ func TestCorruptSourceFailsTheStepAndNamesTheFile(t *testing.T) {
 	require.Contains(t, res.summary, "weights/part-000.bin")
 	require.Contains(t, res.log, "::error::")
 	require.Contains(t, res.log, "weights/part-000.bin")
-	if w.ms.RepoExists(mstest.Model, "alice/model") {
-		files, err := w.ms.Files(mstest.Model, "alice/model", "master")
+	if w.ms.RepoExists(hubkit.Model, "alice/model") {
+		files, err := w.ms.Files(hubkit.Model, "alice/model", "master")
 		require.NoError(t, err)
 		for _, f := range files {
 			require.NotEqual(t, "weights/part-000.bin", f.Path, "no commit may carry the corrupt file")
@@ -250,8 +251,8 @@ func TestWrongTokenFailsCleanly(t *testing.T) {
 
 func TestSummaryOfHugeRepoStaysUnderLimit(t *testing.T) {
 	rep := &migrate.Report{Status: migrate.StatusFailed,
-		Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "a/b"},
-		Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "a/b"},
+		Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"},
+		Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/b"},
 		Verification: &migrate.Verification{}}
 	for i := 0; i < 100_000; i++ {
 		p := fmt.Sprintf("data/shard-%06d/some/long/folder/name/file-%06d.parquet", i/100, i)
@@ -279,7 +280,7 @@ func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
 	w.seedHF(t, "alice/a", 1)
 	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/missing\nalice/a\n"))
 	require.Equal(t, 1, res.code, res.log)
-	require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"), "the other repo still migrates")
+	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"), "the other repo still migrates")
 	require.Contains(t, res.summary, "1 succeeded, 0 up to date, 1 failed")
 	var br migrate.BatchReport
 	require.NoError(t, json.Unmarshal([]byte(res.report), &br))

@@ -15,6 +15,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
@@ -30,7 +31,7 @@ func readReport(t *testing.T, path string, v any) string {
 
 func hfPaths(w *world, id string) map[string]int64 {
 	out := map[string]int64{}
-	files, _ := w.hf.Files(hubtest.Model, id, "main")
+	files, _ := w.hf.Files(hubkit.Model, id, "main")
 	for _, f := range files {
 		out[f.Path] = f.Size
 	}
@@ -39,7 +40,7 @@ func hfPaths(w *world, id string) map[string]int64 {
 
 func msPaths(w *world, id string) map[string]int64 {
 	out := map[string]int64{}
-	files, _ := w.ms.Files(mstest.Model, id, "")
+	files, _ := w.ms.Files(hubkit.Model, id, "")
 	for _, f := range files {
 		out[f.Path] = f.Size
 	}
@@ -121,7 +122,7 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 			reportPath := filepath.Join(t.TempDir(), "plan.json")
 			res := run{env: w.env()}.exec(t, append(args, "--report", reportPath)...)
 			require.Equal(t, ExitOK, res.code, res)
-			require.False(t, w.ms.RepoExists(mstest.Model, "alice/model"), "a plan creates nothing")
+			require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"), "a plan creates nothing")
 			require.Contains(t, res.stdout, "destination does not exist yet")
 			require.Contains(t, res.stdout, "copy (6 files")
 			for _, p := range []string{"README.md", "config.json", "weights/part-000.bin", "weights/part-002.bin", ".gitattributes"} {
@@ -143,11 +144,11 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 		require.Equal(t, ExitOK, run{env: w.env()}.exec(t, "migrate", "hf:alice/model", "--to", "ms").code)
 		// one new file on the source, one stray file on the destination
 		b := synth.Blob{Size: 70 << 10, Seed: 9}
-		_, err := w.hf.Commit(hubtest.Model, "alice/model", "main", "more", hubtest.File{Path: "weights/new.bin", Blob: &b})
+		_, err := w.hf.Commit(hubkit.Model, "alice/model", "main", "more", hubtest.File{Path: "weights/new.bin", Blob: &b})
 		require.NoError(t, err)
-		_, err = w.ms.Commit(mstest.Model, "alice/model", "", "stray", mstest.File{Path: "stray.txt", Content: []byte("x")})
+		_, err = w.ms.Commit(hubkit.Model, "alice/model", "", "stray", mstest.File{Path: "stray.txt", Content: []byte("x")})
 		require.NoError(t, err)
-		headBefore, err := w.ms.Files(mstest.Model, "alice/model", "")
+		headBefore, err := w.ms.Files(hubkit.Model, "alice/model", "")
 		require.NoError(t, err)
 
 		res := run{env: w.env()}.exec(t, "plan", "hf:alice/model", "--to", "ms", "--delete")
@@ -158,7 +159,7 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 		require.Contains(t, res.stdout, "\ndelete (1 files, 1 B):")
 		require.Contains(t, res.stdout, "stray.txt")
 		require.Contains(t, res.stdout, "1 to copy (70.0 KiB), 5 to skip, 1 to delete")
-		after, err := w.ms.Files(mstest.Model, "alice/model", "")
+		after, err := w.ms.Files(hubkit.Model, "alice/model", "")
 		require.NoError(t, err)
 		require.Equal(t, headBefore, after, "a plan changes nothing")
 	})
@@ -194,11 +195,11 @@ func TestBatch(t *testing.T) {
 			require.Regexp(t, `source\s+destination\s+status\s+copied\s+bytes\s+verified\s+error`, res.stdout)
 			require.Regexp(t, `hf:alice/a\s+ms:alice/a\s+succeeded\s+\d+\s+.*true`, res.stdout)
 			require.Contains(t, res.stdout, "2 succeeded, 0 up to date, 0 failed")
-			require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"))
+			require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
 			if c.file != "" {
-				require.True(t, w.ms.RepoExists(mstest.Model, "alice/b-mirror"))
+				require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b-mirror"))
 			} else {
-				require.True(t, w.ms.RepoExists(mstest.Model, "alice/b"))
+				require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b"))
 			}
 			var rep migrate.BatchReport
 			readReport(t, reportPath, &rep)
@@ -216,9 +217,9 @@ func TestBatch(t *testing.T) {
 		require.Equal(t, ExitFailure, res.code, res)
 		require.Regexp(t, `hf:alice/missing\s+ms:alice/missing\s+failed`, res.stdout)
 		require.Contains(t, res.stdout, "2 succeeded, 0 up to date, 1 failed")
-		require.True(t, w.ms.RepoExists(mstest.Model, "alice/a"))
-		require.True(t, w.ms.RepoExists(mstest.Model, "alice/b"))
-		require.False(t, w.ms.RepoExists(mstest.Model, "alice/missing"))
+		require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
+		require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b"))
+		require.False(t, w.ms.RepoExists(hubkit.Model, "alice/missing"))
 	})
 
 	t.Run("empty list is a usage error", func(t *testing.T) {
@@ -246,7 +247,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	// Break the destination behind the tool's back: one file changed, one gone.
-	_, err := w.ms.Commit(mstest.Model, "alice/model", "", "break",
+	_, err := w.ms.Commit(hubkit.Model, "alice/model", "", "break",
 		mstest.File{Path: "config.json", Content: []byte(`{"hidden_size":65}`)},
 		mstest.File{Path: "weights/part-001.bin", Delete: true})
 	require.NoError(t, err)
@@ -338,8 +339,8 @@ func workerJobs(t *testing.T, w *world, dest string, all bool) []string {
 	ep := migrate.Endpoints{HF: w.hfRec.srv.URL, MS: w.msRec.srv.URL}
 	src := migrate.NewHFHub(hub.NewClient(hub.WithToken(hfTok), hub.WithEndpoint(ep.HF)))
 	dst := migrate.NewMSHub(msclient.NewClient(msclient.WithToken(msTok), msclient.WithEndpoint(ep.MS)))
-	from := migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "alice/model"}
-	to := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: dest}
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: dest}
 	opts := migrate.Options{}
 	if !all {
 		opts = migrate.Options{Parallel: true, ChunkSize: 100 << 10}
@@ -387,7 +388,7 @@ func TestWorker(t *testing.T) {
 			w := newWorld(t)
 			w.seedHF(t, "alice/model", 2)
 			// the orchestrator creates the destination before it hands out jobs
-			require.NoError(t, w.ms.CreateRepo(mstest.Model, "alice/worker-dest", mstest.Public))
+			require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
 			jobs := workerJobs(t, w, "alice/worker-dest", via != "blobs then commit")
 			types := map[migrate.EventType]int{}
 			for _, job := range jobs {
@@ -411,8 +412,8 @@ func TestWorker(t *testing.T) {
 			require.Equal(t, 5, types[migrate.EventFileDone], "README, config, 2 weights, .gitattributes")
 			require.Equal(t, 1, types[migrate.EventCommit])
 			require.Zero(t, types[migrate.EventError])
-			require.True(t, w.ms.RepoExists(mstest.Model, "alice/worker-dest"))
-			files, err := w.ms.Files(mstest.Model, "alice/worker-dest", "")
+			require.True(t, w.ms.RepoExists(hubkit.Model, "alice/worker-dest"))
+			files, err := w.ms.Files(hubkit.Model, "alice/worker-dest", "")
 			require.NoError(t, err)
 			require.Len(t, files, 5)
 			w.assertNoLeaks(t)
@@ -423,7 +424,7 @@ func TestWorker(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		w.seedHF(t, "alice/model", 1)
-		require.NoError(t, w.ms.CreateRepo(mstest.Model, "alice/worker-dest", mstest.Public))
+		require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
 		good := workerJobs(t, w, "alice/worker-dest", true)[0]
 		unknownHub := strings.Replace(good, `"hub":"ms"`, `"hub":"gitlab"`, 1)
 		require.NotEqual(t, good, unknownHub)
@@ -503,7 +504,7 @@ func TestUsageErrors(t *testing.T) {
 			require.Empty(t, res.stdout)
 		})
 	}
-	require.False(t, w.ms.RepoExists(mstest.Model, "alice/model"))
+	require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"))
 }
 
 func TestDotEnvNeverOverridesTheEnvironment(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
@@ -52,7 +53,7 @@ func startDemoHubs(weights int64) (*demoHubs, error) {
 	d.hf.AddToken(demoHFToken, demoUser, hubtest.RoleWrite)
 	d.ms.AddUser(demoUser)
 	d.ms.AddToken(demoMSToken, demoUser)
-	if err := d.hf.CreateRepo(hubtest.Model, demoRepo, hubtest.RepoOptions{}); err != nil {
+	if err := d.hf.CreateRepo(hubkit.Model, demoRepo, hubtest.RepoOptions{}); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func startDemoHubs(weights int64) (*demoHubs, error) {
 		b := synth.Blob{Size: shard, Seed: uint64(100 + i)}
 		files = append(files, hubtest.File{Path: fmt.Sprintf("model-%05d-of-00003.safetensors", i), Blob: &b})
 	}
-	if _, err := d.hf.Commit(hubtest.Model, demoRepo, "main", "Initial commit", files...); err != nil {
+	if _, err := d.hf.Commit(hubkit.Model, demoRepo, "main", "Initial commit", files...); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -158,9 +159,9 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 		src, dst migrate.Hub
 		from, to migrate.Repo
 	}
-	hfRepo := migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: demoRepo}
-	msRepo := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: demoRepo}
-	back := migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: demoRepo + "-roundtrip"}
+	hfRepo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: demoRepo}
+	msRepo := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: demoRepo}
+	back := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: demoRepo + "-roundtrip"}
 	legs := []leg{
 		{"1. Hugging Face -> ModelScope", hf, ms, hfRepo, msRepo},
 		{"2. ModelScope -> Hugging Face (new repo; README license fixed for the Hub)", ms, hf, msRepo, back},
@@ -192,7 +193,7 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 			break
 		}
 	}
-	if readme, err := d.hf.ReadFile(hubtest.Model, demoRepo+"-roundtrip", "main", "README.md"); err == nil {
+	if readme, err := d.hf.ReadFile(hubkit.Model, demoRepo+"-roundtrip", "main", "README.md"); err == nil {
 		fmt.Fprintf(a.Stdout, "\nREADME.md front matter on hf:%s-roundtrip:\n%s\n", demoRepo, frontMatter(readme))
 	}
 	if failed {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -161,14 +162,14 @@ func Resolve(ctx context.Context, env *Env, source, to, dest, repoType string) (
 // IsUsage reports whether err was caused by the caller's input (flags, references).
 func IsUsage(err error) bool { return errors.As(err, new(usageError)) }
 
-func parseRepoType(s string) (migrate.RepoType, error) {
+func parseRepoType(s string) (hubkit.RepoType, error) {
 	switch strings.ToLower(s) {
 	case "model", "models":
-		return migrate.Model, nil
+		return hubkit.Model, nil
 	case "dataset", "datasets":
-		return migrate.Dataset, nil
+		return hubkit.Dataset, nil
 	case "space", "spaces":
-		return migrate.Space, nil
+		return hubkit.Space, nil
 	}
 	return "", usagef("--repo-type %q: want model, dataset or space", s)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -120,7 +121,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 					case "{report}":
 						args = append(args, report)
 					case "{job}":
-						require.NoError(t, w.ms.CreateRepo(mstest.Model, "alice/worker-dest", mstest.Public))
+						require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
 						r.stdin = workerJobs(t, w, "alice/worker-dest", true)[0]
 					default:
 						args = append(args, a)

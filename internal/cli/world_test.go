@@ -22,6 +22,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -210,7 +211,7 @@ func newWorld(t *testing.T) *world {
 // seedHF creates hf:alice/<name> with a README, a config and n small synthetic weight files.
 func (w *world) seedHF(t *testing.T, id string, n int) {
 	t.Helper()
-	require.NoError(t, w.hf.CreateRepo(hubtest.Model, id, hubtest.RepoOptions{}))
+	require.NoError(t, w.hf.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{}))
 	files := []hubtest.File{
 		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + id + "\n")},
 		{Path: "config.json", Content: []byte(`{"hidden_size":64}`)},
@@ -219,14 +220,14 @@ func (w *world) seedHF(t *testing.T, id string, n int) {
 		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(id)*100 + i)}
 		files = append(files, hubtest.File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
 	}
-	_, err := w.hf.Commit(hubtest.Model, id, "main", "seed", files...)
+	_, err := w.hf.Commit(hubkit.Model, id, "main", "seed", files...)
 	require.NoError(t, err)
 }
 
 // seedMS creates ms:alice/<name> with a README and n synthetic LFS files.
 func (w *world) seedMS(t *testing.T, id string, n int) {
 	t.Helper()
-	require.NoError(t, w.ms.CreateRepo(mstest.Model, id, mstest.Public))
+	require.NoError(t, w.ms.CreateRepo(hubkit.Model, id, mstest.Public))
 	files := []mstest.File{
 		{Path: "README.md", Content: []byte("---\nlicense: Apache License 2.0\n---\n# " + id + "\n")},
 		{Path: "configuration.json", Content: []byte(`{"framework":"pytorch"}`)},
@@ -235,7 +236,7 @@ func (w *world) seedMS(t *testing.T, id string, n int) {
 		b := synth.Blob{Size: 48<<10 + int64(i), Seed: uint64(len(id)*300 + i)}
 		files = append(files, mstest.File{Path: fmt.Sprintf("model-%d.safetensors", i), Blob: &b})
 	}
-	_, err := w.ms.Commit(mstest.Model, id, "", "seed", files...)
+	_, err := w.ms.Commit(hubkit.Model, id, "", "seed", files...)
 	require.NoError(t, err)
 }
 

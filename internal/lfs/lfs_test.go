@@ -246,7 +246,7 @@ func setup(t *testing.T, chunk int64) *fakeLFS {
 func hostOf(u string) string { return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://") }
 
 // upload runs batch -> basic/multipart -> verify, as a hub client does.
-func upload(ctx context.Context, t *testing.T, f *fakeLFS, obj Object, src Source, conc int) error {
+func upload(ctx context.Context, t *testing.T, f *fakeLFS, obj Object, src hubkit.Source, conc int) error {
 	c := f.client()
 	resp, err := c.Batch(ctx, f.batchURL(), OpUpload, []Object{obj}, "main", nil)
 	require.NoError(t, err)
@@ -311,7 +311,7 @@ func TestUpload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t, tc.chunk)
-			err := upload(context.Background(), t, f, tc.obj, ReaderAtSource(bytes.NewReader(tc.data)), tc.conc)
+			err := upload(context.Background(), t, f, tc.obj, hubkit.ReaderAtSource(bytes.NewReader(tc.data)), tc.conc)
 			require.Zero(t, f.leaks.Load(), "storage saw credentials or a bad signature")
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
@@ -335,7 +335,7 @@ func TestUpload(t *testing.T) {
 			}
 			// A second upload finds the object stored and sends nothing.
 			before := f.puts.Load()
-			require.NoError(t, upload(context.Background(), t, f, tc.obj, ReaderAtSource(bytes.NewReader(tc.data)), tc.conc))
+			require.NoError(t, upload(context.Background(), t, f, tc.obj, hubkit.ReaderAtSource(bytes.NewReader(tc.data)), tc.conc))
 			require.Equal(t, before, f.puts.Load())
 		})
 	}
@@ -345,7 +345,7 @@ func TestMultipartRunsPartsConcurrently(t *testing.T) {
 	data := synth.Blob{Size: 2 << 20, Seed: 9}.Bytes()
 	f := setup(t, 32<<10)
 	var opened atomic.Int32
-	src := SourceFunc(func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	src := hubkit.SourceFunc(func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 		opened.Add(1)
 		return io.NopCloser(bytes.NewReader(data[off : off+n])), nil
 	})

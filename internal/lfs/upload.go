@@ -24,31 +24,6 @@ import (
 // MultipartOptions.Concurrency is zero. Memory used is Concurrency x chunk size.
 const DefaultConcurrency = 4
 
-// Source is a ranged source of an object's bytes: OpenRange returns n bytes starting at off
-// (n < 0: to the end). Multipart uploads open one range per part, concurrently.
-type Source interface {
-	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
-}
-
-// SourceFunc adapts a function to Source.
-type SourceFunc func(ctx context.Context, off, n int64) (io.ReadCloser, error)
-
-// OpenRange implements Source.
-func (f SourceFunc) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	return f(ctx, off, n)
-}
-
-// ReaderAtSource returns a Source reading from r (for example a synth.Blob, an *os.File or a
-// *bytes.Reader). With n < 0 it reads until r reports io.EOF.
-func ReaderAtSource(r io.ReaderAt) Source {
-	return SourceFunc(func(_ context.Context, off, n int64) (io.ReadCloser, error) {
-		if n < 0 {
-			n = 1<<63 - 1 - off
-		}
-		return io.NopCloser(io.NewSectionReader(r, off, n)), nil
-	})
-}
-
 // mismatch builds the hubkit.ErrHashMismatch error for obj.
 func mismatch(obj Object, gotSize int64, gotOID string) error {
 	if gotSize != obj.Size {
@@ -293,7 +268,7 @@ func (o *orderedHasher) add(ctx context.Context, i int, p []byte) error {
 // hasher consumes the parts as they complete in order; only when the whole object hashes to
 // obj.OID (and every part had its full size) is the completion call POSTed to the action's href
 // with the part ETags. On a mismatch no completion is sent and the error matches hubkit.ErrHashMismatch.
-func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, src Source, opt MultipartOptions) error {
+func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, src hubkit.Source, opt MultipartOptions) error {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -353,7 +328,7 @@ func PutMultipart(ctx context.Context, hc *http.Client, a Action, obj Object, sr
 
 // readPart fills buf with the part at off, failing with hubkit.ErrHashMismatch if the source is short
 // or long.
-func readPart(ctx context.Context, src Source, off int64, buf []byte, obj Object) error {
+func readPart(ctx context.Context, src hubkit.Source, off int64, buf []byte, obj Object) error {
 	rc, err := src.OpenRange(ctx, off, int64(len(buf)))
 	if err != nil {
 		return fmt.Errorf("lfs multipart: open source at %d: %w", off, err)

@@ -434,13 +434,13 @@ func newEntry(c content, lfs bool) *entry {
 	if c.blob != nil {
 		e.sha256 = c.blob.SHA256()
 	} else {
-		e.sha256 = migrate.SHA256Hex(c.data)
+		e.sha256 = hubkit.SHA256Hex(c.data)
 	}
 	if lfs {
 		ptr := fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", e.sha256, c.size())
-		e.gitOID = migrate.GitBlobID([]byte(ptr))
+		e.gitOID = hubkit.GitBlobID([]byte(ptr))
 	} else {
-		e.gitOID = migrate.GitBlobID(c.data)
+		e.gitOID = hubkit.GitBlobID(c.data)
 	}
 	return e
 }
@@ -510,7 +510,7 @@ func (u *upload) Blob() migrate.Blob { return u.b }
 
 // Upload reads the blob (in parallel ranged parts above the part size), verifies size and
 // SHA-256, and stores it (as a synth.Blob when it is one, else its bytes).
-func (u *upload) Upload(ctx context.Context, src migrate.Source) error {
+func (u *upload) Upload(ctx context.Context, src hubkit.Source) error {
 	u.h.mu.Lock()
 	err := u.h.fail("upload")
 	part := u.h.partSize
@@ -582,7 +582,7 @@ func (u *upload) Upload(ctx context.Context, src migrate.Source) error {
 }
 
 // readPart copies one range into w (at most want+1 bytes, to detect an oversized source).
-func (u *upload) readPart(ctx context.Context, src migrate.Source, off, want int64, w io.Writer) (int64, error) {
+func (u *upload) readPart(ctx context.Context, src hubkit.Source, off, want int64, w io.Writer) (int64, error) {
 	rc, err := src.OpenRange(ctx, off, want)
 	if err != nil {
 		return 0, fmt.Errorf("memhub upload %s: %w", u.b.OID, err)

@@ -12,21 +12,21 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
-var tRepo = migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "a/b"}
+var tRepo = migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"}
 
 func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 	ctx := context.Background()
 	data := []byte(strings.Repeat("x", 3000))
-	good := migrate.SHA256Hex(data)
+	good := hubkit.SHA256Hex(data)
 	for _, tc := range []struct {
 		name    string
 		blob    migrate.Blob
-		src     migrate.Source
+		src     hubkit.Source
 		wantErr error
 	}{
-		{"ok in parts", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource(data), nil},
-		{"wrong bytes", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource([]byte(strings.Repeat("y", 3000))), hubkit.ErrHashMismatch},
-		{"short", migrate.Blob{OID: good, Size: 3000}, migrate.BytesSource(data[:2000]), hubkit.ErrHashMismatch},
+		{"ok in parts", migrate.Blob{OID: good, Size: 3000}, hubkit.Bytes(data), nil},
+		{"wrong bytes", migrate.Blob{OID: good, Size: 3000}, hubkit.Bytes([]byte(strings.Repeat("y", 3000))), hubkit.ErrHashMismatch},
+		{"short", migrate.Blob{OID: good, Size: 3000}, hubkit.Bytes(data[:2000]), hubkit.ErrHashMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := New(migrate.HuggingFace, WithPartSize(1024))
@@ -66,7 +66,7 @@ func TestListingFlavoursAndFaults(t *testing.T) {
 		require.Equal(t, "l.bin", files[0].Path)
 		require.Equal(t, b.SHA256(), files[0].SHA256)
 		require.Equal(t, name == migrate.ModelScope, files[1].SHA256 != "", "regular-file sha256 only on ModelScope")
-		require.Equal(t, migrate.GitBlobID([]byte("hi")), files[1].GitOID)
+		require.Equal(t, hubkit.GitBlobID([]byte("hi")), files[1].GitOID)
 
 		h.AddFault(Fault{Op: "open", Path: "l.bin", After: 10, Times: 1})
 		_, err = h.ReadFile(tRepo, "", "l.bin")

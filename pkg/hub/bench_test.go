@@ -19,6 +19,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Run with: go test -run '^$' -bench . -benchtime 1x ./pkg/hub/
@@ -104,7 +105,7 @@ func benchServer(b *testing.B, opts ...hubtest.Option) (*hubtest.Server, *Client
 	s := hubtest.NewServer(opts...)
 	s.AddUser("alice")
 	s.AddToken(writeTok, "alice", hubtest.RoleWrite)
-	require.NoError(b, s.CreateRepo(hubtest.Model, model.ID, hubtest.RepoOptions{}))
+	require.NoError(b, s.CreateRepo(hubkit.Model, model.ID, hubtest.RepoOptions{}))
 	c := NewClient(WithEndpoint(s.URL()), WithToken(writeTok), WithHTTPClient(httpx.NewClient(httpx.WithGate(httpx.NewGate()))))
 	return s, c
 }
@@ -135,7 +136,7 @@ func BenchmarkUploadLFS(b *testing.B) {
 				require.NoError(b, err)
 				require.Len(b, ups, 1)
 				require.Equal(b, tc.name, ups[0].Transfer())
-				require.NoError(b, ups[0].Upload(context.Background(), ReaderAtSource(benchBlob)))
+				require.NoError(b, ups[0].Upload(context.Background(), hubkit.ReaderAtSource(benchBlob)))
 				b.StopTimer()
 				require.True(b, s.HasLFSObject(oid))
 				s.Close()
@@ -150,7 +151,7 @@ func BenchmarkUploadLFS(b *testing.B) {
 func BenchmarkDownloadLFS(b *testing.B) {
 	s, c := benchServer(b)
 	defer s.Close()
-	_, err := s.Commit(hubtest.Model, model.ID, "main", "big", hubtest.File{Path: "big.bin", Blob: &benchBlob})
+	_, err := s.Commit(hubkit.Model, model.ID, "main", "big", hubtest.File{Path: "big.bin", Blob: &benchBlob})
 	require.NoError(b, err)
 	want := benchBlob.SHA256()
 	b.SetBytes(benchSize)

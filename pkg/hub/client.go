@@ -7,7 +7,7 @@
 // A Client is built with functional options and is safe for concurrent use:
 //
 //	c := hub.NewClient(hub.WithToken(os.Getenv("HF_TOKEN")))
-//	info, err := c.RepoInfo(ctx, hub.Repo{Type: hub.RepoTypeModel, ID: "openai-community/gpt2"}, "")
+//	info, err := c.RepoInfo(ctx, hubkit.Repo{Type: hub.RepoTypeModel, ID: "openai-community/gpt2"}, "")
 //	if errors.Is(err, hubkit.ErrNotFound) { ... }
 //
 // Errors returned for Hub answers are *Error values that match the kinds of internal/apierr
@@ -40,13 +40,6 @@ const DefaultEndpoint = "https://huggingface.co"
 
 // LFSObject is an LFS object (SHA-256 and size), as taken by PrepareLFSUpload.
 type LFSObject = lfs.Object
-
-// BlobSource is a ranged source of a blob's bytes, as taken by LFSUpload.Upload: OpenRange(ctx,
-// off, n) returns n bytes from off (n < 0: to the end).
-type BlobSource = lfs.Source
-
-// ReaderAtSource returns a BlobSource reading from r (an *os.File, a *bytes.Reader, ...).
-func ReaderAtSource(r io.ReaderAt) BlobSource { return lfs.ReaderAtSource(r) }
 
 // Client talks to one Hugging Face Hub endpoint. Create it with NewClient.
 type Client struct {
@@ -166,39 +159,6 @@ func NewClient(opts ...Option) *Client {
 // Endpoint returns the Hub's base URL, without a trailing slash.
 func (c *Client) Endpoint() string { return c.endpoint }
 
-// RepoType is the kind of repository.
-type RepoType string
-
-// Repository types.
-const (
-	RepoTypeModel   RepoType = "model"
-	RepoTypeDataset RepoType = "dataset"
-	RepoTypeSpace   RepoType = "space"
-)
-
-// ParseRepoType accepts "model", "dataset", "space", their plurals, and "" (model).
-func ParseRepoType(s string) (RepoType, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "model", "models":
-		return RepoTypeModel, nil
-	case "dataset", "datasets":
-		return RepoTypeDataset, nil
-	case "space", "spaces":
-		return RepoTypeSpace, nil
-	}
-	return "", fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", s, hubkit.ErrInvalid)
-}
-
-// Repo identifies a repository.
-type Repo struct {
-	Type RepoType
-	// ID is "namespace/name".
-	ID string
-}
-
-// String renders the repo as "ns/name", "datasets/ns/name" or "spaces/ns/name".
-func (r Repo) String() string { return r.urlPrefix() + r.ID }
-
 var repoPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // ParseRepoID checks that id is "namespace/name" as the Hub allows it (letters, digits, '-',
@@ -225,33 +185,32 @@ func ParseRepoID(id string) (ns, name string, err error) {
 	return ns, name, nil
 }
 
-// Validate checks the repo's type and id.
-func (r Repo) Validate() error {
-	switch r.Type {
-	case RepoTypeModel, RepoTypeDataset, RepoTypeSpace, "":
-	default:
+// validateRepo checks the repo's type and id.
+func validateRepo(r hubkit.Repo) error {
+	if r.Type != "" && !r.Type.Valid() {
 		return fmt.Errorf("hub: unknown repo type %q (want model, dataset or space): %w", r.Type, hubkit.ErrInvalid)
 	}
 	_, _, err := ParseRepoID(r.ID)
 	return err
 }
 
-func (r Repo) typ() RepoType {
+// repoType is r's type, Model when unset.
+func repoType(r hubkit.Repo) hubkit.RepoType {
 	if r.Type == "" {
-		return RepoTypeModel
+		return hubkit.Model
 	}
 	return r.Type
 }
 
 // apiPrefix is "models", "datasets" or "spaces".
-func (r Repo) apiPrefix() string { return string(r.typ()) + "s" }
+func apiPrefix(r hubkit.Repo) string { return string(repoType(r)) + "s" }
 
 // urlPrefix is "", "datasets/" or "spaces/" (web, resolve and git URLs).
-func (r Repo) urlPrefix() string {
-	if r.typ() == RepoTypeModel {
+func urlPrefix(r hubkit.Repo) string {
+	if repoType(r) == hubkit.Model {
 		return ""
 	}
-	return string(r.typ()) + "s/"
+	return string(repoType(r)) + "s/"
 }
 
 // escID escapes the two parts of an id for a URL path.
@@ -281,7 +240,9 @@ func escRev(rev string) string {
 func (c *Client) apiURL(escapedPath string) string { return c.endpoint + escapedPath }
 
 // repoAPI is /api/{type}s/{ns}/{name}.
-func (c *Client) repoAPI(r Repo) string { return c.apiURL("/api/" + r.apiPrefix() + "/" + escID(r.ID)) }
+func (c *Client) repoAPI(r hubkit.Repo) string {
+	return c.apiURL("/api/" + apiPrefix(r) + "/" + escID(r.ID))
+}
 
 // newRequest builds a request; the token goes only to the endpoint's host.
 func (c *Client) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {

@@ -50,8 +50,8 @@ func (m *resolveMeta) absorb(h http.Header) {
 	}
 }
 
-func (c *Client) resolveURL(repo Repo, rev, path string) string {
-	return c.apiURL("/" + repo.urlPrefix() + escID(repo.ID) + "/resolve/" + escRev(rev) + "/" + escPath(path))
+func (c *Client) resolveURL(repo hubkit.Repo, rev, path string) string {
+	return c.apiURL("/" + urlPrefix(repo) + escID(repo.ID) + "/resolve/" + escRev(rev) + "/" + escPath(path))
 }
 
 // follow sends method to u and follows redirects itself: the token goes only to the Hub's host
@@ -102,8 +102,8 @@ func (c *Client) follow(ctx context.Context, op, method, u string, setup func(*h
 // FileMetadata returns a file's commit, etag and size without downloading it: HEAD
 // /{prefix}{id}/resolve/{rev}/{path}, following only same-host redirects (resolve-cache) and
 // stopping at the CDN redirect of LFS files, whose own Content-Length is not the file's size.
-func (c *Client) FileMetadata(ctx context.Context, repo Repo, rev, path string) (*FileMetadata, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) FileMetadata(ctx context.Context, repo hubkit.Repo, rev, path string) (*FileMetadata, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	op := "file metadata " + repo.String() + "/" + path
@@ -142,8 +142,8 @@ func isHex(s string) bool {
 // off: GET /{prefix}{id}/resolve/{rev}/{path} with a Range, following the Hub's redirects (307
 // to resolve-cache for regular files, 302 to the CDN for LFS files, where the token is never
 // sent). A body cut mid-way is resumed by Range at the commit the first answer was pinned to.
-func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	if off < 0 {
@@ -181,7 +181,7 @@ func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off,
 
 // openRange opens [off, off+n) (n < 0: to the end) and returns the body positioned at off, the
 // resolve headers, and the file's total size (-1 when unknown).
-func (c *Client) openRange(ctx context.Context, op string, repo Repo, rev, path string, off, n int64) (io.ReadCloser, *resolveMeta, int64, error) {
+func (c *Client) openRange(ctx context.Context, op string, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, *resolveMeta, int64, error) {
 	ranged := off > 0 || n >= 0
 	setup := func(req *http.Request) {
 		if !ranged {
@@ -246,8 +246,8 @@ func limitBody(rc io.ReadCloser, n int64) io.ReadCloser {
 // uses. It keeps working when the HTTP API refuses the repo's files (hubkit.ErrStorageLocked). rev is
 // the ref sent with the batch ("" for none). The token goes to the Hub only; a cut body is
 // resumed by Range on the signed href.
-func (c *Client) DownloadLFS(ctx context.Context, repo Repo, rev string, obj LFSObject, off, n int64) (io.ReadCloser, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) DownloadLFS(ctx context.Context, repo hubkit.Repo, rev string, obj LFSObject, off, n int64) (io.ReadCloser, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	resp, err := c.lfsClient().Batch(ctx, c.lfsBatchURL(repo), lfs.OpDownload, []lfs.Object{obj}, rev, []string{lfs.TransferBasic})

@@ -147,13 +147,13 @@ func FuzzCommitNDJSON(f *testing.F) {
 		s.AddUser("alice")
 		s.AddToken(fuzzToken, "alice", hubtest.RoleWrite)
 		lfsData := []byte("fuzz lfs object\n")
-		require.NoError(t, s.CreateRepo(hubtest.Model, "alice/model", hubtest.RepoOptions{}))
-		_, err := s.Commit(hubtest.Model, "alice/model", "main", "seed",
+		require.NoError(t, s.CreateRepo(hubkit.Model, "alice/model", hubtest.RepoOptions{}))
+		_, err := s.Commit(hubkit.Model, "alice/model", "main", "seed",
 			hubtest.File{Path: "README.md", Content: []byte("# hi\n")},
 			hubtest.File{Path: "weights.bin", Content: lfsData, LFS: true})
 		require.NoError(t, err)
 		var lfsOID string
-		files, err := s.Files(hubtest.Model, "alice/model", "main")
+		files, err := s.Files(hubkit.Model, "alice/model", "main")
 		require.NoError(t, err)
 		for _, fi := range files {
 			if fi.Path == "weights.bin" {
@@ -170,7 +170,7 @@ func FuzzCommitNDJSON(f *testing.F) {
 		if del {
 			ops = append(ops, CommitOp{Kind: OpDelete, Path: "README.md"})
 		}
-		repo := Repo{Type: RepoTypeModel, ID: "alice/model"}
+		repo := hubkit.Repo{Type: hubkit.Model, ID: "alice/model"}
 		ci, err := c.Commit(context.Background(), repo, "main", CommitOptions{Summary: summary, Description: desc}, ops)
 		q1, q2 := strings.TrimPrefix(p1, "/"), strings.TrimPrefix(p2, "/")
 		if q1 == "" || q2 == "" {
@@ -192,13 +192,13 @@ func FuzzCommitNDJSON(f *testing.F) {
 		}
 
 		got := map[string]hubtest.FileInfo{}
-		files, err = s.Files(hubtest.Model, "alice/model", "main")
+		files, err = s.Files(hubkit.Model, "alice/model", "main")
 		require.NoError(t, err)
 		for _, fi := range files {
 			got[fi.Path] = fi
 		}
 		require.Contains(t, got, q1, "file committed under another path: %v", got)
-		data, err := s.ReadFile(hubtest.Model, "alice/model", "main", q1)
+		data, err := s.ReadFile(hubkit.Model, "alice/model", "main", q1)
 		require.NoError(t, err)
 		if q1 != ".gitattributes" {
 			require.Equal(t, string(content), string(data))
@@ -209,7 +209,7 @@ func FuzzCommitNDJSON(f *testing.F) {
 		if del && !related(q1, "README.md") && !related(q2, "README.md") {
 			require.NotContains(t, got, "README.md")
 		}
-		hist, err := s.History(hubtest.Model, "alice/model", "main")
+		hist, err := s.History(hubkit.Model, "alice/model", "main")
 		require.NoError(t, err)
 		require.NotEmpty(t, hist)
 		if utf8.ValidString(summary) && strings.TrimSpace(summary) != "" && utf8.ValidString(desc) {

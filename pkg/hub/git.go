@@ -105,13 +105,13 @@ type readCloser struct {
 }
 
 // gitURL is the repo's clone URL: {endpoint}/{prefix}{id}.git.
-func (c *Client) gitURL(repo Repo) string {
-	return c.apiURL("/" + repo.urlPrefix() + escID(repo.ID) + ".git")
+func (c *Client) gitURL(repo hubkit.Repo) string {
+	return c.apiURL("/" + urlPrefix(repo) + escID(repo.ID) + ".git")
 }
 
 // gitSession opens an upload-pack session on the Hub, with the token as the Basic password
 // (anonymous when anon or without a token). The token only goes to the Hub's clone URL.
-func (c *Client) gitSession(repo Repo, anon bool) (transport.UploadPackSession, error) {
+func (c *Client) gitSession(repo hubkit.Repo, anon bool) (transport.UploadPackSession, error) {
 	ep, err := transport.NewEndpoint(c.gitURL(repo))
 	if err != nil {
 		return nil, fmt.Errorf("hub: git endpoint for %s: %w", repo, hubkit.ErrInvalid)
@@ -233,8 +233,8 @@ func resolveAdvertised(ar *packp.AdvRefs, rev string) (gitTarget, error) {
 // id through git's ref advertisement (GET {clone_url}/info/refs?service=git-upload-pack), which
 // keeps working when the HTTP API is storage-locked. A commit id that is no ref's tip is
 // returned as is (its existence is checked by GitSnapshot).
-func (c *Client) GitResolve(ctx context.Context, repo Repo, rev string) (string, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) GitResolve(ctx context.Context, repo hubkit.Repo, rev string) (string, error) {
+	if err := validateRepo(repo); err != nil {
 		return "", err
 	}
 	op := "git resolve " + repo.String()
@@ -259,8 +259,8 @@ func (c *Client) GitResolve(ctx context.Context, repo Repo, rev string) (string,
 
 // GitPublic reports whether repo can be read through git without credentials: true for public
 // repos, false for private ones (and for repos that do not exist). It never sends the token.
-func (c *Client) GitPublic(ctx context.Context, repo Repo) (bool, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) GitPublic(ctx context.Context, repo hubkit.Repo) (bool, error) {
+	if err := validateRepo(repo); err != nil {
 		return false, err
 	}
 	s, err := c.gitSession(repo, true)
@@ -281,7 +281,7 @@ func (c *Client) GitPublic(ctx context.Context, repo Repo) (bool, error) {
 
 // GitListFiles lists the files of repo at rev through git and returns them with the commit id
 // they were read at. See GitSnapshot; the fetched objects are released on return.
-func (c *Client) GitListFiles(ctx context.Context, repo Repo, rev string) ([]GitFile, string, error) {
+func (c *Client) GitListFiles(ctx context.Context, repo hubkit.Repo, rev string) ([]GitFile, string, error) {
 	s, err := c.GitSnapshot(ctx, repo, rev)
 	if err != nil {
 		return nil, "", err
@@ -294,8 +294,8 @@ func (c *Client) GitListFiles(ctx context.Context, repo Repo, rev string) ([]Git
 // and lists its files, reading each LFS pointer's SHA-256 and size. A commit id that is no ref's
 // tip is asked for directly when the server allows it (allow-reachable-sha1-in-want), else found
 // by fetching every ref's full history. The token goes to the Hub only, as the Basic password.
-func (c *Client) GitSnapshot(ctx context.Context, repo Repo, rev string) (*GitSnapshot, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) GitSnapshot(ctx context.Context, repo hubkit.Repo, rev string) (*GitSnapshot, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	op := "git fetch " + repo.String()

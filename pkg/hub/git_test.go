@@ -16,7 +16,7 @@ import (
 )
 
 // seedGit creates repo with two commits (the first tagged v1) and returns both commit ids.
-func seedGit(t *testing.T, s *hubtest.Server, typ hubtest.RepoType, id string, private bool) (string, string) {
+func seedGit(t *testing.T, s *hubtest.Server, typ hubkit.RepoType, id string, private bool) (string, string) {
 	t.Helper()
 	require.NoError(t, s.CreateRepo(typ, id, hubtest.RepoOptions{Private: private}))
 	first, err := s.Commit(typ, id, "main", "v1",
@@ -37,31 +37,31 @@ func seedGit(t *testing.T, s *hubtest.Server, typ hubtest.RepoType, id string, p
 func TestGitSnapshot(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	mFirst, mSecond := seedGit(t, e.s, hubtest.Model, "alice/model", true)
-	dFirst, dSecond := seedGit(t, e.s, hubtest.Dataset, "acme/data", true)
-	_, sSecond := seedGit(t, e.s, hubtest.Space, "alice/app", false)
+	mFirst, mSecond := seedGit(t, e.s, hubkit.Model, "alice/model", true)
+	dFirst, dSecond := seedGit(t, e.s, hubkit.Dataset, "acme/data", true)
+	_, sSecond := seedGit(t, e.s, hubkit.Space, "alice/app", false)
 	for _, r := range []struct {
-		typ hubtest.RepoType
+		typ hubkit.RepoType
 		id  string
-	}{{hubtest.Model, "alice/model"}, {hubtest.Dataset, "acme/data"}, {hubtest.Space, "alice/app"}} {
+	}{{hubkit.Model, "alice/model"}, {hubkit.Dataset, "acme/data"}, {hubkit.Space, "alice/app"}} {
 		e.s.SetStorageLock(r.typ, r.id, true)
 	}
 	cases := []struct {
 		name   string
 		c      *Client
-		typ    hubtest.RepoType
-		repo   Repo
+		typ    hubkit.RepoType
+		repo   hubkit.Repo
 		rev    string
 		commit string
 	}{
-		{"private model, default branch", e.alice, hubtest.Model, model, "", mSecond},
-		{"private model, branch", e.alice, hubtest.Model, model, "main", mSecond},
-		{"private model, tag", e.alice, hubtest.Model, model, "v1", mFirst},
-		{"private model, pinned old commit", e.alice, hubtest.Model, model, mFirst, mFirst},
-		{"private model, full ref", e.alice, hubtest.Model, model, "refs/heads/main", mSecond},
-		{"private dataset", e.alice, hubtest.Dataset, dataset, "", dSecond},
-		{"private dataset, pinned", e.alice, hubtest.Dataset, dataset, dFirst, dFirst},
-		{"public space, anonymous", e.anon, hubtest.Space, Repo{Type: RepoTypeSpace, ID: "alice/app"}, "", sSecond},
+		{"private model, default branch", e.alice, hubkit.Model, model, "", mSecond},
+		{"private model, branch", e.alice, hubkit.Model, model, "main", mSecond},
+		{"private model, tag", e.alice, hubkit.Model, model, "v1", mFirst},
+		{"private model, pinned old commit", e.alice, hubkit.Model, model, mFirst, mFirst},
+		{"private model, full ref", e.alice, hubkit.Model, model, "refs/heads/main", mSecond},
+		{"private dataset", e.alice, hubkit.Dataset, dataset, "", dSecond},
+		{"private dataset, pinned", e.alice, hubkit.Dataset, dataset, dFirst, dFirst},
+		{"public space, anonymous", e.anon, hubkit.Space, hubkit.Repo{Type: hubkit.Space, ID: "alice/app"}, "", sSecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,22 +125,22 @@ func TestGitSnapshot(t *testing.T) {
 func TestGitErrors(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	seedGit(t, e.s, hubtest.Model, "alice/model", true)
+	seedGit(t, e.s, hubkit.Model, "alice/model", true)
 	bad := newClient(e.s, "hf_not_a_valid_token")
 	cases := []struct {
 		name string
 		c    *Client
-		repo Repo
+		repo hubkit.Repo
 		rev  string
 		want error
 	}{
 		{"anonymous on private", e.anon, model, "", ErrRepoNotFound},
 		{"no access", e.bob, model, "", ErrRepoNotFound},
-		{"missing repo", e.alice, Repo{ID: "alice/nope"}, "", ErrRepoNotFound},
+		{"missing repo", e.alice, hubkit.Repo{ID: "alice/nope"}, "", ErrRepoNotFound},
 		{"invalid token", bad, model, "", hubkit.ErrUnauthorized},
 		{"missing branch", e.alice, model, "nope", ErrRevisionNotFound},
 		{"missing commit", e.alice, model, strings.Repeat("ab", 20), ErrRevisionNotFound},
-		{"bad repo id", e.alice, Repo{ID: "nope"}, "", hubkit.ErrInvalid},
+		{"bad repo id", e.alice, hubkit.Repo{ID: "nope"}, "", hubkit.ErrInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,9 +158,9 @@ func TestGitErrors(t *testing.T) {
 
 func TestGitPublic(t *testing.T) {
 	e := setup(t)
-	seedGit(t, e.s, hubtest.Model, "alice/model", true)
-	seedGit(t, e.s, hubtest.Model, "alice/open", false)
-	pub, err := e.alice.GitPublic(context.Background(), Repo{ID: "alice/open"})
+	seedGit(t, e.s, hubkit.Model, "alice/model", true)
+	seedGit(t, e.s, hubkit.Model, "alice/open", false)
+	pub, err := e.alice.GitPublic(context.Background(), hubkit.Repo{ID: "alice/open"})
 	require.NoError(t, err)
 	require.True(t, pub)
 	pub, err = e.alice.GitPublic(context.Background(), model) // alice can see it, anonymous cannot
@@ -186,7 +186,7 @@ func (a *authRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestGitTokenOnlyToHub(t *testing.T) {
 	e := setup(t)
-	seedGit(t, e.s, hubtest.Model, "alice/model", true)
+	seedGit(t, e.s, hubkit.Model, "alice/model", true)
 	rec := &authRecorder{hosts: map[string]int{}, rt: http.DefaultTransport}
 	c := newClient(e.s, writeTok, WithHTTPClient(&http.Client{Transport: rec}))
 	snap, err := c.GitSnapshot(context.Background(), model, "")

@@ -77,15 +77,15 @@ func noSecrets(t *testing.T, err error) {
 }
 
 var (
-	model   = Repo{Type: RepoTypeModel, ID: "alice/model"}
-	dataset = Repo{Type: RepoTypeDataset, ID: "acme/data"}
+	model   = hubkit.Repo{Type: hubkit.Model, ID: "alice/model"}
+	dataset = hubkit.Repo{Type: hubkit.Dataset, ID: "acme/data"}
 	blob    = synth.Blob{Size: 1<<20 + 333, Seed: 7}
 )
 
 // seed creates alice/model (public) with a regular file, a nested tree and an LFS blob.
 func (e *env) seed(t *testing.T) string {
 	t.Helper()
-	require.NoError(t, e.s.CreateRepo(hubtest.Model, model.ID, hubtest.RepoOptions{}))
+	require.NoError(t, e.s.CreateRepo(hubkit.Model, model.ID, hubtest.RepoOptions{}))
 	files := []hubtest.File{
 		{Path: "README.md", Content: []byte("# hello\n")},
 		{Path: "weights/model.safetensors", Blob: &blob},
@@ -94,7 +94,7 @@ func (e *env) seed(t *testing.T) string {
 	for i := 0; i < 7; i++ {
 		files = append(files, hubtest.File{Path: fmt.Sprintf("dir%d/sub/f%d.txt", i%3, i), Content: []byte(strings.Repeat("x", i+1))})
 	}
-	sha, err := e.s.Commit(hubtest.Model, model.ID, "main", "seed", files...)
+	sha, err := e.s.Commit(hubkit.Model, model.ID, "main", "seed", files...)
 	require.NoError(t, err)
 	return sha
 }
@@ -142,9 +142,9 @@ func TestRepoInfoAndResolve(t *testing.T) {
 	require.Nil(t, bySib["README.md"].LFS)
 	require.EqualValues(t, 8, bySib["README.md"].Size)
 
-	require.NoError(t, e.s.CreateBranch(hubtest.Model, model.ID, "dev", "main"))
-	require.NoError(t, e.s.CreateTag(hubtest.Model, model.ID, "v1", "main"))
-	newHead, err := e.s.Commit(hubtest.Model, model.ID, "main", "second", hubtest.File{Path: "new.txt", Content: []byte("n")})
+	require.NoError(t, e.s.CreateBranch(hubkit.Model, model.ID, "dev", "main"))
+	require.NoError(t, e.s.CreateTag(hubkit.Model, model.ID, "v1", "main"))
+	newHead, err := e.s.Commit(hubkit.Model, model.ID, "main", "second", hubtest.File{Path: "new.txt", Content: []byte("n")})
 	require.NoError(t, err)
 	for _, tc := range []struct{ rev, want string }{{"", newHead}, {"main", newHead}, {"dev", head}, {"v1", head}, {head, head}} {
 		got, err := e.alice.ResolveRevision(ctx, model, tc.rev)
@@ -159,27 +159,27 @@ func TestRepoInfoAndResolve(t *testing.T) {
 func TestRepoErrors(t *testing.T) {
 	e := setup(t)
 	e.seed(t)
-	require.NoError(t, e.s.CreateRepo(hubtest.Model, "alice/private", hubtest.RepoOptions{Private: true}))
-	require.NoError(t, e.s.CreateRepo(hubtest.Model, "acme/gated", hubtest.RepoOptions{Gated: "manual", Approved: []string{"carol"}}))
+	require.NoError(t, e.s.CreateRepo(hubkit.Model, "alice/private", hubtest.RepoOptions{Private: true}))
+	require.NoError(t, e.s.CreateRepo(hubkit.Model, "acme/gated", hubtest.RepoOptions{Gated: "manual", Approved: []string{"carol"}}))
 	ctx := context.Background()
 	tests := []struct {
 		name      string
 		c         *Client
-		repo      Repo
+		repo      hubkit.Repo
 		rev, path string
 		want      []error
 		notWant   []error
 	}{
-		{name: "missing repo, authenticated", c: e.alice, repo: Repo{ID: "alice/nope"}, want: []error{ErrRepoNotFound, hubkit.ErrNotFound}},
-		{name: "missing repo, anonymous", c: e.anon, repo: Repo{ID: "alice/nope"}, want: []error{hubkit.ErrNotFound}},
-		{name: "private repo, anonymous", c: e.anon, repo: Repo{ID: "alice/private"}, want: []error{hubkit.ErrNotFound}},
-		{name: "private repo, other user", c: e.bob, repo: Repo{ID: "alice/private"}, want: []error{ErrRepoNotFound}},
+		{name: "missing repo, authenticated", c: e.alice, repo: hubkit.Repo{ID: "alice/nope"}, want: []error{ErrRepoNotFound, hubkit.ErrNotFound}},
+		{name: "missing repo, anonymous", c: e.anon, repo: hubkit.Repo{ID: "alice/nope"}, want: []error{hubkit.ErrNotFound}},
+		{name: "private repo, anonymous", c: e.anon, repo: hubkit.Repo{ID: "alice/private"}, want: []error{hubkit.ErrNotFound}},
+		{name: "private repo, other user", c: e.bob, repo: hubkit.Repo{ID: "alice/private"}, want: []error{ErrRepoNotFound}},
 		{name: "missing revision", c: e.alice, repo: model, rev: "nope", want: []error{ErrRevisionNotFound, hubkit.ErrNotFound}, notWant: []error{ErrRepoNotFound}},
 		{name: "missing file", c: e.alice, repo: model, path: "nope.bin", want: []error{ErrEntryNotFound, hubkit.ErrNotFound}},
-		{name: "gated, anonymous", c: e.anon, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrUnauthorized}},
-		{name: "gated, not approved", c: e.bob, repo: Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrForbidden}, notWant: []error{hubkit.ErrStorageLocked}},
+		{name: "gated, anonymous", c: e.anon, repo: hubkit.Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrUnauthorized}},
+		{name: "gated, not approved", c: e.bob, repo: hubkit.Repo{ID: "acme/gated"}, path: ".gitattributes", want: []error{hubkit.ErrGated, hubkit.ErrForbidden}, notWant: []error{hubkit.ErrStorageLocked}},
 		{name: "bad token", c: newClient(e.s, "hf_bogus_secret"), repo: model, want: []error{hubkit.ErrUnauthorized}},
-		{name: "wrong type", c: e.alice, repo: Repo{Type: RepoTypeDataset, ID: model.ID}, want: []error{hubkit.ErrNotFound}},
+		{name: "wrong type", c: e.alice, repo: hubkit.Repo{Type: hubkit.Dataset, ID: model.ID}, want: []error{hubkit.ErrNotFound}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,12 +208,12 @@ func TestRepoErrors(t *testing.T) {
 	}
 
 	// Gated but approved: readable.
-	_, err := e.carol.RepoInfo(ctx, Repo{ID: "acme/gated"}, "")
+	_, err := e.carol.RepoInfo(ctx, hubkit.Repo{ID: "acme/gated"}, "")
 	require.NoError(t, err)
-	rc, err := e.carol.Download(ctx, Repo{ID: "acme/gated"}, "", ".gitattributes", 0, -1)
+	rc, err := e.carol.Download(ctx, hubkit.Repo{ID: "acme/gated"}, "", ".gitattributes", 0, -1)
 	require.NoError(t, err)
 	rc.Close()
-	info, err := e.carol.RepoInfo(ctx, Repo{ID: "acme/gated"}, "")
+	info, err := e.carol.RepoInfo(ctx, hubkit.Repo{ID: "acme/gated"}, "")
 	require.NoError(t, err)
 	require.Equal(t, "manual", info.Gated)
 }
@@ -233,7 +233,7 @@ func TestParseRepoID(t *testing.T) {
 			require.ErrorIs(t, err, hubkit.ErrInvalid, tc.id)
 		}
 	}
-	_, err := NewClient(WithEndpoint("http://127.0.0.1:1")).RepoInfo(context.Background(), Repo{ID: "bad"}, "")
+	_, err := NewClient(WithEndpoint("http://127.0.0.1:1")).RepoInfo(context.Background(), hubkit.Repo{ID: "bad"}, "")
 	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }
 
@@ -241,7 +241,7 @@ func TestListFiles(t *testing.T) {
 	e := setup(t, hubtest.WithTreePageSize(3))
 	e.seed(t)
 	ctx := context.Background()
-	want, err := e.s.Files(hubtest.Model, model.ID, "main")
+	want, err := e.s.Files(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	got, err := e.anon.ListFiles(ctx, model, "")
 	require.NoError(t, err)
@@ -279,7 +279,7 @@ func TestListFiles(t *testing.T) {
 	require.ErrorIs(t, err, ErrRevisionNotFound)
 }
 
-func readAll(t *testing.T, c *Client, repo Repo, rev, path string, off, n int64) ([]byte, error) {
+func readAll(t *testing.T, c *Client, repo hubkit.Repo, rev, path string, off, n int64) ([]byte, error) {
 	t.Helper()
 	rc, err := c.Download(context.Background(), repo, rev, path, off, n)
 	if err != nil {
@@ -292,16 +292,16 @@ func readAll(t *testing.T, c *Client, repo Repo, rev, path string, off, n int64)
 func TestDownload(t *testing.T) {
 	e := setup(t)
 	e.seed(t)
-	require.NoError(t, e.s.CreateRepo(hubtest.Model, "alice/private", hubtest.RepoOptions{Private: true}))
-	_, err := e.s.Commit(hubtest.Model, "alice/private", "main", "p", hubtest.File{Path: "a.txt", Content: []byte("private text")},
+	require.NoError(t, e.s.CreateRepo(hubkit.Model, "alice/private", hubtest.RepoOptions{Private: true}))
+	_, err := e.s.Commit(hubkit.Model, "alice/private", "main", "p", hubtest.File{Path: "a.txt", Content: []byte("private text")},
 		hubtest.File{Path: "b.bin", Blob: &blob})
 	require.NoError(t, err)
 	full := blob.Bytes()
-	priv := Repo{ID: "alice/private"}
+	priv := hubkit.Repo{ID: "alice/private"}
 	tests := []struct {
 		name   string
 		c      *Client
-		repo   Repo
+		repo   hubkit.Repo
 		path   string
 		off, n int64
 		want   []byte
@@ -363,13 +363,13 @@ func TestDownloadFaults(t *testing.T) {
 func TestStorageLock(t *testing.T) {
 	e := setup(t)
 	e.seed(t)
-	e.s.SetStorageLock(hubtest.Model, model.ID, true)
+	e.s.SetStorageLock(hubkit.Model, model.ID, true)
 	_, err := readAll(t, e.alice, model, "", "README.md", 0, -1)
 	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	_, err = e.alice.ListFiles(context.Background(), model, "")
 	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
-	e.s.SetStorageLock(hubtest.Model, model.ID, false)
+	e.s.SetStorageLock(hubkit.Model, model.ID, false)
 	_, err = e.alice.ListFiles(context.Background(), model, "")
 	require.NoError(t, err)
 }
@@ -377,7 +377,7 @@ func TestStorageLock(t *testing.T) {
 func TestFileMetadata(t *testing.T) {
 	e := setup(t)
 	head := e.seed(t)
-	files, err := e.s.Files(hubtest.Model, model.ID, "main")
+	files, err := e.s.Files(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	oid := map[string]string{}
 	for _, f := range files {
@@ -399,17 +399,17 @@ func TestCreateSetPrivateDelete(t *testing.T) {
 	tests := []struct {
 		name    string
 		c       *Client
-		repo    Repo
+		repo    hubkit.Repo
 		private bool
 		want    error
 	}{
-		{name: "private model", c: e.alice, repo: Repo{ID: "alice/new"}, private: true},
+		{name: "private model", c: e.alice, repo: hubkit.Repo{ID: "alice/new"}, private: true},
 		{name: "public dataset in org", c: e.alice, repo: dataset},
-		{name: "exists", c: e.alice, repo: Repo{ID: "alice/new"}, want: hubkit.ErrConflict},
-		{name: "read token", c: e.bob, repo: Repo{ID: "bob/x"}, want: hubkit.ErrForbidden},
-		{name: "anonymous", c: e.anon, repo: Repo{ID: "bob/x"}, want: hubkit.ErrUnauthorized},
-		{name: "foreign namespace", c: e.bob, repo: Repo{ID: "acme/x"}, want: hubkit.ErrForbidden},
-		{name: "invalid id", c: e.alice, repo: Repo{ID: "alice/a b"}, want: hubkit.ErrInvalid},
+		{name: "exists", c: e.alice, repo: hubkit.Repo{ID: "alice/new"}, want: hubkit.ErrConflict},
+		{name: "read token", c: e.bob, repo: hubkit.Repo{ID: "bob/x"}, want: hubkit.ErrForbidden},
+		{name: "anonymous", c: e.anon, repo: hubkit.Repo{ID: "bob/x"}, want: hubkit.ErrUnauthorized},
+		{name: "foreign namespace", c: e.bob, repo: hubkit.Repo{ID: "acme/x"}, want: hubkit.ErrForbidden},
+		{name: "invalid id", c: e.alice, repo: hubkit.Repo{ID: "alice/a b"}, want: hubkit.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,21 +424,21 @@ func TestCreateSetPrivateDelete(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Contains(t, u, tc.repo.ID)
-			typ := hubtest.Model
-			if tc.repo.Type == RepoTypeDataset {
-				typ = hubtest.Dataset
+			typ := hubkit.Model
+			if tc.repo.Type == hubkit.Dataset {
+				typ = hubkit.Dataset
 			}
 			require.True(t, e.s.RepoExists(typ, tc.repo.ID))
 			require.Equal(t, tc.private, e.s.Private(typ, tc.repo.ID))
 		})
 	}
-	require.NoError(t, e.alice.SetPrivate(ctx, Repo{ID: "alice/new"}, false))
-	require.False(t, e.s.Private(hubtest.Model, "alice/new"))
+	require.NoError(t, e.alice.SetPrivate(ctx, hubkit.Repo{ID: "alice/new"}, false))
+	require.False(t, e.s.Private(hubkit.Model, "alice/new"))
 	require.NoError(t, e.alice.SetPrivate(ctx, dataset, true))
-	require.True(t, e.s.Private(hubtest.Dataset, dataset.ID))
+	require.True(t, e.s.Private(hubkit.Dataset, dataset.ID))
 	require.ErrorIs(t, e.bob.SetPrivate(ctx, dataset, false), hubkit.ErrNotFound) // private now: invisible to bob
 	require.NoError(t, e.alice.DeleteRepo(ctx, dataset))
-	require.False(t, e.s.RepoExists(hubtest.Dataset, dataset.ID))
+	require.False(t, e.s.RepoExists(hubkit.Dataset, dataset.ID))
 	require.ErrorIs(t, e.alice.DeleteRepo(ctx, dataset), hubkit.ErrNotFound)
 }
 
@@ -467,7 +467,7 @@ func TestPreupload(t *testing.T) {
 	require.Equal(t, "lfs", mode["big.txt"])
 	require.Equal(t, "lfs", mode["binary.dat"])
 
-	_, err = e.alice.Preupload(context.Background(), Repo{ID: "alice/nope"}, "main", files[:1])
+	_, err = e.alice.Preupload(context.Background(), hubkit.Repo{ID: "alice/nope"}, "main", files[:1])
 	require.ErrorIs(t, err, ErrRepoNotFound)
 }
 
@@ -495,15 +495,15 @@ func TestUploadAndCommit(t *testing.T) {
 	tests := []struct {
 		name     string
 		obj      synth.Blob
-		src      func(b synth.Blob) BlobSource
+		src      func(b synth.Blob) hubkit.Source
 		transfer string
 		wantErr  error
 		rule     *fault.Rule
 	}{
 		{name: "basic", obj: small, transfer: "basic"},
 		{name: "multipart", obj: big, transfer: "multipart"},
-		{name: "basic hash mismatch", obj: small, transfer: "basic", src: func(b synth.Blob) BlobSource { return badSource{b, b.Size - 1} }, wantErr: hubkit.ErrHashMismatch},
-		{name: "multipart hash mismatch", obj: big, transfer: "multipart", src: func(b synth.Blob) BlobSource { return badSource{b, 5} }, wantErr: hubkit.ErrHashMismatch},
+		{name: "basic hash mismatch", obj: small, transfer: "basic", src: func(b synth.Blob) hubkit.Source { return badSource{b, b.Size - 1} }, wantErr: hubkit.ErrHashMismatch},
+		{name: "multipart hash mismatch", obj: big, transfer: "multipart", src: func(b synth.Blob) hubkit.Source { return badSource{b, 5} }, wantErr: hubkit.ErrHashMismatch},
 		{name: "multipart part cut then retried", obj: big, transfer: "multipart", rule: &fault.Rule{Route: hubtest.RouteLFSUpload, Times: 1, CutAfter: 1000}},
 		{name: "multipart part 503 retried", obj: big, transfer: "multipart", rule: &fault.Rule{Route: hubtest.RouteLFSUpload, Times: 2, Status: 503}},
 		{name: "batch 429 waited out", obj: small, transfer: "basic", rule: &fault.Rule{Route: hubtest.RouteLFSBatch, Times: 1, Status: 429, RetryAfter: time.Second}},
@@ -523,7 +523,7 @@ func TestUploadAndCommit(t *testing.T) {
 			require.Len(t, ups, 1, "the stored blob is omitted")
 			require.Equal(t, LFSObject{OID: oid, Size: tc.obj.Size}, ups[0].Object())
 			require.Equal(t, tc.transfer, ups[0].Transfer())
-			src := BlobSource(ReaderAtSource(tc.obj))
+			src := hubkit.Source(hubkit.ReaderAtSource(tc.obj))
 			if tc.src != nil {
 				src = tc.src(tc.obj)
 			}
@@ -552,7 +552,7 @@ func TestUploadAndCommit(t *testing.T) {
 				{Kind: OpDelete, Path: "README.md"},
 			})
 			require.NoError(t, err)
-			files, err := e.s.Files(hubtest.Model, model.ID, ci.OID)
+			files, err := e.s.Files(hubkit.Model, model.ID, ci.OID)
 			require.NoError(t, err)
 			byPath := map[string]hubtest.FileInfo{}
 			for _, f := range files {
@@ -561,7 +561,7 @@ func TestUploadAndCommit(t *testing.T) {
 			require.True(t, byPath["up/obj.bin"].LFS)
 			require.Equal(t, oid, byPath["up/obj.bin"].SHA256)
 			require.NotContains(t, byPath, "README.md")
-			note, err := e.s.ReadFile(hubtest.Model, model.ID, "main", "up/note.txt")
+			note, err := e.s.ReadFile(hubkit.Model, model.ID, "main", "up/note.txt")
 			require.NoError(t, err)
 			require.Equal(t, "note", string(note))
 			got, err := readAll(t, e.alice, model, ci.OID, "up/obj.bin", 0, -1)
@@ -600,7 +600,7 @@ func TestCommitErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t)
 			e.seed(t)
-			before, err := e.s.History(hubtest.Model, model.ID, "main")
+			before, err := e.s.History(hubkit.Model, model.ID, "main")
 			require.NoError(t, err)
 			c := e.alice
 			if tc.c != nil {
@@ -619,7 +619,7 @@ func TestCommitErrors(t *testing.T) {
 				require.ErrorIs(t, cerr, k)
 			}
 			require.Equal(t, tc.calls, e.s.Faults().Count(hubtest.RouteCommit))
-			after, err := e.s.History(hubtest.Model, model.ID, "main")
+			after, err := e.s.History(hubkit.Model, model.ID, "main")
 			require.NoError(t, err)
 			require.Equal(t, len(before), len(after), "a failed commit changed the branch")
 			if tc.rule != nil && tc.rule.Status == 429 {
@@ -636,13 +636,13 @@ func TestCommitErrors(t *testing.T) {
 func TestCommit429WaitedOut(t *testing.T) {
 	e := setup(t)
 	e.seed(t)
-	before, err := e.s.History(hubtest.Model, model.ID, "main")
+	before, err := e.s.History(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	e.s.Faults().Add(fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 429, RetryAfter: time.Second})
 	_, err = e.alice.Commit(context.Background(), model, "main", CommitOptions{}, []CommitOp{{Kind: OpAddFile, Path: "a.txt", Content: []byte("a")}})
 	require.NoError(t, err)
 	require.Equal(t, 2, e.s.Faults().Count(hubtest.RouteCommit))
-	after, err := e.s.History(hubtest.Model, model.ID, "main")
+	after, err := e.s.History(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	require.Len(t, after, len(before)+1)
 }
@@ -659,14 +659,14 @@ func TestCommitInBatches(t *testing.T) {
 	cis, err := c.CommitInBatches(context.Background(), model, "main", CommitOptions{Summary: "batch", ParentCommit: head}, ops)
 	require.NoError(t, err)
 	require.Len(t, cis, 3)
-	hist, err := e.s.History(hubtest.Model, model.ID, "main")
+	hist, err := e.s.History(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	require.Equal(t, cis[2].OID, hist[0].ID)
 	require.Equal(t, cis[1].OID, hist[1].ID)
 	require.Equal(t, cis[0].OID, hist[2].ID)
 	require.Equal(t, head, hist[3].ID)
 	require.Contains(t, hist[0].Message, "batch (part 3/3)")
-	files, err := e.s.Files(hubtest.Model, model.ID, "main")
+	files, err := e.s.Files(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	n := 0
 	for _, f := range files {
@@ -760,7 +760,7 @@ func TestErrorMapping(t *testing.T) {
 func TestDownloadLFSBatch(t *testing.T) {
 	e := setup(t)
 	e.seed(t)
-	e.s.SetStorageLock(hubtest.Model, model.ID, true)
+	e.s.SetStorageLock(hubkit.Model, model.ID, true)
 	ctx := context.Background()
 	obj := LFSObject{OID: blob.SHA256(), Size: blob.Size}
 	full := blob.Bytes()
@@ -794,6 +794,6 @@ func TestDownloadLFSBatch(t *testing.T) {
 	}
 	_, err := e.alice.DownloadLFS(ctx, model, "main", LFSObject{OID: strings.Repeat("b", 64), Size: 5}, 0, -1)
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
-	_, err = e.alice.DownloadLFS(ctx, Repo{ID: "alice/nope"}, "main", obj, 0, -1)
+	_, err = e.alice.DownloadLFS(ctx, hubkit.Repo{ID: "alice/nope"}, "main", obj, 0, -1)
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }

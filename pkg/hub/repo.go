@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // User is the identity behind the token.
@@ -146,8 +148,8 @@ func (r *RepoInfo) UnmarshalJSON(b []byte) error {
 
 // RepoInfo returns repo's metadata at rev ("" for the default branch) with file sizes and LFS
 // hashes: GET /api/{type}s/{id}[/revision/{rev}]?blobs=true.
-func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) RepoInfo(ctx context.Context, repo hubkit.Repo, rev string) (*RepoInfo, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	u := c.repoAPI(repo)
@@ -165,8 +167,8 @@ var commitRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // ResolveRevision pins rev (a branch, tag or commit; "" for the default branch) to its 40-hex
 // commit id: GET /api/{type}s/{id}/revision/{rev}?expand=sha.
-func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (string, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) ResolveRevision(ctx context.Context, repo hubkit.Repo, rev string) (string, error) {
+	if err := validateRepo(repo); err != nil {
 		return "", err
 	}
 	u := c.repoAPI(repo)
@@ -196,19 +198,19 @@ type createRepoJSON struct {
 // CreateRepo creates repo, private or public, and returns its URL: POST /api/repos/create.
 // When it already exists the error matches hubkit.ErrConflict and url is still returned when the Hub
 // gives it. Spaces are created with the "static" SDK.
-func (c *Client) CreateRepo(ctx context.Context, repo Repo, private bool) (string, error) {
+func (c *Client) CreateRepo(ctx context.Context, repo hubkit.Repo, private bool) (string, error) {
 	ns, name, err := ParseRepoID(repo.ID)
 	if err != nil {
 		return "", err
 	}
-	if err := repo.Validate(); err != nil {
+	if err := validateRepo(repo); err != nil {
 		return "", err
 	}
 	body := createRepoJSON{Name: name, Organization: ns, Private: private}
-	if repo.typ() != RepoTypeModel {
-		body.Type = string(repo.typ())
+	if repoType(repo) != hubkit.Model {
+		body.Type = string(repoType(repo))
 	}
-	if repo.typ() == RepoTypeSpace {
+	if repoType(repo) == hubkit.Space {
 		body.SDK = "static"
 	}
 	var out struct {
@@ -229,8 +231,8 @@ func (c *Client) CreateRepo(ctx context.Context, repo Repo, private bool) (strin
 }
 
 // SetPrivate changes repo's visibility: PUT /api/{type}s/{id}/settings {"private": ...}.
-func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error {
-	if err := repo.Validate(); err != nil {
+func (c *Client) SetPrivate(ctx context.Context, repo hubkit.Repo, private bool) error {
+	if err := validateRepo(repo); err != nil {
 		return err
 	}
 	body := map[string]any{"private": private}
@@ -239,14 +241,14 @@ func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error 
 
 // DeleteRepo deletes repo and all its history: DELETE /api/repos/delete. A missing repo fails
 // with ErrRepoNotFound.
-func (c *Client) DeleteRepo(ctx context.Context, repo Repo) error {
+func (c *Client) DeleteRepo(ctx context.Context, repo hubkit.Repo) error {
 	ns, name, err := ParseRepoID(repo.ID)
 	if err != nil {
 		return err
 	}
-	if err := repo.Validate(); err != nil {
+	if err := validateRepo(repo); err != nil {
 		return err
 	}
-	body := map[string]string{"name": name, "organization": ns, "type": string(repo.typ())}
+	body := map[string]string{"name": name, "organization": ns, "type": string(repoType(repo))}
 	return c.doJSON(ctx, "delete repo "+repo.String(), routeRepo, http.MethodDelete, c.apiURL("/api/repos/delete"), body, nil, false)
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // TreeEntry is one file of a repository listing.
@@ -39,12 +41,12 @@ const maxTreePages = 100_000
 // A page without a Link header (or without a rel="next" link) is the last one. A Link header that
 // cannot be parsed, a cursor that comes back to a page already read, or more than 100,000 pages
 // fail the walk: the listing would be partial, and a partial listing must never pass for a whole.
-func (c *Client) WalkFiles(ctx context.Context, repo Repo, rev string, fn func(page []TreeEntry) error) error {
+func (c *Client) WalkFiles(ctx context.Context, repo hubkit.Repo, rev string, fn func(page []TreeEntry) error) error {
 	return c.walkFiles(ctx, repo, rev, maxTreePages, fn)
 }
 
-func (c *Client) walkFiles(ctx context.Context, repo Repo, rev string, maxPages int, fn func(page []TreeEntry) error) error {
-	if err := repo.Validate(); err != nil {
+func (c *Client) walkFiles(ctx context.Context, repo hubkit.Repo, rev string, maxPages int, fn func(page []TreeEntry) error) error {
+	if err := validateRepo(repo); err != nil {
 		return err
 	}
 	op := "list files " + repo.String()
@@ -106,7 +108,7 @@ func (c *Client) walkFiles(ctx context.Context, repo Repo, rev string, maxPages 
 
 // ListFiles returns every file of repo at rev ("" for the default branch), recursively, across
 // all pages (see WalkFiles).
-func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]TreeEntry, error) {
+func (c *Client) ListFiles(ctx context.Context, repo hubkit.Repo, rev string) ([]TreeEntry, error) {
 	var all []TreeEntry
 	err := c.WalkFiles(ctx, repo, rev, func(page []TreeEntry) error {
 		all = append(all, page...)

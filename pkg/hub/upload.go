@@ -68,8 +68,8 @@ type preuploadFileJSON struct {
 
 // Preupload asks the Hub whether each file should be stored as LFS or committed inline: POST
 // /api/{type}s/{id}/preupload/{rev}, in requests of at most MaxPreuploadFiles files.
-func (c *Client) Preupload(ctx context.Context, repo Repo, rev string, files []PreuploadFile) ([]PreuploadResult, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) Preupload(ctx context.Context, repo hubkit.Repo, rev string, files []PreuploadFile) ([]PreuploadResult, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	u := c.repoAPI(repo) + "/preupload/" + escRev(rev)
@@ -131,7 +131,7 @@ func (u *LFSUpload) Transfer() string { return u.transfer }
 // src.OpenRange(0, size)) or multipart (parts in parallel) as the Hub said, then calls the verify
 // action. Bytes are SHA-256'd in flight; when they do not match the object, the upload is aborted
 // (the Hub stores nothing) and the error matches hubkit.ErrHashMismatch.
-func (u *LFSUpload) Upload(ctx context.Context, src BlobSource, opts ...UploadOption) error {
+func (u *LFSUpload) Upload(ctx context.Context, src hubkit.Source, opts ...UploadOption) error {
 	c := u.c
 	cfg := uploadConfig{parts: c.concurrency}
 	for _, o := range opts {
@@ -181,16 +181,16 @@ func (c *Client) lfsClient() *lfs.Client {
 }
 
 // lfsBatchURL is {endpoint}/{prefix}{id}.git/info/lfs/objects/batch.
-func (c *Client) lfsBatchURL(repo Repo) string {
-	return c.apiURL("/" + repo.urlPrefix() + escID(repo.ID) + ".git/info/lfs/objects/batch")
+func (c *Client) lfsBatchURL(repo hubkit.Repo) string {
+	return c.apiURL("/" + urlPrefix(repo) + escID(repo.ID) + ".git/info/lfs/objects/batch")
 }
 
 // PrepareLFSUpload asks the Hub's LFS batch API (POST {prefix}{id}.git/info/lfs/objects/batch,
 // operation "upload", transfers basic and multipart, at most MaxLFSBatchObjects a request) which
 // of objs it still needs, and returns one upload for each; objects the Hub already stores are
 // omitted. rev is the branch the objects will be committed to.
-func (c *Client) PrepareLFSUpload(ctx context.Context, repo Repo, rev string, objs []lfs.Object) ([]*LFSUpload, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) PrepareLFSUpload(ctx context.Context, repo hubkit.Repo, rev string, objs []lfs.Object) ([]*LFSUpload, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	if rev == "" {
@@ -328,8 +328,8 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 // objects must already be uploaded. A commit is never retried blindly: after a 5xx or a lost
 // answer the commit may have happened, so the error is returned. Only a 429 (the Hub refused
 // without processing) is waited out, up to WithMaxCommitWait per wait.
-func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) (*CommitInfo, error) {
-	if err := repo.Validate(); err != nil {
+func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []CommitOp) (*CommitInfo, error) {
+	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(opts.Summary) == "" { // the Hub refuses a blank summary
@@ -367,7 +367,7 @@ func (c *Client) Commit(ctx context.Context, repo Repo, branch string, opts Comm
 // maxCommit429s is how many rate-limited (429) answers a commit waits out.
 const maxCommit429s = 3
 
-func (c *Client) sendCommit(ctx context.Context, op string, repo Repo, branch string, body []byte) (*CommitInfo, error) {
+func (c *Client) sendCommit(ctx context.Context, op string, repo hubkit.Repo, branch string, body []byte) (*CommitInfo, error) {
 	req, err := c.newRequest(ctx, http.MethodPost, c.repoAPI(repo)+"/commit/"+escRev(branch), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -433,7 +433,7 @@ func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
 // concurrent writer makes the next batch fail with hubkit.ErrConflict instead of interleaving. The
 // first batch uses opts.ParentCommit. Summaries get " (part i/n)" when there is more than one.
 // It returns the commits made, also when a later batch fails.
-func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch string, opts CommitOptions, ops []CommitOp) ([]*CommitInfo, error) {
+func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []CommitOp) ([]*CommitInfo, error) {
 	batches := SplitCommit(ops, c.limits)
 	if len(batches) == 0 {
 		batches = [][]CommitOp{nil}

@@ -92,15 +92,8 @@ func NewHFHub(c *hub.Client, opts ...AdapterOption) Hub {
 	return newHFGitHub(&hfHub{c: c, cfg: newAdapterConfig(opts)}) // with the git fallback (adapter_hf_git.go)
 }
 
-func hfRepo(r Repo) hub.Repo {
-	t := hub.RepoTypeModel
-	switch r.Type {
-	case Dataset:
-		t = hub.RepoTypeDataset
-	case Space:
-		t = hub.RepoTypeSpace
-	}
-	return hub.Repo{Type: t, ID: r.ID}
+func hfRepo(r Repo) hubkit.Repo {
+	return hubkit.Repo{Type: hubkit.RepoType(r.Type), ID: r.ID}
 }
 
 func (h *hfHub) Name() HubName { return HuggingFace }
@@ -248,7 +241,7 @@ func (h *hfHub) PrepareBlobs(ctx context.Context, repo Repo, branch string, blob
 	for i, u := range ups {
 		o := u.Object()
 		out[i] = blobUpload{hub: "hf", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hubkit.ErrHashMismatch,
-			upload: func(ctx context.Context, src Source) error {
+			upload: func(ctx context.Context, src hubkit.Source) error {
 				return u.Upload(ctx, src, hub.WithParts(PartsFromContext(ctx)))
 			}}
 	}
@@ -290,9 +283,9 @@ func (h *hfHub) WebURL(repo Repo) string {
 		base = strings.TrimRight(h.c.Endpoint(), "/")
 	}
 	switch repo.Type {
-	case Dataset:
+	case hubkit.Dataset:
 		return base + "/datasets/" + repo.ID
-	case Space:
+	case hubkit.Space:
 		return base + "/spaces/" + repo.ID
 	}
 	return base + "/" + repo.ID
@@ -313,12 +306,12 @@ type blobUpload struct {
 	repo     Repo
 	blob     Blob
 	mismatch error // the client's hash-mismatch sentinel
-	upload   func(context.Context, Source) error
+	upload   func(context.Context, hubkit.Source) error
 }
 
 func (b blobUpload) Blob() Blob { return b.blob }
 
-func (b blobUpload) Upload(ctx context.Context, src Source) error {
+func (b blobUpload) Upload(ctx context.Context, src hubkit.Source) error {
 	err := b.upload(ctx, src)
 	switch {
 	case err == nil:

@@ -40,8 +40,8 @@ func newHFTestClient(s *hubtest.Server, token string) *hub.Client {
 func TestHFHubContract(t *testing.T) {
 	testHubContract(t, func(t *testing.T) contractEnv {
 		s := newHFTestServer(t)
-		repo := Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/contract"}
-		require.NoError(t, s.CreateRepo(hubtest.Model, repo.ID, hubtest.RepoOptions{}))
+		repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/contract"}
+		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
 		return contractEnv{
 			hub:      NewHFHub(newHFTestClient(s, hfTestToken)),
 			badToken: NewHFHub(newHFTestClient(s, "hf_not_a_token")),
@@ -52,7 +52,7 @@ func TestHFHubContract(t *testing.T) {
 				for i, f := range files {
 					fs[i] = hubtest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
 				}
-				sha, err := s.Commit(hubtest.Model, repo.ID, HFDefaultBranch, "seed", fs...)
+				sha, err := s.Commit(hubkit.Model, repo.ID, HFDefaultBranch, "seed", fs...)
 				require.NoError(t, err)
 				return sha
 			},
@@ -69,20 +69,20 @@ func TestHFHubCheckWrite(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
 	h := NewHFHub(newHFTestClient(s, hfTestToken))
-	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "acme/x"}), "an org of the user")
-	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Dataset, ID: "Alice/x"}), "names compare case-insensitively")
-	err := h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "bob/x"})
+	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "acme/x"}), "an org of the user")
+	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "Alice/x"}), "names compare case-insensitively")
+	err := h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "bob/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "acme")
 
 	read := NewHFHub(newHFTestClient(s, hfTestRead))
-	err = read.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
+	err = read.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "read token")
 	require.NotContains(t, err.Error(), hfTestRead)
 
 	anon := NewHFHub(newHFTestClient(s, ""))
-	err = anon.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/x"})
+	err = anon.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "HF_TOKEN")
 }
@@ -90,23 +90,23 @@ func TestHFHubCheckWrite(t *testing.T) {
 func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
-	require.NoError(t, s.CreateRepo(hubtest.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
+	require.NoError(t, s.CreateRepo(hubkit.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
 	h := NewHFHub(newHFTestClient(s, hfTestToken))
-	info, err := h.Info(ctx, Repo{Hub: HuggingFace, Type: Model, ID: "alice/gated"})
+	info, err := h.Info(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/gated"})
 	require.NoError(t, err)
 	require.True(t, info.Gated)
 	require.Equal(t, HFDefaultBranch, info.DefaultBranch)
 	require.Len(t, info.Head, 40)
 
-	space := Repo{Hub: HuggingFace, Type: Space, ID: "alice/demo"}
+	space := Repo{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}
 	info, err = h.Info(ctx, space)
 	require.NoError(t, err)
 	require.True(t, info.Private)
 	require.Equal(t, s.URL()+"/spaces/alice/demo", h.WebURL(space))
 	typ, err := DetectType(ctx, h, HuggingFace, "alice/demo")
 	require.NoError(t, err)
-	require.Equal(t, Space, typ)
+	require.Equal(t, hubkit.Space, typ)
 
 	// Private and invisible to another user's token: not found (or unauthorized), never success.
 	s.AddToken("hf_bob", "bob", hubtest.RoleWrite)
@@ -118,11 +118,11 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 func TestHFHubStorageLockIsForbidden(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
-	repo := Repo{Hub: HuggingFace, Type: Model, ID: hfTestUser + "/locked"}
-	require.NoError(t, s.CreateRepo(hubtest.Model, repo.ID, hubtest.RepoOptions{}))
-	_, err := s.Commit(hubtest.Model, repo.ID, HFDefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
+	repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/locked"}
+	require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
+	_, err := s.Commit(hubkit.Model, repo.ID, HFDefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
 	require.NoError(t, err)
-	s.SetStorageLock(hubtest.Model, repo.ID, true)
+	s.SetStorageLock(hubkit.Model, repo.ID, true)
 	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
 	h := NewHFHub(newHFTestClient(s, hfTestToken), WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
@@ -135,6 +135,6 @@ func TestHFHubLimitsOverride(t *testing.T) {
 	s := newHFTestServer(t)
 	h := NewHFHub(newHFTestClient(s, hfTestToken), WithHubLimits(Limits{MaxInlineFiles: 3}), WithWebBase("https://huggingface.co"))
 	require.Equal(t, Limits{MaxOps: HFMaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: HFMaxInlineBytes}, h.Limits())
-	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: Model, ID: "a/b"}))
-	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: Dataset, ID: "a/b"}))
+	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "a/b"}))
+	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "a/b"}))
 }

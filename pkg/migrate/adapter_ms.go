@@ -67,20 +67,20 @@ type msHub struct {
 
 // NewMSHub adapts a ModelScope client (pkg/msclient) to the engine's Hub interface. Errors keep
 // the client's typed errors wrapped, so errors.Is(err, hubkit.ErrNotFound) and
-// errors.As(err, **msclient.Error) both work. ModelScope has no Spaces: every call on a Space
+// errors.As(err, **msclient.Error) both work. ModelScope has no Spaces: every call on a hubkit.Space
 // fails with ErrUnsupported.
 func NewMSHub(c *msclient.Client, opts ...AdapterOption) Hub {
 	return &msHub{c: c, cfg: newAdapterConfig(opts)}
 }
 
-func msRepo(r Repo) (msclient.Repo, error) {
+func msRepo(r Repo) (hubkit.Repo, error) {
 	switch r.Type {
-	case Model, "":
-		return msclient.Repo{Kind: msclient.KindModel, ID: r.ID}, nil
-	case Dataset:
-		return msclient.Repo{Kind: msclient.KindDataset, ID: r.ID}, nil
+	case hubkit.Model, "":
+		return hubkit.Repo{Type: hubkit.Model, ID: r.ID}, nil
+	case hubkit.Dataset:
+		return hubkit.Repo{Type: hubkit.Dataset, ID: r.ID}, nil
 	}
-	return msclient.Repo{}, fmt.Errorf("ms: %s: ModelScope has no %ss: %w", r, r.Type, ErrUnsupported)
+	return hubkit.Repo{}, fmt.Errorf("ms: %s: ModelScope has no %ss: %w", r, r.Type, ErrUnsupported)
 }
 
 func (h *msHub) Name() HubName { return ModelScope }
@@ -88,8 +88,8 @@ func (h *msHub) Name() HubName { return ModelScope }
 func (h *msHub) Info(ctx context.Context, repo Repo) (*RepoInfo, error) {
 	r, err := msRepo(repo)
 	if err != nil {
-		if repo.Type == Space {
-			// A Space never exists on ModelScope; say so as a plain not-found, which is what
+		if repo.Type == hubkit.Space {
+			// A hubkit.Space never exists on ModelScope; say so as a plain not-found, which is what
 			// type detection and existence checks expect.
 			return nil, fmt.Errorf("%w (%w)", err, hubkit.ErrNotFound)
 		}
@@ -218,7 +218,7 @@ func (h *msHub) UploadModes(_ context.Context, repo Repo, _ string, files []Uplo
 	return out, nil
 }
 
-func msWantsLFS(t RepoType, p string, size int64) bool {
+func msWantsLFS(t hubkit.RepoType, p string, size int64) bool {
 	base := path.Base(p)
 	switch {
 	case size == 0:
@@ -238,7 +238,7 @@ func msWantsLFS(t RepoType, p string, size int64) bool {
 	if size > MSInlineThreshold || msLFSSuffixes[ext] {
 		return true
 	}
-	return t == Dataset && msDatasetLFSSuffixes[ext]
+	return t == hubkit.Dataset && msDatasetLFSSuffixes[ext]
 }
 
 func (h *msHub) PrepareBlobs(ctx context.Context, repo Repo, _ string, blobs []Blob) ([]BlobUpload, error) {
@@ -261,7 +261,7 @@ func (h *msHub) PrepareBlobs(ctx context.Context, repo Repo, _ string, blobs []B
 	for i, u := range ups {
 		o := u.Object()
 		out[i] = blobUpload{hub: "ms", repo: repo, blob: Blob{OID: o.OID, Size: o.Size}, mismatch: hubkit.ErrHashMismatch,
-			upload: func(ctx context.Context, src Source) error { return u.Upload(ctx, src) }}
+			upload: func(ctx context.Context, src hubkit.Source) error { return u.Upload(ctx, src) }}
 	}
 	return out, nil
 }
@@ -310,7 +310,7 @@ func (h *msHub) WebURL(repo Repo) string {
 	if base == "" {
 		base = strings.TrimRight(h.c.Endpoint(), "/")
 	}
-	if repo.Type == Dataset {
+	if repo.Type == hubkit.Dataset {
 		return base + "/datasets/" + repo.ID
 	}
 	return base + "/models/" + repo.ID

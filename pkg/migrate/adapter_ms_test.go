@@ -42,18 +42,18 @@ func newMSTestClient(s *mstest.Server, token string, opts ...msclient.Option) *m
 	return msclient.NewClient(append(base, opts...)...)
 }
 
-func msKind(t RepoType) mstest.Kind {
-	if t == Dataset {
-		return mstest.Dataset
+func msKind(t hubkit.RepoType) hubkit.RepoType {
+	if t == hubkit.Dataset {
+		return hubkit.Dataset
 	}
-	return mstest.Model
+	return hubkit.Model
 }
 
 func TestMSHubContract(t *testing.T) {
 	testHubContract(t, func(t *testing.T) contractEnv {
 		s := newMSTestServer(t)
-		repo := Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/contract"}
-		require.NoError(t, s.CreateRepo(mstest.Model, repo.ID, mstest.Public))
+		repo := Repo{Hub: ModelScope, Type: hubkit.Model, ID: msTestUser + "/contract"}
+		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, mstest.Public))
 		return contractEnv{
 			hub:      NewMSHub(newMSTestClient(s, msTestToken)),
 			badToken: NewMSHub(newMSTestClient(s, "ms-not-a-token")),
@@ -64,7 +64,7 @@ func TestMSHubContract(t *testing.T) {
 				for i, f := range files {
 					fs[i] = mstest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
 				}
-				sha, err := s.Commit(mstest.Model, repo.ID, "", "seed", fs...)
+				sha, err := s.Commit(hubkit.Model, repo.ID, "", "seed", fs...)
 				require.NoError(t, err)
 				return sha
 			},
@@ -79,7 +79,7 @@ func TestMSHubContract(t *testing.T) {
 func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 	s := newMSTestServer(t)
 	h := NewMSHub(newMSTestClient(s, msTestRead))
-	err := h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
+	err := h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: hubkit.Model, ID: msTestUser + "/x"})
 	require.Error(t, err)
 	require.True(t, isAnyKind(err, hubkit.ErrForbidden, hubkit.ErrUnauthorized), "got %v", err)
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
@@ -87,20 +87,20 @@ func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 
 	// No token at all fails here too, naming the variable to set.
 	anon := NewMSHub(newMSTestClient(s, ""))
-	err = anon.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: msTestUser + "/x"})
+	err = anon.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: hubkit.Model, ID: msTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
 
 	// An organisation namespace passes (the fake, like the real hub, does not list orgs, so the
 	// hub's create/commit answer decides).
 	h = NewMSHub(newMSTestClient(s, msTestToken))
-	require.NoError(t, h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: Model, ID: "acme/x"}))
+	require.NoError(t, h.CheckWrite(context.Background(), Repo{Hub: ModelScope, Type: hubkit.Model, ID: "acme/x"}))
 }
 
 func TestMSHubSpacesUnsupported(t *testing.T) {
 	s := newMSTestServer(t)
 	h := NewMSHub(newMSTestClient(s, msTestToken))
-	space := Repo{Hub: ModelScope, Type: Space, ID: msTestUser + "/demo"}
+	space := Repo{Hub: ModelScope, Type: hubkit.Space, ID: msTestUser + "/demo"}
 	_, err := h.Info(context.Background(), space)
 	require.ErrorIs(t, err, ErrUnsupported)
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
@@ -109,25 +109,25 @@ func TestMSHubSpacesUnsupported(t *testing.T) {
 
 func TestMSWantsLFS(t *testing.T) {
 	tests := []struct {
-		typ  RepoType
+		typ  hubkit.RepoType
 		path string
 		size int64
 		want bool
 	}{
-		{Model, "README.md", MSMaxInlineBytes, false},
-		{Model, "README.md", MSMaxInlineBytes + 1, true},
-		{Model, "sub/config.json", 1 << 20, false},
-		{Model, "configuration.json", 100, false},
-		{Model, "model.msc", 1 << 20, false},
-		{Model, "small.txt", MSInlineThreshold, false},
-		{Model, "small.txt", MSInlineThreshold + 1, true},
-		{Model, "tiny.safetensors", 10, true},
-		{Model, "w/model.BIN", 10, true},
-		{Model, "empty.bin", 0, false},
-		{Model, "img.png", 100, false},
-		{Dataset, "img.png", 100, true},
-		{Dataset, "data/train.jsonl", 100, true},
-		{Dataset, "data/train.csv", 100, false},
+		{hubkit.Model, "README.md", MSMaxInlineBytes, false},
+		{hubkit.Model, "README.md", MSMaxInlineBytes + 1, true},
+		{hubkit.Model, "sub/config.json", 1 << 20, false},
+		{hubkit.Model, "configuration.json", 100, false},
+		{hubkit.Model, "model.msc", 1 << 20, false},
+		{hubkit.Model, "small.txt", MSInlineThreshold, false},
+		{hubkit.Model, "small.txt", MSInlineThreshold + 1, true},
+		{hubkit.Model, "tiny.safetensors", 10, true},
+		{hubkit.Model, "w/model.BIN", 10, true},
+		{hubkit.Model, "empty.bin", 0, false},
+		{hubkit.Model, "img.png", 100, false},
+		{hubkit.Dataset, "img.png", 100, true},
+		{hubkit.Dataset, "data/train.jsonl", 100, true},
+		{hubkit.Dataset, "data/train.csv", 100, false},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, msWantsLFS(tt.typ, tt.path, tt.size), "%s %s %d", tt.typ, tt.path, tt.size)
@@ -138,6 +138,6 @@ func TestMSHubLimitsOverride(t *testing.T) {
 	s := newMSTestServer(t)
 	h := NewMSHub(newMSTestClient(s, msTestToken), WithHubLimits(Limits{MaxOps: 7}), WithWebBase("https://www.modelscope.cn/"))
 	require.Equal(t, Limits{MaxOps: 7, MaxInlineFiles: MSMaxInlineFiles, MaxInlineBytes: MSMaxInlineBytes}, h.Limits())
-	require.Equal(t, "https://www.modelscope.cn/models/a/b", h.WebURL(Repo{Hub: ModelScope, Type: Model, ID: "a/b"}))
-	require.Equal(t, "https://www.modelscope.cn/datasets/a/b", h.WebURL(Repo{Hub: ModelScope, Type: Dataset, ID: "a/b"}))
+	require.Equal(t, "https://www.modelscope.cn/models/a/b", h.WebURL(Repo{Hub: ModelScope, Type: hubkit.Model, ID: "a/b"}))
+	require.Equal(t, "https://www.modelscope.cn/datasets/a/b", h.WebURL(Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "a/b"}))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/memhub"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -41,8 +42,8 @@ func (c *checkingDst) Commit(ctx context.Context, r migrate.Repo, branch, msg st
 // Regular files are read one commit batch at a time, so memory holds at most one commit's
 // content however many small files a repo has (20,000 small files once took 300 MiB).
 func TestCommitReadsInlineFilesPerBatch(t *testing.T) {
-	from := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "alice/many"}
-	to := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "alice/many-copy"}
+	from := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/many"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/many-copy"}
 	hub := memhub.New(migrate.ModelScope, memhub.WithLimits(migrate.Limits{MaxOps: 1000, MaxInlineFiles: 50, MaxInlineBytes: 1 << 20}))
 	var files []memhub.FileSpec
 	for i := range 600 {

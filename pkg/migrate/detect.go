@@ -12,9 +12,9 @@ import (
 // Detection is the outcome of Detect.
 type Detection struct {
 	// Type is the detected repository type.
-	Type RepoType
+	Type hubkit.RepoType
 	// Found lists every type under which the id exists, in probe order (model, dataset, space).
-	Found []RepoType
+	Found []hubkit.RepoType
 	// Notice explains a choice among several types ("" when the id exists as one type only).
 	Notice string
 }
@@ -25,7 +25,7 @@ type Detection struct {
 // found as model, dataset or space" and wraps hubkit.ErrNotFound; any other failure (unauthorized,
 // forbidden, network) is returned as it is and never reported as "not found". hub may be "" to use
 // h.Name().
-func DetectType(ctx context.Context, h Hub, hub HubName, id string) (RepoType, error) {
+func DetectType(ctx context.Context, h Hub, hub HubName, id string) (hubkit.RepoType, error) {
 	d, err := Detect(ctx, h, hub, id)
 	if err != nil {
 		return "", err
@@ -40,9 +40,9 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 	if hub == "" {
 		hub = h.Name()
 	}
-	types := []RepoType{Model, Dataset}
+	types := []hubkit.RepoType{hubkit.Model, hubkit.Dataset}
 	if hub == HuggingFace {
-		types = append(types, Space)
+		types = append(types, hubkit.Space)
 	}
 	var d Detection
 	for _, t := range types {

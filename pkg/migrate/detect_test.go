@@ -15,8 +15,8 @@ import (
 type detectStubHub struct {
 	Hub
 	name    HubName
-	answers map[RepoType]error // nil = exists; a type missing from the map = hubkit.ErrNotFound
-	asked   []RepoType
+	answers map[hubkit.RepoType]error // nil = exists; a type missing from the map = hubkit.ErrNotFound
+	asked   []hubkit.RepoType
 }
 
 func (s *detectStubHub) Name() HubName { return s.name }
@@ -39,35 +39,35 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		name      string
 		hub       HubName
-		answers   map[RepoType]error
-		want      RepoType
+		answers   map[hubkit.RepoType]error
+		want      hubkit.RepoType
 		notice    string // fragment; "" = no notice
 		wantErr   error
 		errText   string
-		wantAsked []RepoType
+		wantAsked []hubkit.RepoType
 	}{
-		{name: "model", hub: HuggingFace, answers: map[RepoType]error{Model: nil},
-			want: Model, wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "dataset", hub: HuggingFace, answers: map[RepoType]error{Dataset: nil},
-			want: Dataset, wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "space on HF", hub: HuggingFace, answers: map[RepoType]error{Space: nil},
-			want: Space, wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "MS never asks for spaces", hub: ModelScope, answers: map[RepoType]error{Dataset: nil},
-			want: Dataset, wantAsked: []RepoType{Model, Dataset}},
-		{name: "several: model preferred with a notice", hub: HuggingFace, answers: map[RepoType]error{Model: nil, Dataset: nil},
-			want: Model, notice: "exists as a model and as a dataset", wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "dataset and space", hub: HuggingFace, answers: map[RepoType]error{Dataset: nil, Space: nil},
-			want: Dataset, notice: "using the dataset", wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "nothing found", hub: HuggingFace, answers: map[RepoType]error{},
-			wantErr: hubkit.ErrNotFound, errText: "not found as model, dataset or space", wantAsked: []RepoType{Model, Dataset, Space}},
-		{name: "nothing found on MS", hub: ModelScope, answers: map[RepoType]error{},
-			wantErr: hubkit.ErrNotFound, errText: "not found as model or dataset", wantAsked: []RepoType{Model, Dataset}},
-		{name: "unauthorized is not not-found", hub: HuggingFace, answers: map[RepoType]error{Model: unauth},
-			wantErr: hubkit.ErrUnauthorized, wantAsked: []RepoType{Model}},
-		{name: "network error after a 404 is returned", hub: ModelScope, answers: map[RepoType]error{Dataset: netErr},
-			wantErr: netErr, wantAsked: []RepoType{Model, Dataset}},
-		{name: "a failing extra probe after a find is ignored", hub: HuggingFace, answers: map[RepoType]error{Model: nil, Dataset: netErr},
-			want: Model, wantAsked: []RepoType{Model, Dataset, Space}},
+		{name: "model", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Model: nil},
+			want: hubkit.Model, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "dataset", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Dataset: nil},
+			want: hubkit.Dataset, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "space on HF", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Space: nil},
+			want: hubkit.Space, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "MS never asks for spaces", hub: ModelScope, answers: map[hubkit.RepoType]error{hubkit.Dataset: nil},
+			want: hubkit.Dataset, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset}},
+		{name: "several: model preferred with a notice", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Model: nil, hubkit.Dataset: nil},
+			want: hubkit.Model, notice: "exists as a model and as a dataset", wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "dataset and space", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Dataset: nil, hubkit.Space: nil},
+			want: hubkit.Dataset, notice: "using the dataset", wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "nothing found", hub: HuggingFace, answers: map[hubkit.RepoType]error{},
+			wantErr: hubkit.ErrNotFound, errText: "not found as model, dataset or space", wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
+		{name: "nothing found on MS", hub: ModelScope, answers: map[hubkit.RepoType]error{},
+			wantErr: hubkit.ErrNotFound, errText: "not found as model or dataset", wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset}},
+		{name: "unauthorized is not not-found", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Model: unauth},
+			wantErr: hubkit.ErrUnauthorized, wantAsked: []hubkit.RepoType{hubkit.Model}},
+		{name: "network error after a 404 is returned", hub: ModelScope, answers: map[hubkit.RepoType]error{hubkit.Dataset: netErr},
+			wantErr: netErr, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset}},
+		{name: "a failing extra probe after a find is ignored", hub: HuggingFace, answers: map[hubkit.RepoType]error{hubkit.Model: nil, hubkit.Dataset: netErr},
+			want: hubkit.Model, wantAsked: []hubkit.RepoType{hubkit.Model, hubkit.Dataset, hubkit.Space}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,14 +74,14 @@ func newE2EWorld(t *testing.T, cfg e2eConfig) *e2eWorld {
 	return w
 }
 
-func hfType(t RepoType) hubtest.RepoType {
+func hfType(t hubkit.RepoType) hubkit.RepoType {
 	switch t {
-	case Dataset:
-		return hubtest.Dataset
-	case Space:
-		return hubtest.Space
+	case hubkit.Dataset:
+		return hubkit.Dataset
+	case hubkit.Space:
+		return hubkit.Space
 	}
-	return hubtest.Model
+	return hubkit.Model
 }
 
 // create makes r on its fake.
@@ -235,7 +235,7 @@ func (w *e2eWorld) requireMirrored(t *testing.T, from, to Repo, skip ...string) 
 // LFS (basic upload on both hubs) and a LFS file above the HF fake's multipart threshold.
 func e2eModelFiles(seed byte) []e2eFile {
 	return []e2eFile{
-		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# Model\n")},
+		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# hubkit.Model\n")},
 		{Path: "config.json", Content: []byte(fmt.Sprintf(`{"seed": %d}`, seed))},
 		{Path: "tokenizer/vocab.txt", Content: []byte("a\nb\nc\n")},
 		{Path: "model.safetensors", Content: contractBytes(90<<10, seed), LFS: true},
@@ -251,12 +251,12 @@ func TestE2EDirections(t *testing.T) {
 		to      Repo
 		private bool
 	}{
-		{"HF to MS model public", Repo{HuggingFace, Model, e2eUser + "/bert"}, Repo{ModelScope, Model, e2eUser + "/bert"}, false},
-		{"HF to MS dataset private", Repo{HuggingFace, Dataset, e2eUser + "/squad"}, Repo{ModelScope, Dataset, e2eUser + "/squad"}, true},
-		{"MS to HF model private", Repo{ModelScope, Model, e2eUser + "/qwen"}, Repo{HuggingFace, Model, e2eUser + "/qwen"}, true},
-		{"MS to HF dataset public", Repo{ModelScope, Dataset, e2eUser + "/cmrc"}, Repo{HuggingFace, Dataset, e2eUser + "/cmrc"}, false},
-		{"HF to HF org copy", Repo{HuggingFace, Model, e2eUser + "/bert"}, Repo{HuggingFace, Model, e2eOrg + "/bert"}, true},
-		{"MS to MS org copy", Repo{ModelScope, Dataset, e2eUser + "/cmrc"}, Repo{ModelScope, Dataset, e2eOrg + "/cmrc-copy"}, false},
+		{"HF to MS model public", Repo{HuggingFace, hubkit.Model, e2eUser + "/bert"}, Repo{ModelScope, hubkit.Model, e2eUser + "/bert"}, false},
+		{"HF to MS dataset private", Repo{HuggingFace, hubkit.Dataset, e2eUser + "/squad"}, Repo{ModelScope, hubkit.Dataset, e2eUser + "/squad"}, true},
+		{"MS to HF model private", Repo{ModelScope, hubkit.Model, e2eUser + "/qwen"}, Repo{HuggingFace, hubkit.Model, e2eUser + "/qwen"}, true},
+		{"MS to HF dataset public", Repo{ModelScope, hubkit.Dataset, e2eUser + "/cmrc"}, Repo{HuggingFace, hubkit.Dataset, e2eUser + "/cmrc"}, false},
+		{"HF to HF org copy", Repo{HuggingFace, hubkit.Model, e2eUser + "/bert"}, Repo{HuggingFace, hubkit.Model, e2eOrg + "/bert"}, true},
+		{"MS to MS org copy", Repo{ModelScope, hubkit.Dataset, e2eUser + "/cmrc"}, Repo{ModelScope, hubkit.Dataset, e2eOrg + "/cmrc-copy"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,13 +292,13 @@ func TestE2EDirections(t *testing.T) {
 
 func TestE2ESpaceToMSUnsupported(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	_, err := New(w.hubs[HuggingFace], w.hubs[ModelScope], Repo{HuggingFace, Space, e2eUser + "/demo"}, Repo{ModelScope, Space, e2eUser + "/demo"})
+	_, err := New(w.hubs[HuggingFace], w.hubs[ModelScope], Repo{HuggingFace, hubkit.Space, e2eUser + "/demo"}, Repo{ModelScope, hubkit.Space, e2eUser + "/demo"})
 	require.ErrorIs(t, err, ErrUnsupported)
 }
 
 func TestE2EDetectAndRefs(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	src := Repo{HuggingFace, Dataset, e2eUser + "/squad"}
+	src := Repo{HuggingFace, hubkit.Dataset, e2eUser + "/squad"}
 	w.create(t, src, false)
 	w.seed(t, src, e2eModelFiles(3)...)
 
@@ -307,7 +307,7 @@ func TestE2EDetectAndRefs(t *testing.T) {
 	from, to, err := ResolveDirection(ref, "", "")
 	require.NoError(t, err)
 	require.Equal(t, src, from)
-	require.Equal(t, Repo{ModelScope, Dataset, src.ID}, to)
+	require.Equal(t, Repo{ModelScope, hubkit.Dataset, src.ID}, to)
 
 	// A bare reference: the type is detected on the source.
 	bare, err := ParseRef(src.ID)
@@ -330,8 +330,8 @@ func TestE2EIncludeExcludeDelete(t *testing.T) {
 	for _, dir := range []struct{ from, to HubName }{{HuggingFace, ModelScope}, {ModelScope, HuggingFace}} {
 		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
 			w := newE2EWorld(t, e2eConfig{})
-			from := Repo{dir.from, Model, e2eUser + "/sel"}
-			to := Repo{dir.to, Model, e2eUser + "/sel"}
+			from := Repo{dir.from, hubkit.Model, e2eUser + "/sel"}
+			to := Repo{dir.to, hubkit.Model, e2eUser + "/sel"}
 			w.create(t, from, false)
 			w.seed(t, from, e2eModelFiles(11)...)
 			w.create(t, to, false)
@@ -368,8 +368,8 @@ func TestE2EInterruptedRunResumes(t *testing.T) {
 	for _, dir := range []struct{ from, to HubName }{{HuggingFace, ModelScope}, {ModelScope, HuggingFace}} {
 		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
 			w := newE2EWorld(t, e2eConfig{})
-			from := Repo{dir.from, Model, e2eUser + "/resume"}
-			to := Repo{dir.to, Model, e2eUser + "/resume"}
+			from := Repo{dir.from, hubkit.Model, e2eUser + "/resume"}
+			to := Repo{dir.to, hubkit.Model, e2eUser + "/resume"}
 			w.create(t, from, false)
 			// Four small blobs (below the cut) and one big one (above it, basic upload on both
 			// hubs' fakes: the HF multipart threshold is 256 KiB).
@@ -420,8 +420,8 @@ func routeOfUploads(h HubName) string {
 
 func TestE2ESourceChangesBetweenRuns(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	from := Repo{HuggingFace, Model, e2eUser + "/evolving"}
-	to := Repo{ModelScope, Model, e2eUser + "/evolving"}
+	from := Repo{HuggingFace, hubkit.Model, e2eUser + "/evolving"}
+	to := Repo{ModelScope, hubkit.Model, e2eUser + "/evolving"}
 	w.create(t, from, false)
 	w.seed(t, from, e2eModelFiles(40)...)
 	_, err := w.migrate(t, from, to)
@@ -446,8 +446,8 @@ func TestE2EHashMismatchCommitsNothing(t *testing.T) {
 	for _, dir := range []struct{ from, to HubName }{{HuggingFace, ModelScope}, {ModelScope, HuggingFace}} {
 		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
 			w := newE2EWorld(t, e2eConfig{})
-			from := Repo{dir.from, Model, e2eUser + "/corrupt"}
-			to := Repo{dir.to, Model, e2eUser + "/corrupt"}
+			from := Repo{dir.from, hubkit.Model, e2eUser + "/corrupt"}
+			to := Repo{dir.to, hubkit.Model, e2eUser + "/corrupt"}
 			w.create(t, from, false)
 			w.seed(t, from, e2eModelFiles(50)...)
 			w.create(t, to, false)
@@ -472,8 +472,8 @@ func TestE2EHashMismatchCommitsNothing(t *testing.T) {
 func TestE2EManyFilesPastMSListingCut(t *testing.T) {
 	const n = 3100
 	w := newE2EWorld(t, e2eConfig{})
-	from := Repo{ModelScope, Model, e2eUser + "/many"}
-	to := Repo{ModelScope, Model, e2eOrg + "/many"}
+	from := Repo{ModelScope, hubkit.Model, e2eUser + "/many"}
+	to := Repo{ModelScope, hubkit.Model, e2eOrg + "/many"}
 	w.create(t, from, false)
 	files := make([]e2eFile, 0, n+1)
 	for i := range n {
@@ -499,8 +499,8 @@ func TestE2EManyFilesPastMSListingCut(t *testing.T) {
 
 func TestE2EReadmeLicenseFixMSToHF(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	from := Repo{ModelScope, Model, e2eUser + "/licensed"}
-	to := Repo{HuggingFace, Model, e2eUser + "/licensed"}
+	from := Repo{ModelScope, hubkit.Model, e2eUser + "/licensed"}
+	to := Repo{HuggingFace, hubkit.Model, e2eUser + "/licensed"}
 	w.create(t, from, false)
 	body := "# Title\r\n\r\nSome text with --- dashes\nand a trailing line without newline"
 	readme := "---\nlicense: Apache License 2.0\ntasks:\n- text-generation\n---\n" + body
@@ -516,7 +516,7 @@ func TestE2EReadmeLicenseFixMSToHF(t *testing.T) {
 	w.requireMirrored(t, from, to, "README.md")
 
 	// With the fix off, the README goes over as it is.
-	to2 := Repo{HuggingFace, Model, e2eUser + "/licensed-raw"}
+	to2 := Repo{HuggingFace, hubkit.Model, e2eUser + "/licensed-raw"}
 	_, err = w.migrate(t, from, to2, WithNoReadmeFix(true))
 	require.NoError(t, err)
 	require.True(t, bytes.Equal([]byte(readme), w.read(t, to2, "README.md")))

@@ -11,6 +11,6 @@ var (
 	ErrVerify = errors.New("verification failed")
 	// ErrInvalidRef: a repository reference could not be parsed.
 	ErrInvalidRef = errors.New("invalid repository reference")
-	// ErrUnsupported: the migration is not possible (for example a Space to ModelScope).
+	// ErrUnsupported: the migration is not possible (for example a hubkit.Space to ModelScope).
 	ErrUnsupported = errors.New("unsupported migration")
 )

@@ -6,6 +6,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/memhub"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -13,8 +14,8 @@ import (
 func exampleHubs() (src, dst *memhub.Hub, from, to migrate.Repo) {
 	src = memhub.New(migrate.ModelScope)
 	dst = memhub.New(migrate.HuggingFace)
-	from = migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "qwen/tiny"}
-	to = migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "me/tiny"}
+	from = migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "qwen/tiny"}
+	to = migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "me/tiny"}
 	src.Seed(from, false,
 		memhub.FileSpec{Path: "README.md", Data: []byte("---\nlicense: Apache License 2.0\n---\n# Tiny\n")},
 		memhub.FileSpec{Path: "config.json", Data: []byte(`{"hidden_size": 8}`)},

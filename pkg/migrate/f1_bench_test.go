@@ -7,6 +7,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/memhub"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -19,8 +20,8 @@ func BenchmarkRun(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		src := memhub.New(migrate.ModelScope)
 		dst := memhub.New(migrate.ModelScope, memhub.WithPartSize(8<<20))
-		from := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "a/src"}
-		to := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "b/dst"}
+		from := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/src"}
+		to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "b/dst"}
 		var specs []memhub.FileSpec
 		for f := range files {
 			specs = append(specs, memhub.FileSpec{Path: fmt.Sprintf("f%d.bin", f), Blob: &synth.Blob{Size: size, Seed: uint64(f)}})
@@ -42,7 +43,7 @@ func BenchmarkRawHash(b *testing.B) {
 	b.SetBytes(files * size)
 	for b.Loop() {
 		for f := range files {
-			_ = migrate.SHA256Hex(synth.Blob{Size: size, Seed: uint64(f + 1000)}.Bytes())
+			_ = hubkit.SHA256Hex(synth.Blob{Size: size, Seed: uint64(f + 1000)}.Bytes())
 		}
 	}
 }

@@ -18,11 +18,11 @@ import (
 )
 
 var (
-	msRepo = migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "alice/model"}
-	hfRepo = migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "bob/model"}
+	msRepo = migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/model"}
+	hfRepo = migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/model"}
 )
 
-const readme = "---\nlicense: Apache-2.0\ntags:\n  - x\n---\n# Model\n\nlicense: MIT stays in the body\n"
+const readme = "---\nlicense: Apache-2.0\ntags:\n  - x\n---\n# hubkit.Model\n\nlicense: MIT stays in the body\n"
 
 func blob(size int64, seed uint64) *synth.Blob { return &synth.Blob{Size: size, Seed: seed} }
 
@@ -297,11 +297,11 @@ func (l *listingHub) List(context.Context, migrate.Repo, string) ([]migrate.File
 
 func TestSpaceToModelScopeRefused(t *testing.T) {
 	src, dst := memhub.New(migrate.HuggingFace), memhub.New(migrate.ModelScope)
-	space := migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Space, ID: "a/s"}
-	_, err := migrate.New(src, dst, space, migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Space, ID: "a/s"})
+	space := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Space, ID: "a/s"}
+	_, err := migrate.New(src, dst, space, migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Space, ID: "a/s"})
 	require.ErrorIs(t, err, migrate.ErrUnsupported)
 	require.Contains(t, err.Error(), "--repo-type model")
-	_, err = migrate.New(src, dst, space, migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "a/s"})
+	_, err = migrate.New(src, dst, space, migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/s"})
 	require.NoError(t, err)
 }
 
@@ -337,8 +337,8 @@ func TestParallelShardsAndManyFiles(t *testing.T) {
 func TestHFToMSRegularFilesHashedWhenNoCommonHash(t *testing.T) {
 	hf := memhub.New(migrate.HuggingFace)
 	ms := memhub.New(migrate.ModelScope, memhub.WithGitOIDs(false))
-	from := migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Dataset, ID: "bob/ds"}
-	to := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Dataset, ID: "alice/ds"}
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "bob/ds"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Dataset, ID: "alice/ds"}
 	hf.Seed(from, false, memhub.FileSpec{Path: "README.md", Data: []byte(readme)}, memhub.FileSpec{Path: "a.csv", Data: []byte("x,y\n")})
 	m, err := migrate.New(hf, ms, from, to)
 	require.NoError(t, err)
@@ -370,8 +370,8 @@ func TestIncludeExclude(t *testing.T) {
 
 func TestBatch(t *testing.T) {
 	src, dst := seedSource(t)
-	upToDate := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "alice/small"}
-	missing := migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "alice/missing"}
+	upToDate := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/small"}
+	missing := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/missing"}
 	src.Seed(upToDate, false, memhub.FileSpec{Path: "a.txt", Data: []byte("a")})
 	pre, err := migrate.New(src, dst, upToDate, migrate.Repo{Hub: migrate.HuggingFace, ID: "bob/small"})
 	require.NoError(t, err)
@@ -379,8 +379,8 @@ func TestBatch(t *testing.T) {
 	require.NoError(t, err)
 	items := []migrate.BatchItem{
 		{Src: src, Dst: dst, From: msRepo, To: hfRepo},
-		{Src: src, Dst: dst, From: upToDate, To: migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "bob/small"}},
-		{Src: src, Dst: dst, From: missing, To: migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "bob/missing"}},
+		{Src: src, Dst: dst, From: upToDate, To: migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/small"}},
+		{Src: src, Dst: dst, From: missing, To: migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/missing"}},
 	}
 	var log eventLog
 	br, err := migrate.RunBatch(context.Background(), items, migrate.WithEvents(log.add), migrate.WithBatchConcurrency(2))

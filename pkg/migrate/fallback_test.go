@@ -36,17 +36,17 @@ func gitNotices(rep *Report) []string {
 func TestGitFallbackMigratesStorageLockedRepo(t *testing.T) {
 	tests := []struct {
 		name   string
-		typ    RepoType
+		typ    hubkit.RepoType
 		locked bool
 		useGit bool
 		pinned bool // migrate the first of two commits
 		notice string
 	}{
-		{"private model, locked", Model, true, false, false, "storage locked"},
-		{"private dataset, locked", Dataset, true, false, false, "storage locked"},
-		{"private model, locked, pinned revision", Model, true, false, true, "storage locked"},
-		{"private model, --use-git", Model, false, true, false, "--use-git"},
-		{"private dataset, locked and --use-git", Dataset, true, true, true, "storage locked"},
+		{"private model, locked", hubkit.Model, true, false, false, "storage locked"},
+		{"private dataset, locked", hubkit.Dataset, true, false, false, "storage locked"},
+		{"private model, locked, pinned revision", hubkit.Model, true, false, true, "storage locked"},
+		{"private model, --use-git", hubkit.Model, false, true, false, "--use-git"},
+		{"private dataset, locked and --use-git", hubkit.Dataset, true, true, true, "storage locked"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,13 +122,13 @@ func TestGitFallbackMigratesStorageLockedRepo(t *testing.T) {
 
 func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	priv := Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/private"}
+	priv := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: e2eOrg + "/private"}
 	w.create(t, priv, true)
 	w.seed(t, priv, e2eModelFiles(1)...)
-	gated := Repo{Hub: HuggingFace, Type: Model, ID: "bob/gated"}
+	gated := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "bob/gated"}
 	w.hf.AddUser("bob")
-	require.NoError(t, w.hf.CreateRepo(hubtest.Model, gated.ID, hubtest.RepoOptions{Gated: "manual"}))
-	w.hf.SetStorageLock(hubtest.Model, priv.ID, true) // even a locked repo: the 401/404 comes first
+	require.NoError(t, w.hf.CreateRepo(hubkit.Model, gated.ID, hubtest.RepoOptions{Gated: "manual"}))
+	w.hf.SetStorageLock(hubkit.Model, priv.ID, true) // even a locked repo: the 401/404 comes first
 
 	bad := NewHFHub(hub.NewClient(hub.WithEndpoint(w.hf.URL()), hub.WithToken("hf_not_a_token")))
 	anon := NewHFHub(hub.NewClient(hub.WithEndpoint(w.hf.URL())))
@@ -138,7 +138,7 @@ func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 		from Repo
 		want error
 	}{
-		{"404: no such repo", w.hubs[HuggingFace], Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/nope"}, hubkit.ErrNotFound},
+		{"404: no such repo", w.hubs[HuggingFace], Repo{Hub: HuggingFace, Type: hubkit.Model, ID: e2eOrg + "/nope"}, hubkit.ErrNotFound},
 		{"401: invalid token", bad, priv, hubkit.ErrUnauthorized},
 		{"401: anonymous on a private repo", anon, priv, hubkit.ErrNotFound},
 		{"403: gated, not a storage lock", w.hubs[HuggingFace], gated, hubkit.ErrGated},
@@ -146,7 +146,7 @@ func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := w.hf.Faults().Counts()
-			m, err := New(tc.src, w.hubs[ModelScope], tc.from, Repo{Hub: ModelScope, Type: Model, ID: e2eUser + "/x"})
+			m, err := New(tc.src, w.hubs[ModelScope], tc.from, Repo{Hub: ModelScope, Type: hubkit.Model, ID: e2eUser + "/x"})
 			require.NoError(t, err)
 			rep, err := m.Run(context.Background())
 			require.ErrorIs(t, err, tc.want)
@@ -165,7 +165,7 @@ func TestGitFallbackNotOnMissingOrUnauthorized(t *testing.T) {
 func TestGitFallbackOpenSwitchesMidRun(t *testing.T) {
 	// The lock arrives after listing: Open switches, and only then.
 	w := newE2EWorld(t, e2eConfig{})
-	from := Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/m"}
+	from := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: e2eOrg + "/m"}
 	w.create(t, from, false)
 	w.seed(t, from, e2eModelFiles(3)...)
 	h := w.hubs[HuggingFace]
@@ -173,12 +173,12 @@ func TestGitFallbackOpenSwitchesMidRun(t *testing.T) {
 	files, err := h.List(ctx, from, "")
 	require.NoError(t, err)
 	require.Empty(t, hubNotices(h, from))
-	w.hf.SetStorageLock(hubtest.Model, from.ID, true)
+	w.hf.SetStorageLock(hubkit.Model, from.ID, true)
 	for _, f := range files {
 		rc, err := h.Open(ctx, from, "", f.Path, 0, -1)
 		require.NoError(t, err, f.Path)
 		b := readAllClose(t, rc)
-		want, err := w.hf.ReadFile(hubtest.Model, from.ID, "main", f.Path)
+		want, err := w.hf.ReadFile(hubkit.Model, from.ID, "main", f.Path)
 		require.NoError(t, err)
 		require.Equal(t, want, b, f.Path)
 	}
@@ -187,7 +187,7 @@ func TestGitFallbackOpenSwitchesMidRun(t *testing.T) {
 	for _, p := range []string{"README.md", "model.safetensors"} {
 		rc, err := h.Open(ctx, from, "", p, 3, 7)
 		require.NoError(t, err)
-		want, _ := w.hf.ReadFile(hubtest.Model, from.ID, "main", p)
+		want, _ := w.hf.ReadFile(hubkit.Model, from.ID, "main", p)
 		require.Equal(t, want[3:10], readAllClose(t, rc), p)
 	}
 	_, err = h.Open(ctx, from, "", "no/such/file", 0, -1)
@@ -216,7 +216,7 @@ func readAllClose(t *testing.T, rc interface {
 // 100 folders.
 func seedMany(tb testing.TB, s *hubtest.Server, id string, n int) {
 	tb.Helper()
-	require.NoError(tb, s.CreateRepo(hubtest.Model, id, hubtest.RepoOptions{Private: true}))
+	require.NoError(tb, s.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{Private: true}))
 	files := make([]hubtest.File, n)
 	for i := range files {
 		p := fmt.Sprintf("dir%02d/file%05d.txt", i%100, i)
@@ -226,7 +226,7 @@ func seedMany(tb testing.TB, s *hubtest.Server, id string, n int) {
 			files[i].LFS = true
 		}
 	}
-	_, err := s.Commit(hubtest.Model, id, "main", "many files", files...)
+	_, err := s.Commit(hubkit.Model, id, "main", "many files", files...)
 	require.NoError(tb, err)
 }
 
@@ -253,7 +253,7 @@ func heapInuse() uint64 {
 func TestGitListMemoryBound(t *testing.T) {
 	const n = 5000
 	_, c := newManyHub(t, n)
-	repo := hub.Repo{Type: hub.RepoTypeModel, ID: e2eOrg + "/many"}
+	repo := hubkit.Repo{Type: hubkit.Model, ID: e2eOrg + "/many"}
 	before := heapInuse()
 	snap, err := c.GitSnapshot(context.Background(), repo, "")
 	require.NoError(t, err)
@@ -302,7 +302,7 @@ func peakHeap() (stop func() uint64) {
 func benchList(b *testing.B, viaGit bool) {
 	const n = 10000
 	_, c := newManyHub(b, n)
-	repo := Repo{Hub: HuggingFace, Type: Model, ID: e2eOrg + "/many"}
+	repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: e2eOrg + "/many"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

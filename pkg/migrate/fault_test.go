@@ -157,7 +157,7 @@ func (f *faultRun) requireFaultsHit(t *testing.T) {
 // multipart threshold.
 func faultFiles(seed byte) []e2eFile {
 	return []e2eFile{
-		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# Model under faults\n")},
+		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# hubkit.Model under faults\n")},
 		{Path: "config.json", Content: []byte(fmt.Sprintf(`{"seed": %d, "hidden": 768}`, seed))},
 		{Path: "tokenizer/vocab.txt", Content: bytes.Repeat([]byte("token\n"), 200)},
 		{Path: "model.safetensors", Content: contractBytes(90<<10, seed), LFS: true},
@@ -176,8 +176,8 @@ func newFaultRun(t *testing.T, dir faultDir, seed byte) *faultRun {
 	t.Helper()
 	w := newFaultWorld(t)
 	f := &faultRun{w: w, dir: dir,
-		from: Repo{dir.from, Model, e2eUser + "/faulty"},
-		to:   Repo{dir.to, Model, e2eOrg + "/mirror"}}
+		from: Repo{dir.from, hubkit.Model, e2eUser + "/faulty"},
+		to:   Repo{dir.to, hubkit.Model, e2eOrg + "/mirror"}}
 	w.create(t, f.from, false)
 	w.seed(t, f.from, faultFiles(seed)...)
 	w.create(t, f.to, false)

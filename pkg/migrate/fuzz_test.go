@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
@@ -60,7 +61,7 @@ func FuzzParseRef(f *testing.F) {
 		}
 		require.Equal(t, r.ID, from.ID)
 		require.NotEqual(t, from, target)
-		require.False(t, target.Type == Space && target.Hub == ModelScope)
+		require.False(t, target.Type == hubkit.Space && target.Hub == ModelScope)
 		if r.Hub != "" {
 			require.Equal(t, r.Hub, from.Hub)
 		}
@@ -90,7 +91,7 @@ func errorsIsAny(err error, kinds ...error) bool {
 // byte-identical; a second pass changes nothing; the output's front matter is still valid YAML
 // whose license values are all ones the Hub accepts.
 func FuzzFixReadmeLicense(f *testing.F) {
-	f.Add([]byte("---\nlicense: Apache License 2.0\n---\n# Model\n"))
+	f.Add([]byte("---\nlicense: Apache License 2.0\n---\n# hubkit.Model\n"))
 	f.Add([]byte("---\r\nlicense: MIT\r\n---\r\nbody\r\n"))
 	f.Add([]byte("no front matter\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -272,7 +273,7 @@ func FuzzHFListing(f *testing.F) {
 		l.body, l.link = body, strings.ReplaceAll(link, "%SERVER%", l.srv.URL)
 		c := hub.NewClient(hub.WithEndpoint(l.srv.URL), hub.WithHTTPClient(l.client()), hub.WithToken("hf_fuzzSecretToken123"))
 		h := NewHFHub(c)
-		repo := Repo{Hub: HuggingFace, Type: Model, ID: "alice/bert"}
+		repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}
 		files, err := h.List(context.Background(), repo, "")
 		require.Empty(t, l.tr.foreign, "the client followed a cursor off the endpoint")
 		require.LessOrEqual(t, len(l.paths), 2, "requests: %q", l.paths)
@@ -301,9 +302,9 @@ func FuzzMSListing(f *testing.F) {
 		l.body = body
 		c := msclient.NewClient(msclient.WithEndpoint(l.srv.URL), msclient.WithHTTPClient(l.client()), msclient.WithToken("ms-fuzz-secret-token"))
 		h := NewMSHub(c)
-		repo := Repo{Hub: ModelScope, Type: Model, ID: "alice/bert"}
+		repo := Repo{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}
 		if dataset {
-			repo.Type = Dataset
+			repo.Type = hubkit.Dataset
 		}
 		files, err := h.List(context.Background(), repo, "")
 		require.Empty(t, l.tr.foreign)

@@ -3,6 +3,7 @@ package migrate
 import (
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -11,8 +12,8 @@ import (
 // Face destination, and a re-run must be a no-op rather than rewriting the file forever.
 func TestHubManagedGitattributesOnHF(t *testing.T) {
 	w := newE2EWorld(t, e2eConfig{})
-	from := Repo{ModelScope, Model, e2eUser + "/mirror"}
-	to := Repo{HuggingFace, Model, e2eUser + "/mirror"}
+	from := Repo{ModelScope, hubkit.Model, e2eUser + "/mirror"}
+	to := Repo{HuggingFace, hubkit.Model, e2eUser + "/mirror"}
 	w.create(t, from, false)
 	w.seed(t, from, append(e2eModelFiles(3),
 		e2eFile{Path: ".gitattributes", Content: []byte("*.bin filter=lfs diff=lfs merge=lfs -text\r\n")},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // HubName names a hub.
@@ -26,20 +28,10 @@ func (h HubName) String() string {
 	return string(h)
 }
 
-// RepoType is the kind of repository.
-type RepoType string
-
-// Repository types. ModelScope has no Spaces (its Studios have no API).
-const (
-	Model   RepoType = "model"
-	Dataset RepoType = "dataset"
-	Space   RepoType = "space"
-)
-
 // Repo identifies a repository on a hub.
 type Repo struct {
-	Hub  HubName  `json:"hub"`
-	Type RepoType `json:"type"`
+	Hub  HubName         `json:"hub"`
+	Type hubkit.RepoType `json:"type"`
 	// ID is "namespace/name".
 	ID string `json:"id"`
 }
@@ -48,9 +40,9 @@ type Repo struct {
 func (r Repo) String() string {
 	// string(r.Hub): HubName's String method gives the display name, not the prefix.
 	switch r.Type {
-	case Dataset:
+	case hubkit.Dataset:
 		return fmt.Sprintf("%s:datasets/%s", string(r.Hub), r.ID)
-	case Space:
+	case hubkit.Space:
 		return fmt.Sprintf("%s:spaces/%s", string(r.Hub), r.ID)
 	}
 	return fmt.Sprintf("%s:%s", string(r.Hub), r.ID)
@@ -82,13 +74,6 @@ type File struct {
 	LFS bool `json:"lfs,omitempty"`
 }
 
-// Source is a ranged reader of one object's bytes. Every hub client's upload takes one, so a
-// file can stream from the source hub's download into the destination's upload.
-type Source interface {
-	// OpenRange returns n bytes starting at off (n < 0: to the end).
-	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
-}
-
 // Blob is an LFS object: a SHA-256 and a size.
 type Blob struct {
 	OID  string `json:"oid"`
@@ -100,7 +85,7 @@ type BlobUpload interface {
 	Blob() Blob
 	// Upload streams the blob from src into the hub, verifying size and SHA-256 in flight; on a
 	// mismatch it fails with an error matching hubkit.ErrHashMismatch and the hub keeps nothing.
-	Upload(ctx context.Context, src Source) error
+	Upload(ctx context.Context, src hubkit.Source) error
 }
 
 // UploadCandidate is a file the destination must classify as LFS or regular.

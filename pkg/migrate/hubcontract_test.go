@@ -214,7 +214,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 	t.Run("create, conflict, set private", func(t *testing.T) {
 		env := newEnv(t)
 		ns, _, _ := strings.Cut(env.repo.ID, "/")
-		for _, typ := range []RepoType{Model, Dataset} {
+		for _, typ := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 			r := Repo{Hub: env.repo.Hub, Type: typ, ID: ns + "/fresh-" + string(typ)}
 			_, err := env.hub.Info(ctx, r)
 			require.ErrorIs(t, err, hubkit.ErrNotFound)
@@ -236,10 +236,10 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 			require.Error(t, err)
 			require.True(t, isAnyKind(err, hubkit.ErrNotFound, hubkit.ErrUnauthorized), "got %v", err)
 		}
-		foreign := Repo{Hub: env.repo.Hub, Type: Model, ID: env.foreignNS + "/nope"}
+		foreign := Repo{Hub: env.repo.Hub, Type: hubkit.Model, ID: env.foreignNS + "/nope"}
 		err := env.hub.Create(ctx, foreign, false)
 		require.ErrorIs(t, err, hubkit.ErrForbidden)
-		err = env.badToken.Create(ctx, Repo{Hub: env.repo.Hub, Type: Model, ID: ns + "/nope"}, false)
+		err = env.badToken.Create(ctx, Repo{Hub: env.repo.Hub, Type: hubkit.Model, ID: ns + "/nope"}, false)
 		require.Error(t, err)
 		require.True(t, isAnyKind(err, hubkit.ErrUnauthorized, hubkit.ErrForbidden), "got %v", err)
 	})
@@ -347,7 +347,7 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		u := env.hub.WebURL(env.repo)
 		require.True(t, strings.HasPrefix(u, strings.TrimRight(env.endpoint, "/")+"/"), u)
 		require.True(t, strings.HasSuffix(u, "/"+env.repo.ID), u)
-		ds := env.hub.WebURL(Repo{Hub: env.repo.Hub, Type: Dataset, ID: env.repo.ID})
+		ds := env.hub.WebURL(Repo{Hub: env.repo.Hub, Type: hubkit.Dataset, ID: env.repo.ID})
 		require.Contains(t, ds, "/datasets/"+env.repo.ID)
 		require.NotEqual(t, u, ds)
 	})

@@ -20,7 +20,7 @@ type Migrator struct {
 }
 
 // New prepares the migration of from (on src) to to (on dst). It checks the refs and that the
-// migration is possible: a Space cannot go to ModelScope (which has no API for Studios) unless the
+// migration is possible: a hubkit.Space cannot go to ModelScope (which has no API for Studios) unless the
 // destination type is forced to model.
 func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 	if src == nil || dst == nil {
@@ -33,7 +33,7 @@ func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 		to.Hub = dst.Name()
 	}
 	if from.Type == "" {
-		from.Type = Model
+		from.Type = hubkit.Model
 	}
 	if to.Type == "" {
 		to.Type = from.Type
@@ -47,12 +47,12 @@ func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 		}
 	}
 	switch {
-	case from.Type == Space && to.Hub == ModelScope && to.Type == Space:
-		return nil, fmt.Errorf("%w: %s is a Space and ModelScope has no API for Studios; "+
+	case from.Type == hubkit.Space && to.Hub == ModelScope && to.Type == hubkit.Space:
+		return nil, fmt.Errorf("%w: %s is a hubkit.Space and ModelScope has no API for Studios; "+
 			"use --repo-type model to copy its files into a ModelScope model repository instead", ErrUnsupported, from)
-	case to.Type == Space && to.Hub == ModelScope:
+	case to.Type == hubkit.Space && to.Hub == ModelScope:
 		return nil, fmt.Errorf("%w: ModelScope has no API for Studios (%s)", ErrUnsupported, to)
-	case from.Type != to.Type && !(from.Type == Space && to.Type == Model):
+	case from.Type != to.Type && !(from.Type == hubkit.Space && to.Type == hubkit.Model):
 		return nil, fmt.Errorf("%w: cannot migrate a %s into a %s", ErrUnsupported, from.Type, to.Type)
 	}
 	if from == to {
@@ -77,7 +77,7 @@ func checkRepoID(r Repo) error {
 		return fmt.Errorf("%w: %q is not namespace/name", ErrInvalidRef, r.ID)
 	}
 	switch r.Type {
-	case Model, Dataset, Space:
+	case hubkit.Model, hubkit.Dataset, hubkit.Space:
 	default:
 		return fmt.Errorf("%w: unknown repo type %q", ErrInvalidRef, r.Type)
 	}

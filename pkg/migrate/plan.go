@@ -245,7 +245,7 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 						notice = "README.md: license rewritten for Hugging Face"
 					}
 				}
-				h := contentHash{sha256: SHA256Hex(b), gitOID: GitBlobID(b), size: int64(len(b))}
+				h := contentHash{sha256: hubkit.SHA256Hex(b), gitOID: hubkit.GitBlobID(b), size: int64(len(b))}
 				same := r.have && !in.opts.Force && r.d.Size == h.size &&
 					((r.d.SHA256 != "" && r.d.SHA256 == h.sha256) || (r.d.SHA256 == "" && r.d.GitOID != "" && r.d.GitOID == h.gitOID))
 				if hubManaged(in.to.Hub, r.f.Path) {
@@ -353,12 +353,12 @@ func readAll(ctx context.Context, h Hub, repo Repo, rev string, f File) ([]byte,
 	if int64(len(b)) != f.Size {
 		return nil, fmt.Errorf("read %s from %s: got %d bytes, listing says %d: %w", f.Path, repo, len(b), f.Size, hubkit.ErrHashMismatch)
 	}
-	if f.SHA256 != "" && !strings.EqualFold(SHA256Hex(b), f.SHA256) {
+	if f.SHA256 != "" && !strings.EqualFold(hubkit.SHA256Hex(b), f.SHA256) {
 		return nil, fmt.Errorf("read %s from %s: %w", f.Path, repo, hubkit.ErrHashMismatch)
 	}
 	// Hugging Face lists regular files by git blob id only: check that, or wrong bytes served
 	// for a regular file would be committed (and then "verified" against themselves).
-	if f.SHA256 == "" && !f.LFS && f.GitOID != "" && !strings.EqualFold(GitBlobID(b), f.GitOID) {
+	if f.SHA256 == "" && !f.LFS && f.GitOID != "" && !strings.EqualFold(hubkit.GitBlobID(b), f.GitOID) {
 		return nil, fmt.Errorf("read %s from %s: git blob id differs from the listing's: %w", f.Path, repo, hubkit.ErrHashMismatch)
 	}
 	return b, nil

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // AcceptedRefForms lists the repository reference forms ParseRef accepts; error messages show it.
@@ -22,7 +24,7 @@ type Ref struct {
 	// Hub is the hub the reference names; "" when not given (a bare "ns/name").
 	Hub HubName `json:"hub,omitempty"`
 	// Type is the repository type; "" when not given (to be detected).
-	Type RepoType `json:"type,omitempty"`
+	Type hubkit.RepoType `json:"type,omitempty"`
 	// ID is "namespace/name".
 	ID string `json:"id"`
 	// Revision comes from a web URL's /tree/<rev> (or /commit/<sha>) tail; "" otherwise.
@@ -38,11 +40,11 @@ func (r Ref) String() string {
 		b.WriteByte(':')
 	}
 	switch r.Type {
-	case Dataset:
+	case hubkit.Dataset:
 		b.WriteString("datasets/")
-	case Space:
+	case hubkit.Space:
 		b.WriteString("spaces/")
-	case Model:
+	case hubkit.Model:
 		b.WriteString("models/")
 	}
 	b.WriteString(r.ID)
@@ -158,11 +160,11 @@ func ParseRef(s string) (Ref, error) {
 	if len(segs) == 3 {
 		switch segs[0] {
 		case "models":
-			r.Type = Model
+			r.Type = hubkit.Model
 		case "datasets":
-			r.Type = Dataset
+			r.Type = hubkit.Dataset
 		case "spaces":
-			r.Type = Space
+			r.Type = hubkit.Space
 		default:
 			return Ref{}, invalidRef(in, "%q is not a repository type (models, datasets, spaces)", segs[0])
 		}
@@ -171,7 +173,7 @@ func ParseRef(s string) (Ref, error) {
 	if len(segs) != 2 {
 		return Ref{}, invalidRef(in, "expected namespace/name")
 	}
-	if r.Type == Space && r.Hub == ModelScope {
+	if r.Type == hubkit.Space && r.Hub == ModelScope {
 		return Ref{}, invalidRef(in, "ModelScope has no Spaces (its Studios have no API)")
 	}
 	r.ID = segs[0] + "/" + segs[1]
@@ -228,13 +230,13 @@ func parseURLRef(in string) (Ref, error) {
 }
 
 func parseHFURL(in string, segs []string) (Ref, error) {
-	r := Ref{Hub: HuggingFace, Type: Model}
+	r := Ref{Hub: HuggingFace, Type: hubkit.Model}
 	if len(segs) > 0 {
 		switch segs[0] {
 		case "datasets":
-			r.Type, segs = Dataset, segs[1:]
+			r.Type, segs = hubkit.Dataset, segs[1:]
 		case "spaces":
-			r.Type, segs = Space, segs[1:]
+			r.Type, segs = hubkit.Space, segs[1:]
 		case "models":
 			segs = segs[1:]
 		case "api":
@@ -271,13 +273,13 @@ func parseMSURL(in string, segs []string) (Ref, error) {
 	r := Ref{Hub: ModelScope}
 	switch {
 	case len(segs) > 0 && segs[0] == "models":
-		r.Type, segs = Model, segs[1:]
+		r.Type, segs = hubkit.Model, segs[1:]
 	case len(segs) > 0 && segs[0] == "datasets":
-		r.Type, segs = Dataset, segs[1:]
+		r.Type, segs = hubkit.Dataset, segs[1:]
 	case len(segs) > 0 && (segs[0] == "studios" || segs[0] == "spaces"):
 		return Ref{}, invalidRef(in, "ModelScope Studios cannot be migrated (no API)")
 	case len(segs) == 2 && strings.HasSuffix(segs[1], ".git"):
-		r.Type = Model // the old git clone URL: https://www.modelscope.cn/ns/name.git
+		r.Type = hubkit.Model // the old git clone URL: https://www.modelscope.cn/ns/name.git
 	default:
 		return Ref{}, invalidRef(in, "expected /models/ns/name or /datasets/ns/name in the URL path")
 	}
@@ -381,7 +383,7 @@ func otherHub(h HubName) HubName {
 // the destination's (when --to or dest names one), else Hugging Face (hf2ms's default direction,
 // HF to ModelScope). The destination id defaults to the source id; the repository type is carried
 // over (and may still be "" for DetectType to fill in). Errors wrap ErrInvalidRef, or
-// ErrUnsupported for a Space going to ModelScope.
+// ErrUnsupported for a hubkit.Space going to ModelScope.
 func ResolveDirection(src Ref, to string, dest string) (from, target Repo, err error) {
 	var toHub HubName
 	if strings.TrimSpace(to) != "" {
@@ -435,8 +437,8 @@ func ResolveDirection(src Ref, to string, dest string) (from, target Repo, err e
 	if err := validateID(toHub, target.ID); err != nil {
 		return Repo{}, Repo{}, fmt.Errorf("%w: destination on %s: %w (pick another name with --dest)", ErrInvalidRef, toHub, err)
 	}
-	if typ == Space && toHub == ModelScope {
-		return Repo{}, Repo{}, fmt.Errorf("%w: %s is a Space; ModelScope has no API for Studios", ErrUnsupported, from)
+	if typ == hubkit.Space && toHub == ModelScope {
+		return Repo{}, Repo{}, fmt.Errorf("%w: %s is a hubkit.Space; ModelScope has no API for Studios", ErrUnsupported, from)
 	}
 	if from.Hub == target.Hub && from.ID == target.ID {
 		return Repo{}, Repo{}, fmt.Errorf("%w: source and destination are the same repository (%s); pass --dest or --to", ErrInvalidRef, from)

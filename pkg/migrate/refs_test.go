@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,34 +21,34 @@ func TestParseRef(t *testing.T) {
 		{"huggingface:alice/bert", Ref{Hub: HuggingFace, ID: "alice/bert"}},
 		{"ms:alice/bert", Ref{Hub: ModelScope, ID: "alice/bert"}},
 		{"ModelScope:alice/bert", Ref{Hub: ModelScope, ID: "alice/bert"}},
-		{"hf:datasets/alice/squad", Ref{Hub: HuggingFace, Type: Dataset, ID: "alice/squad"}},
-		{"ms:datasets/alice/squad", Ref{Hub: ModelScope, Type: Dataset, ID: "alice/squad"}},
-		{"hf:spaces/alice/demo", Ref{Hub: HuggingFace, Type: Space, ID: "alice/demo"}},
-		{"hf:models/alice/bert", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"datasets/alice/squad", Ref{Type: Dataset, ID: "alice/squad"}},
+		{"hf:datasets/alice/squad", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{"ms:datasets/alice/squad", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{"hf:spaces/alice/demo", Ref{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}},
+		{"hf:models/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"datasets/alice/squad", Ref{Type: hubkit.Dataset, ID: "alice/squad"}},
 		{"ms:Qwen/Qwen2.5-7B_Instruct", Ref{Hub: ModelScope, ID: "Qwen/Qwen2.5-7B_Instruct"}},
 		{"ms:a--b/c", Ref{Hub: ModelScope, ID: "a--b/c"}},
 		// Hugging Face URLs.
-		{"https://huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"https://huggingface.co/alice/bert/", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"http://www.huggingface.co/alice/bert?x=1#frag", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"https://hf.co/alice/bert", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"https://huggingface.co/datasets/alice/squad", Ref{Hub: HuggingFace, Type: Dataset, ID: "alice/squad"}},
-		{"https://huggingface.co/spaces/alice/demo", Ref{Hub: HuggingFace, Type: Space, ID: "alice/demo"}},
-		{"https://huggingface.co/alice/bert/tree/v1.0", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert", Revision: "v1.0"}},
-		{"https://huggingface.co/datasets/alice/squad/tree/refs%2Fconvert%2Fparquet", Ref{Hub: HuggingFace, Type: Dataset, ID: "alice/squad", Revision: "refs/convert/parquet"}},
-		{"https://huggingface.co/alice/bert/tree/refs/pr/3", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert", Revision: "refs/pr/3"}},
-		{"https://huggingface.co/alice/bert/commit/0123456789abcdef0123456789abcdef01234567", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert", Revision: "0123456789abcdef0123456789abcdef01234567"}},
-		{"https://huggingface.co/alice/bert/discussions", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
-		{"https://huggingface.co/alice/bert.git", Ref{Hub: HuggingFace, Type: Model, ID: "alice/bert"}},
+		{"https://huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://huggingface.co/alice/bert/", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"http://www.huggingface.co/alice/bert?x=1#frag", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://hf.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://huggingface.co/datasets/alice/squad", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{"https://huggingface.co/spaces/alice/demo", Ref{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}},
+		{"https://huggingface.co/alice/bert/tree/v1.0", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "v1.0"}},
+		{"https://huggingface.co/datasets/alice/squad/tree/refs%2Fconvert%2Fparquet", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad", Revision: "refs/convert/parquet"}},
+		{"https://huggingface.co/alice/bert/tree/refs/pr/3", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "refs/pr/3"}},
+		{"https://huggingface.co/alice/bert/commit/0123456789abcdef0123456789abcdef01234567", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "0123456789abcdef0123456789abcdef01234567"}},
+		{"https://huggingface.co/alice/bert/discussions", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://huggingface.co/alice/bert.git", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
 		// ModelScope URLs.
-		{"https://modelscope.cn/models/alice/bert", Ref{Hub: ModelScope, Type: Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/models/alice/bert/summary", Ref{Hub: ModelScope, Type: Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/datasets/alice/squad", Ref{Hub: ModelScope, Type: Dataset, ID: "alice/squad"}},
-		{"https://www.modelscope.cn/datasets/alice/squad/files", Ref{Hub: ModelScope, Type: Dataset, ID: "alice/squad"}},
-		{"https://modelscope.ai/models/alice/bert/files", Ref{Hub: ModelScope, Type: Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/alice/bert.git", Ref{Hub: ModelScope, Type: Model, ID: "alice/bert"}},
+		{"https://modelscope.cn/models/alice/bert", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://www.modelscope.cn/models/alice/bert/summary", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://www.modelscope.cn/datasets/alice/squad", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{"https://www.modelscope.cn/datasets/alice/squad/files", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{"https://modelscope.ai/models/alice/bert/files", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
+		{"https://www.modelscope.cn/alice/bert.git", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -145,7 +146,7 @@ func TestResolveDirection(t *testing.T) {
 		{"ms prefix goes to hf", ref("ms:alice/bert"), "", "",
 			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "alice/bert"}},
 		{"type carried over", ref("hf:datasets/alice/squad"), "", "",
-			Repo{Hub: HuggingFace, Type: Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: Dataset, ID: "alice/squad"}},
+			Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
 		{"dest renames", ref("hf:alice/bert"), "", "org/bert-copy",
 			Repo{Hub: HuggingFace, ID: "alice/bert"}, Repo{Hub: ModelScope, ID: "org/bert-copy"}},
 		{"dest prefix picks hub: HF to HF", ref("hf:alice/bert"), "", "hf:org/bert",
@@ -155,9 +156,9 @@ func TestResolveDirection(t *testing.T) {
 		{"dest prefix decides a bare source", ref("alice/bert"), "", "hf:org/bert",
 			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "org/bert"}},
 		{"dest type fills in", ref("alice/squad"), "", "ms:datasets/org/squad",
-			Repo{Hub: HuggingFace, Type: Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: Dataset, ID: "org/squad"}},
+			Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "org/squad"}},
 		{"dest URL", ref("hf:alice/bert"), "", "https://modelscope.cn/models/org/bert",
-			Repo{Hub: HuggingFace, Type: Model, ID: "alice/bert"}, Repo{Hub: ModelScope, Type: Model, ID: "org/bert"}},
+			Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}, Repo{Hub: ModelScope, Type: hubkit.Model, ID: "org/bert"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -444,7 +444,7 @@ func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[st
 			mu.Lock()
 			defer mu.Unlock()
 			c := p.content[f.Path]
-			c.sha256, c.gitOID, c.size = SHA256Hex(b), GitBlobID(b), int64(len(b))
+			c.sha256, c.gitOID, c.size = hubkit.SHA256Hex(b), hubkit.GitBlobID(b), int64(len(b))
 			p.content[f.Path] = c
 			batch[i].Content, batch[i].Size = b, int64(len(b))
 			return nil
@@ -487,7 +487,7 @@ func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[st
 		return fmt.Errorf("prepare uploads to %s: %w", j.Dest, err)
 	}
 	for _, u := range ups {
-		if err := u.Upload(ctx, BytesSource(content[u.Blob().OID])); err != nil {
+		if err := u.Upload(ctx, hubkit.Bytes(content[u.Blob().OID])); err != nil {
 			return fmt.Errorf("upload %s to %s: %w", u.Blob().OID, j.Dest, err)
 		}
 	}

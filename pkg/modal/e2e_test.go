@@ -15,6 +15,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/modal/modaltest"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
@@ -51,7 +52,7 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	ms.AddUser("alice", "acme")
 	ms.AddToken(msTok, "alice")
 
-	require.NoError(t, hf.CreateRepo(hubtest.Model, "acme/model", hubtest.RepoOptions{}))
+	require.NoError(t, hf.CreateRepo(hubkit.Model, "acme/model", hubtest.RepoOptions{}))
 	files := []hubtest.File{
 		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# model\n")},
 		{Path: "config.json", Content: []byte(`{"hidden": 8}`)},
@@ -60,7 +61,7 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 		blob := synth.Blob{Size: size, Seed: uint64(i + 1)}
 		files = append(files, hubtest.File{Path: "weights/part-" + string(rune('a'+i)) + ".safetensors", Content: blob.Bytes(), LFS: true})
 	}
-	_, err := hf.Commit(hubtest.Model, "acme/model", "main", "seed", files...)
+	_, err := hf.Commit(hubkit.Model, "acme/model", "main", "seed", files...)
 	require.NoError(t, err)
 
 	srv := modaltest.New(t, modaltest.WithProgram("hf2ms", bin))
@@ -96,7 +97,7 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 
 	// Every file arrived, byte for byte.
 	for _, f := range files {
-		got, err := ms.ReadFile(mstest.Model, "acme/model", "master", f.Path)
+		got, err := ms.ReadFile(hubkit.Model, "acme/model", "master", f.Path)
 		require.NoError(t, err, f.Path)
 		require.True(t, bytes.Equal(f.Content, got), f.Path)
 	}

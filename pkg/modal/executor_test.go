@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -41,8 +42,8 @@ func blobJobs(runID string, n int) []migrate.Job {
 	for i := 1; i <= n; i++ {
 		jobs = append(jobs, migrate.Job{
 			RunID: runID, Phase: migrate.PhaseBlobs, Shard: i, Shards: n,
-			Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "org/model"},
-			Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "org/model"},
+			Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "org/model"},
+			Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "org/model"},
 			SourceCommit: strings.Repeat("a", 40),
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -100,8 +101,8 @@ func TestEstimate(t *testing.T) {
 
 func TestPlanText(t *testing.T) {
 	sum := &migrate.PlanSummary{
-		Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: migrate.Model, ID: "org/m"},
-		Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: migrate.Model, ID: "org/m"},
+		Source:       migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "org/m"},
+		Dest:         migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "org/m"},
 		SourceCommit: "0123456789abcdef0123",
 		CopyFiles:    3, CopyBytes: 3e9, Shards: 2,
 	}

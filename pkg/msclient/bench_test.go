@@ -16,6 +16,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkUpload(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		s, c := benchServer(b)
-		require.NoError(b, s.CreateRepo(mstest.Model, "alice/bench", mstest.Public))
+		require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
 		ups, err := c.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
 		require.NoError(b, err)
 		require.Len(b, ups, 1)
@@ -93,8 +94,8 @@ func BenchmarkDownload(b *testing.B) {
 	blob := synth.Blob{Size: benchSize, Seed: 8}
 	s, c := benchServer(b)
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(mstest.Model, "alice/bench", mstest.Public))
-	_, err := s.Commit(mstest.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+	_, err := s.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
 	require.NoError(b, err)
 	b.SetBytes(benchSize)
 	var peak float64
@@ -113,11 +114,11 @@ func BenchmarkDownload(b *testing.B) {
 	require.Empty(b, s.AuthLeaks())
 }
 
-// downloadSource adapts Client.Download to BlobSource: what the engine does to stream one hub's
+// downloadSource adapts Client.Download to hubkit.Source: what the engine does to stream one hub's
 // file into another's upload.
 type downloadSource struct {
 	c    *Client
-	repo Repo
+	repo hubkit.Repo
 	path string
 }
 
@@ -132,8 +133,8 @@ func BenchmarkHubToHub(b *testing.B) {
 	o := Object{OID: blob.SHA256(), Size: blob.Size}
 	src, srcClient := benchServer(b)
 	defer src.Close()
-	require.NoError(b, src.CreateRepo(mstest.Model, "alice/bench", mstest.Public))
-	_, err := src.Commit(mstest.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
+	require.NoError(b, src.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+	_, err := src.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
 	require.NoError(b, err)
 	b.SetBytes(benchSize)
 	var peak float64
@@ -141,7 +142,7 @@ func BenchmarkHubToHub(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dst, dstClient := benchServer(b)
-		require.NoError(b, dst.CreateRepo(mstest.Model, "alice/bench", mstest.Public))
+		require.NoError(b, dst.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
 		ups, err := dstClient.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
 		require.NoError(b, err)
 		stop := heapPeak()

@@ -281,29 +281,11 @@ func (c *Client) Endpoint() string {
 	return c.endpoint.String()
 }
 
-// RepoKind is a kind of ModelScope repository.
-type RepoKind string
-
-// Repository kinds.
-const (
-	KindModel   RepoKind = "model"
-	KindDataset RepoKind = "dataset"
-)
-
-// Repo names a repository: its kind and "owner/name".
-type Repo struct {
-	Kind RepoKind
-	ID   string
-}
-
-// String renders the repo as "model:owner/name" or "dataset:owner/name".
-func (r Repo) String() string { return string(r.Kind) + ":" + r.ID }
-
-// Validate reports, with a message saying what is wrong, whether r can name a ModelScope repo.
-// The error matches hubkit.ErrInvalid.
-func (r Repo) Validate() error {
-	if r.Kind != KindModel && r.Kind != KindDataset {
-		return invalidf("repo kind %q is neither %q nor %q", r.Kind, KindModel, KindDataset)
+// validateRepo reports, with a message saying what is wrong, whether r can name a ModelScope
+// repo. The error matches hubkit.ErrInvalid.
+func validateRepo(r hubkit.Repo) error {
+	if r.Type != hubkit.Model && r.Type != hubkit.Dataset {
+		return invalidf("repo type %q is neither %q nor %q (ModelScope has no file API for Studios)", r.Type, hubkit.Model, hubkit.Dataset)
 	}
 	owner, name, ok := strings.Cut(r.ID, "/")
 	if !ok || strings.Contains(name, "/") {
@@ -325,33 +307,25 @@ func (r Repo) Validate() error {
 	return nil
 }
 
-func (r Repo) parts() (owner, name string) {
-	owner, name, _ = strings.Cut(r.ID, "/")
-	return owner, name
+// repoPath is "/{models|datasets}/{owner}/{name}" plus suffix, escaped.
+func repoPath(r hubkit.Repo, suffix string) string {
+	owner, name, _ := strings.Cut(r.ID, "/")
+	return "/" + string(r.Type) + "s/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + suffix
 }
-
-// plural is "models" or "datasets", as used in API paths.
-func (r Repo) plural() string { return string(r.Kind) + "s" }
 
 // apiPath is "/api/v1/{models|datasets}/{owner}/{name}" plus suffix.
-func (r Repo) apiPath(suffix string) string {
-	owner, name := r.parts()
-	return "/api/v1/" + r.plural() + "/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + suffix
-}
+func apiPath(r hubkit.Repo, suffix string) string { return "/api/v1" + repoPath(r, suffix) }
 
 // reposPath is "/api/v1/repos/{models|datasets}/{owner}/{name}" plus suffix (upload routes).
-func (r Repo) reposPath(suffix string) string {
-	owner, name := r.parts()
-	return "/api/v1/repos/" + r.plural() + "/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + suffix
-}
+func reposPath(r hubkit.Repo, suffix string) string { return "/api/v1/repos" + repoPath(r, suffix) }
 
 // check validates the client and repo before a call.
-func (c *Client) check(r *Repo) error {
+func (c *Client) check(r *hubkit.Repo) error {
 	if c.epErr != nil {
 		return c.epErr
 	}
 	if r != nil {
-		return r.Validate()
+		return validateRepo(*r)
 	}
 	return nil
 }

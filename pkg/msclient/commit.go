@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // OpKind is the kind of a commit operation.
@@ -113,7 +114,7 @@ func (a commitAction) estimate() int {
 // hub does not tell them apart) fails with an error matching ErrCommitTooFrequent (and
 // hubkit.ErrRateLimited); over MaxCommitActions actions the hub answers 422 (hubkit.ErrInvalid). Use
 // CommitInBatches to split and retry.
-func (c *Client) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (*CommitInfo, error) {
+func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message string, ops []CommitOp) (*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (c *Client) Commit(ctx context.Context, repo Repo, branch, message string, 
 	return c.commit(ctx, repo, branch, message, actions)
 }
 
-func (c *Client) commit(ctx context.Context, repo Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
+func (c *Client) commit(ctx context.Context, repo hubkit.Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
 	if branch == "" {
 		branch = DefaultRevision
 	}
@@ -146,7 +147,7 @@ func (c *Client) commit(ctx context.Context, repo Repo, branch, message string, 
 		Actions []commitAction `json:"actions"`
 	}{message, actions}
 	var data map[string]json.RawMessage
-	err := c.do(ctx, call{method: http.MethodPost, path: repo.reposPath("/commit/" + url.PathEscape(branch)),
+	err := c.do(ctx, call{method: http.MethodPost, path: reposPath(repo, "/commit/"+url.PathEscape(branch)),
 		body: body, out: &data, refine: commitKind})
 	c.mu.Lock()
 	c.lastCommit = time.Now()
@@ -188,7 +189,7 @@ func transientCommit(err error) bool {
 // (honouring Retry-After) up to the WithCommitRetry budget, and later commits are then spaced by
 // the wait that worked. Other failures stop at once and return the commits made so far with the
 // error.
-func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) ([]*CommitInfo, error) {
+func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch, message string, ops []CommitOp) ([]*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -228,7 +229,7 @@ func (c *Client) CommitInBatches(ctx context.Context, repo Repo, branch, message
 }
 
 // commitRetrying sends one commit, retrying frequency rejections and transient ref conflicts.
-func (c *Client) commitRetrying(ctx context.Context, repo Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
+func (c *Client) commitRetrying(ctx context.Context, repo hubkit.Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.commitBackoff
 	bo.MaxInterval = max(c.commitBackoff, time.Minute)

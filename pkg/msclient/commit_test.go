@@ -21,16 +21,16 @@ import (
 func TestCommit(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 		require.NoError(t, s.CreateRepo(k, "alice/c", mstest.Public))
 		_, err := s.Commit(k, "alice/c", "", "seed", mstest.File{Path: "old.txt", Content: []byte("old")})
 		require.NoError(t, err)
 		require.NoError(t, s.CreateBranch(k, "alice/c", "dev", ""))
 	}
 	lfs := []byte(strings.Repeat("L", 5000))
-	for _, kind := range []RepoKind{KindModel, KindDataset} {
-		mk := mstest.Kind(kind)
-		repo := Repo{Kind: kind, ID: "alice/c"}
+	for _, kind := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
+		mk := hubkit.RepoType(kind)
+		repo := hubkit.Repo{Type: kind, ID: "alice/c"}
 		ups, err := c.PrepareUpload(ctx, repo, []Object{obj(lfs)})
 		require.NoError(t, err)
 		for _, u := range ups {
@@ -68,7 +68,7 @@ func TestCommit(t *testing.T) {
 	tests := []struct {
 		name   string
 		client *Client
-		repo   Repo
+		repo   hubkit.Repo
 		branch string
 		ops    []CommitOp
 		rule   *fault.Rule
@@ -103,12 +103,12 @@ func TestCommit(t *testing.T) {
 			if tt.rule != nil {
 				s.Faults().Add(*tt.rule)
 			}
-			before, err := s.History(mstest.Model, "alice/c", "")
+			before, err := s.History(hubkit.Model, "alice/c", "")
 			require.NoError(t, err)
 			sent := s.Faults().Count(mstest.RouteCommit)
 			_, err = tt.client.Commit(ctx, tt.repo, tt.branch, "m", tt.ops)
 			requireKind(t, err, tt.kind)
-			after, err := s.History(mstest.Model, "alice/c", "")
+			after, err := s.History(hubkit.Model, "alice/c", "")
 			require.NoError(t, err)
 			require.Len(t, after, len(before), "nothing applied")
 			require.LessOrEqual(t, s.Faults().Count(mstest.RouteCommit), sent+1, "Commit never retries")
@@ -118,7 +118,7 @@ func TestCommit(t *testing.T) {
 
 func TestCommitTooManyActions(t *testing.T) {
 	s, c := setup(t, mstest.WithMaxActions(10))
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
 	ops := make([]CommitOp, 11)
 	for i := range ops {
 		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
@@ -135,18 +135,18 @@ func TestCommitTooManyActions(t *testing.T) {
 	require.Len(t, infos, 2)
 	require.Equal(t, 10, infos[0].Actions)
 	require.Equal(t, 1, infos[1].Actions)
-	hist, err := s.History(mstest.Model, "alice/c", "")
+	hist, err := s.History(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	require.Equal(t, "m (part 2/2)", hist[0].Message)
 	require.Equal(t, "m (part 1/2)", hist[1].Message)
-	files, err := s.Files(mstest.Model, "alice/c", "")
+	files, err := s.Files(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	require.Len(t, files, 11)
 }
 
 func TestCommitInBatchesSplits(t *testing.T) {
 	s, _ := setup(t)
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
 	ctx := context.Background()
 	tests := []struct {
 		name    string
@@ -188,7 +188,7 @@ func TestCommitInBatchesSplits(t *testing.T) {
 // commit is retried after a backoff and lands exactly once.
 func TestCommitFrequency(t *testing.T) {
 	s, _ := setup(t, mstest.WithCommitInterval(150*time.Millisecond))
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
 	c := newClient(s, aliceToken, WithCommitLimits(5, 0), WithCommitRetry(10, 20*time.Millisecond, 10*time.Second))
 	ops := make([]CommitOp, 20)
 	for i := range ops {
@@ -197,7 +197,7 @@ func TestCommitFrequency(t *testing.T) {
 	infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "freq", ops)
 	require.NoError(t, err)
 	require.Len(t, infos, 4)
-	hist, err := s.History(mstest.Model, "alice/c", "")
+	hist, err := s.History(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	var msgs []string
 	for _, h := range hist {
@@ -206,7 +206,7 @@ func TestCommitFrequency(t *testing.T) {
 	require.Equal(t, []string{"freq (part 4/4)", "freq (part 3/4)", "freq (part 2/4)", "freq (part 1/4)"}, msgs[:4])
 	require.Len(t, hist, 5, "each part landed once (plus the initial commit)")
 	require.Greater(t, s.Faults().Count(mstest.RouteCommit), 4, "some commits were refused and retried")
-	files, err := s.Files(mstest.Model, "alice/c", "")
+	files, err := s.Files(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	require.Len(t, files, 20)
 }
@@ -231,7 +231,7 @@ func TestCommitRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := setup(t)
 			c := newClient(s, aliceToken, WithCommitRetry(3, 5*time.Millisecond, 5*time.Second))
-			require.NoError(t, s.CreateRepo(mstest.Model, "alice/c", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
 			for _, r := range tt.rules {
 				s.Faults().Add(r)
 			}
@@ -246,7 +246,7 @@ func TestCommitRetries(t *testing.T) {
 				require.Len(t, infos, 1)
 			}
 			require.Equal(t, tt.sent, s.Faults().Count(mstest.RouteCommit))
-			hist, err := s.History(mstest.Model, "alice/c", "")
+			hist, err := s.History(hubkit.Model, "alice/c", "")
 			require.NoError(t, err)
 			if tt.landed {
 				require.Len(t, hist, 2)

@@ -17,7 +17,7 @@
 // # Typical use
 //
 //	c := msclient.NewClient(msclient.WithToken(os.Getenv("MODELSCOPE_TOKEN")))
-//	files, err := c.ListFiles(ctx, msclient.Repo{Kind: msclient.KindModel, ID: "owner/name"}, "")
+//	files, err := c.ListFiles(ctx, hubkit.Repo{Type: hubkit.Model, ID: "owner/name"}, "")
 //	ups, err := c.PrepareUpload(ctx, repo, objects)   // only what the hub lacks
 //	err = ups[0].Upload(ctx, src)                        // streamed, hashed in flight
 //	infos, err := c.CommitInBatches(ctx, repo, "", "msg", ops)

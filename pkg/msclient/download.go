@@ -25,7 +25,7 @@ const maxRedirects = 5
 // off itself. A body cut mid-way is resumed by Range (httpx.NewResumingReader), re-using the CDN
 // URL and asking the API for a fresh one if it expired. A missing file or revision fails at once
 // with an error matching hubkit.ErrNotFound.
-func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
+func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (c *Client) Download(ctx context.Context, repo Repo, rev, path string, off,
 // download is the state of one Download: the CDN URL last redirected to.
 type download struct {
 	c    *Client
-	repo Repo
+	repo hubkit.Repo
 	rev  string
 	path string
 
@@ -107,7 +107,7 @@ func (d *download) open(ctx context.Context, off, end int64) (io.ReadCloser, int
 		d.mu.Unlock()
 	}
 	q := url.Values{"Revision": {d.rev}, "FilePath": {d.path}}
-	u, err := url.Parse(d.c.url(d.repo.apiPath("/repo"), q))
+	u, err := url.Parse(d.c.url(apiPath(d.repo, "/repo"), q))
 	if err != nil {
 		return nil, 0, fmt.Errorf("msclient: download url: %w", err)
 	}

@@ -24,7 +24,7 @@ func seedDownloads(t *testing.T, s *mstest.Server) (small []byte, big synth.Blob
 	t.Helper()
 	small = []byte("hello, modelscope\n")
 	big = synth.Blob{Size: 2<<20 + 123, Seed: 42}
-	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 		require.NoError(t, s.CreateRepo(k, "alice/dl", mstest.Private))
 		_, err := s.Commit(k, "alice/dl", "", "seed",
 			mstest.File{Path: "README.md", Content: small},
@@ -49,8 +49,8 @@ func TestDownload(t *testing.T) {
 	small, big := seedDownloads(t, s)
 	bigBytes := big.Bytes()
 	ctx := context.Background()
-	for _, kind := range []RepoKind{KindModel, KindDataset} {
-		repo := Repo{Kind: kind, ID: "alice/dl"}
+	for _, kind := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
+		repo := hubkit.Repo{Type: kind, ID: "alice/dl"}
 		tests := []struct {
 			name   string
 			path   string
@@ -87,7 +87,7 @@ func TestDownloadErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		client *Client
-		repo   Repo
+		repo   hubkit.Repo
 		rev    string
 		path   string
 		off    int64

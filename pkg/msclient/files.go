@@ -66,7 +66,7 @@ type modelFiles struct {
 // A hub that misbehaves cannot keep a listing going forever: dataset paging stops with an error
 // when a page adds no new entry or the pages outrun TotalCount, the model folder walk when a
 // folder comes back twice or the walk goes too deep, and both past a few million entries.
-func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]File, error) {
+func (c *Client) ListFiles(ctx context.Context, repo hubkit.Repo, rev string) ([]File, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]File, 
 	}
 	var entries []fileEntry
 	var err error
-	if repo.Kind == KindModel {
+	if repo.Type == hubkit.Model {
 		entries, err = c.listModel(ctx, repo, rev, defaultListLimits)
 	} else {
 		entries, err = c.listDataset(ctx, repo, rev, defaultListLimits)
@@ -105,13 +105,13 @@ func (c *Client) ListFiles(ctx context.Context, repo Repo, rev string) ([]File, 
 }
 
 // listModelDir lists one folder ("" = root) of a model, recursively or not.
-func (c *Client) listModelDir(ctx context.Context, repo Repo, rev, root string, recursive bool) ([]fileEntry, error) {
+func (c *Client) listModelDir(ctx context.Context, repo hubkit.Repo, rev, root string, recursive bool) ([]fileEntry, error) {
 	q := url.Values{"Revision": {rev}, "Recursive": {strconv.FormatBool(recursive)}}
 	if root != "" {
 		q.Set("Root", root)
 	}
 	var data modelFiles
-	if err := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/repo/files"), query: q, out: &data}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, path: apiPath(repo, "/repo/files"), query: q, out: &data}); err != nil {
 		return nil, err
 	}
 	if data.Files == nil {
@@ -142,7 +142,7 @@ func listingError(path, format string, args ...any) error {
 	return &Error{Method: http.MethodGet, Path: path, HTTPStatus: http.StatusOK, Message: fmt.Sprintf(format, args...), Kind: hubkit.ErrServer}
 }
 
-func (c *Client) listModel(ctx context.Context, repo Repo, rev string, lim listLimits) ([]fileEntry, error) {
+func (c *Client) listModel(ctx context.Context, repo hubkit.Repo, rev string, lim listLimits) ([]fileEntry, error) {
 	all, err := c.listModelDir(ctx, repo, rev, "", true)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func (c *Client) listModel(ctx context.Context, repo Repo, rev string, lim listL
 	// complete; otherwise list it flat and descend into its sub-folders. Each folder is walked
 	// once: one handed back twice (or a listing deeper or longer than the limits) means the hub
 	// is feeding the walk something other than a tree, and the walk stops with an error.
-	apiPath := repo.apiPath("/repo/files")
+	apiPath := apiPath(repo, "/repo/files")
 	var (
 		mu        sync.Mutex
 		out       []fileEntry
@@ -240,8 +240,8 @@ func (c *Client) listModel(ctx context.Context, repo Repo, rev string, lim listL
 // datasetPageSize is how many entries a dataset tree page asks for.
 const datasetPageSize = 100
 
-func (c *Client) listDataset(ctx context.Context, repo Repo, rev string, lim listLimits) ([]fileEntry, error) {
-	apiPath := repo.apiPath("/repo/tree")
+func (c *Client) listDataset(ctx context.Context, repo hubkit.Repo, rev string, lim listLimits) ([]fileEntry, error) {
+	apiPath := apiPath(repo, "/repo/tree")
 	var out []fileEntry
 	seen := map[string]bool{} // entry paths, to tell a page that adds nothing
 	maxPages := lim.maxPages  // lowered to what the first TotalCount needs, once known

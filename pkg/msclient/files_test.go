@@ -43,7 +43,7 @@ func nestedFiles(n int) []mstest.File {
 }
 
 // requireSameListing compares a client listing with the fake's own view.
-func requireSameListing(t *testing.T, s *mstest.Server, kind mstest.Kind, id, rev string, got []File) {
+func requireSameListing(t *testing.T, s *mstest.Server, kind hubkit.RepoType, id, rev string, got []File) {
 	t.Helper()
 	want, err := s.Files(kind, id, rev)
 	require.NoError(t, err)
@@ -59,15 +59,15 @@ func requireSameListing(t *testing.T, s *mstest.Server, kind mstest.Kind, id, re
 func TestListFilesBeyondCut(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/many", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/many", mstest.Public))
 	files := nestedFiles(3150)
-	_, err := s.Commit(mstest.Model, "alice/many", "", "seed", files...)
+	_, err := s.Commit(hubkit.Model, "alice/many", "", "seed", files...)
 	require.NoError(t, err)
 
 	got, err := c.ListFiles(ctx, model("alice/many"), "")
 	require.NoError(t, err)
 	require.Len(t, got, 3150)
-	requireSameListing(t, s, mstest.Model, "alice/many", "", got)
+	requireSameListing(t, s, hubkit.Model, "alice/many", "", got)
 	require.Equal(t, sha([]byte(got[0].Path)), got[0].SHA256)
 	// The first (cut) listing plus folder walks.
 	require.Greater(t, s.Faults().Count(mstest.RouteModelFiles), 2)
@@ -77,7 +77,7 @@ func TestListFilesSmallCut(t *testing.T) {
 	// A cut far below the tree's folder sizes forces the walk to descend several levels.
 	s, _ := setup(t, mstest.WithListingCut(40))
 	c := newClient(s, aliceToken, WithListingCut(40))
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
 	files := nestedFiles(120) // root: 30 files + 8 folders, under the cut
 	for i := 0; i < 100; i++ {
 		files = append(files, mstest.File{Path: fmt.Sprintf("l1/l2/l3/s%d/f%03d", i%4, i), Content: []byte{byte(i)}})
@@ -85,19 +85,19 @@ func TestListFilesSmallCut(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		files = append(files, mstest.File{Path: fmt.Sprintf("l1/l2/g%d", i), Content: []byte{byte(i)}})
 	}
-	_, err := s.Commit(mstest.Model, "alice/m", "", "seed", files...)
+	_, err := s.Commit(hubkit.Model, "alice/m", "", "seed", files...)
 	require.NoError(t, err)
 	got, err := c.ListFiles(context.Background(), model("alice/m"), "")
 	require.NoError(t, err)
-	requireSameListing(t, s, mstest.Model, "alice/m", "", got)
+	requireSameListing(t, s, hubkit.Model, "alice/m", "", got)
 
 	// A flat folder holding more entries than the cut cannot be listed: an error, not a partial list.
 	flat := make([]mstest.File, 50)
 	for i := range flat {
 		flat[i] = mstest.File{Path: fmt.Sprintf("flat/%03d", i), Content: []byte{byte(i)}}
 	}
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/flat", mstest.Public))
-	_, err = s.Commit(mstest.Model, "alice/flat", "", "seed", flat...)
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/flat", mstest.Public))
+	_, err = s.Commit(hubkit.Model, "alice/flat", "", "seed", flat...)
 	require.NoError(t, err)
 	_, err = c.ListFiles(context.Background(), model("alice/flat"), "")
 	e := requireKind(t, err, hubkit.ErrServer)
@@ -108,7 +108,7 @@ func TestListFiles(t *testing.T) {
 	s, c := setup(t, mstest.WithDatasetPageSize(7))
 	ctx := context.Background()
 	big := synth.Blob{Size: 3 << 20, Seed: 1}
-	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
 		require.NoError(t, s.CreateRepo(k, "alice/empty", mstest.Public))
 		require.NoError(t, s.CreateRepo(k, "alice/priv", mstest.Private))
@@ -119,8 +119,8 @@ func TestListFiles(t *testing.T) {
 		_, err = s.Commit(k, "alice/r", "", "more", mstest.File{Path: "later.txt", Content: []byte("later")})
 		require.NoError(t, err)
 	}
-	for _, kind := range []RepoKind{KindModel, KindDataset} {
-		mk := mstest.Kind(kind)
+	for _, kind := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
+		mk := hubkit.RepoType(kind)
 		tests := []struct {
 			name   string
 			client *Client
@@ -139,7 +139,7 @@ func TestListFiles(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(string(kind)+"/"+tt.name, func(t *testing.T) {
-				got, err := tt.client.ListFiles(ctx, Repo{Kind: kind, ID: tt.id}, tt.rev)
+				got, err := tt.client.ListFiles(ctx, hubkit.Repo{Type: kind, ID: tt.id}, tt.rev)
 				if tt.kind != nil {
 					requireKind(t, err, tt.kind)
 					return
@@ -162,29 +162,29 @@ func TestListFiles(t *testing.T) {
 func TestListFilesFaults(t *testing.T) {
 	tests := []struct {
 		name string
-		kind RepoKind
+		kind hubkit.RepoType
 		rule fault.Rule
 		err  error // nil: the listing recovers
 	}{
-		{name: "model 5xx retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 503, Times: 2}},
-		{name: "dataset 5xx retried", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 500, Times: 2}},
-		{name: "model 429 retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 429, Times: 1}},
-		{name: "model cut body retried", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, CutAfter: 100, Times: 1}},
-		{name: "model error in 200", kind: KindModel, rule: mstest.EnvelopeError(mstest.RouteModelFiles, "list failed", 1), err: hubkit.ErrInvalid},
-		{name: "dataset error in 200", kind: KindDataset, rule: mstest.EnvelopeError(mstest.RouteDatasetTree, "list failed", 1), err: hubkit.ErrInvalid},
-		{name: "dataset 403 on first page", kind: KindDataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 403, Times: 1}, err: hubkit.ErrForbidden},
-		{name: "model 401", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 401, Times: 1}, err: hubkit.ErrUnauthorized},
-		{name: "model 500 persisting", kind: KindModel, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 500}, err: hubkit.ErrServer},
+		{name: "model 5xx retried", kind: hubkit.Model, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 503, Times: 2}},
+		{name: "dataset 5xx retried", kind: hubkit.Dataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 500, Times: 2}},
+		{name: "model 429 retried", kind: hubkit.Model, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 429, Times: 1}},
+		{name: "model cut body retried", kind: hubkit.Model, rule: fault.Rule{Route: mstest.RouteModelFiles, CutAfter: 100, Times: 1}},
+		{name: "model error in 200", kind: hubkit.Model, rule: mstest.EnvelopeError(mstest.RouteModelFiles, "list failed", 1), err: hubkit.ErrInvalid},
+		{name: "dataset error in 200", kind: hubkit.Dataset, rule: mstest.EnvelopeError(mstest.RouteDatasetTree, "list failed", 1), err: hubkit.ErrInvalid},
+		{name: "dataset 403 on first page", kind: hubkit.Dataset, rule: fault.Rule{Route: mstest.RouteDatasetTree, Status: 403, Times: 1}, err: hubkit.ErrForbidden},
+		{name: "model 401", kind: hubkit.Model, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 401, Times: 1}, err: hubkit.ErrUnauthorized},
+		{name: "model 500 persisting", kind: hubkit.Model, rule: fault.Rule{Route: mstest.RouteModelFiles, Status: 500}, err: hubkit.ErrServer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t, mstest.WithDatasetPageSize(5))
-			mk := mstest.Kind(tt.kind)
+			mk := hubkit.RepoType(tt.kind)
 			require.NoError(t, s.CreateRepo(mk, "alice/r", mstest.Public))
 			_, err := s.Commit(mk, "alice/r", "", "seed", nestedFiles(23)...)
 			require.NoError(t, err)
 			s.Faults().Add(tt.rule)
-			got, err := c.ListFiles(context.Background(), Repo{Kind: tt.kind, ID: "alice/r"}, "")
+			got, err := c.ListFiles(context.Background(), hubkit.Repo{Type: tt.kind, ID: "alice/r"}, "")
 			if tt.err != nil {
 				requireKind(t, err, tt.err)
 				return

@@ -54,8 +54,8 @@ func newClient(s *mstest.Server, token string, opts ...Option) *Client {
 	return NewClient(append(base, opts...)...)
 }
 
-func model(id string) Repo   { return Repo{Kind: KindModel, ID: id} }
-func dataset(id string) Repo { return Repo{Kind: KindDataset, ID: id} }
+func model(id string) hubkit.Repo   { return hubkit.Repo{Type: hubkit.Model, ID: id} }
+func dataset(id string) hubkit.Repo { return hubkit.Repo{Type: hubkit.Dataset, ID: id} }
 
 // requireKind asserts err is a *Error of the given kind.
 func requireKind(t *testing.T, err error, kind error) *Error {
@@ -117,13 +117,13 @@ func TestEndpointResolution(t *testing.T) {
 
 func TestRepoValidate(t *testing.T) {
 	tests := []struct {
-		repo Repo
+		repo hubkit.Repo
 		ok   bool
 		msg  string
 	}{
 		{model("alice/m1"), true, ""},
 		{dataset("acme/data.v2_x-y"), true, ""},
-		{Repo{Kind: "space", ID: "a/b"}, false, "neither"},
+		{hubkit.Repo{Type: "space", ID: "a/b"}, false, "neither"},
 		{model("noslash"), false, "owner/name"},
 		{model("a/b/c"), false, "owner/name"},
 		{model("/b"), false, "empty owner"},
@@ -133,7 +133,7 @@ func TestRepoValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.repo.String(), func(t *testing.T) {
-			err := tt.repo.Validate()
+			err := validateRepo(tt.repo)
 			if tt.ok {
 				require.NoError(t, err)
 				return
@@ -255,17 +255,17 @@ func TestLoginCookieReused(t *testing.T) {
 func TestRepoInfoAndExists(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/pub", mstest.Public))
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/priv", mstest.Private))
-	require.NoError(t, s.CreateRepo(mstest.Model, "acme/internal", mstest.Internal))
-	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/ds", mstest.Public))
-	_, err := s.Commit(mstest.Model, "alice/pub", "", "seed", mstest.File{Path: "a.bin", Content: make([]byte, 1000), LFS: true},
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.Private))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/internal", mstest.Internal))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/ds", mstest.Public))
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "seed", mstest.File{Path: "a.bin", Content: make([]byte, 1000), LFS: true},
 		mstest.File{Path: "README.md", Content: []byte("# hi\n")})
 	require.NoError(t, err)
 
 	tests := []struct {
 		name        string
-		repo        Repo
+		repo        hubkit.Repo
 		client      *Client
 		private     bool
 		visibility  int
@@ -321,7 +321,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
 			s.Faults().Add(tt.rule)
 			ok, err := c.RepoExists(context.Background(), model("alice/m"))
 			require.False(t, ok)
@@ -330,7 +330,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 	}
 	// And a transient 5xx is retried: the repo exists.
 	s, c := setup(t)
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
 	s.Faults().Add(fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusBadGateway, Times: 2})
 	ok, err := c.RepoExists(context.Background(), model("alice/m"))
 	require.NoError(t, err)
@@ -339,7 +339,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 
 func TestHiddenAs403(t *testing.T) {
 	s, _ := setup(t, mstest.WithHiddenStatus(http.StatusForbidden))
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/priv", mstest.Private))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.Private))
 	ok, err := newClient(s, bobToken).RepoExists(context.Background(), model("alice/priv"))
 	require.False(t, ok)
 	requireKind(t, err, hubkit.ErrForbidden)
@@ -351,7 +351,7 @@ func TestCreateRepo(t *testing.T) {
 	tests := []struct {
 		name    string
 		client  *Client
-		repo    Repo
+		repo    hubkit.Repo
 		private bool
 		kind    error
 		vis     mstest.Visibility
@@ -374,9 +374,9 @@ func TestCreateRepo(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			k := mstest.Model
-			if tt.repo.Kind == KindDataset {
-				k = mstest.Dataset
+			k := hubkit.Model
+			if tt.repo.Type == hubkit.Dataset {
+				k = hubkit.Dataset
 			}
 			require.Equal(t, tt.vis, s.RepoVisibility(k, tt.repo.ID))
 		})
@@ -400,12 +400,12 @@ func TestCreateRepo(t *testing.T) {
 func TestSetPrivate(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
-	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/d", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.Public))
 	for _, r := range []struct {
-		repo Repo
-		kind mstest.Kind
-	}{{model("alice/m"), mstest.Model}, {dataset("alice/d"), mstest.Dataset}} {
+		repo hubkit.Repo
+		kind hubkit.RepoType
+	}{{model("alice/m"), hubkit.Model}, {dataset("alice/d"), hubkit.Dataset}} {
 		require.NoError(t, c.SetPrivate(ctx, r.repo, true))
 		require.Equal(t, mstest.Private, s.RepoVisibility(r.kind, r.repo.ID))
 		info, err := c.RepoInfo(ctx, r.repo, "")
@@ -418,32 +418,32 @@ func TestSetPrivate(t *testing.T) {
 	requireKind(t, c.SetPrivate(ctx, model("alice/none"), true), hubkit.ErrNotFound)
 	s.Faults().Add(mstest.EnvelopeError(mstest.RouteVisibility, mstest.MsgNoWrite, 1))
 	requireKind(t, c.SetPrivate(ctx, dataset("alice/d"), true), hubkit.ErrForbidden)
-	require.Equal(t, mstest.Public, s.RepoVisibility(mstest.Dataset, "alice/d"))
+	require.Equal(t, mstest.Public, s.RepoVisibility(hubkit.Dataset, "alice/d"))
 }
 
 func TestDeleteRepo(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/m", mstest.Public))
-	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/d", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.Public))
 	requireKind(t, newClient(s, bobToken).DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.NoError(t, c.DeleteRepo(ctx, model("alice/m")))
 	require.NoError(t, c.DeleteRepo(ctx, dataset("alice/d")))
-	require.False(t, s.RepoExists(mstest.Model, "alice/m"))
-	require.False(t, s.RepoExists(mstest.Dataset, "alice/d"))
+	require.False(t, s.RepoExists(hubkit.Model, "alice/m"))
+	require.False(t, s.RepoExists(hubkit.Dataset, "alice/d"))
 	requireKind(t, c.DeleteRepo(ctx, model("alice/m")), hubkit.ErrNotFound)
 
 	s2, c2 := setup(t, mstest.WithDeletionRefused())
-	require.NoError(t, s2.CreateRepo(mstest.Model, "alice/m", mstest.Public))
+	require.NoError(t, s2.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
 	e := requireKind(t, c2.DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.Contains(t, e.Message, "no longer supports deletion")
-	require.True(t, s2.RepoExists(mstest.Model, "alice/m"))
+	require.True(t, s2.RepoExists(hubkit.Model, "alice/m"))
 }
 
 func TestResolveRevision(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	for _, k := range []mstest.Kind{mstest.Model, mstest.Dataset} {
+	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
 		_, err := s.Commit(k, "alice/r", "", "one", mstest.File{Path: "a.txt", Content: []byte("a")})
 		require.NoError(t, err)
@@ -452,12 +452,12 @@ func TestResolveRevision(t *testing.T) {
 		_, err = s.Commit(k, "alice/r", "", "two", mstest.File{Path: "b.txt", Content: []byte("b")})
 		require.NoError(t, err)
 	}
-	for _, kind := range []RepoKind{KindModel, KindDataset} {
-		mk := mstest.Model
-		if kind == KindDataset {
-			mk = mstest.Dataset
+	for _, kind := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
+		mk := hubkit.Model
+		if kind == hubkit.Dataset {
+			mk = hubkit.Dataset
 		}
-		repo := Repo{Kind: kind, ID: "alice/r"}
+		repo := hubkit.Repo{Type: kind, ID: "alice/r"}
 		head, err := s.Head(mk, "alice/r", "")
 		require.NoError(t, err)
 		v1, err := s.Head(mk, "alice/r", "v1")

@@ -26,7 +26,7 @@ const (
 // RepoInfo describes a model or dataset.
 type RepoInfo struct {
 	// Kind and ID ("owner/name") of the repo.
-	Kind RepoKind
+	Kind hubkit.RepoType
 	ID   string
 	// Private is true unless Visibility is public: internal (organisation-only) repos count as
 	// private, so migrating one never publishes it.
@@ -57,7 +57,7 @@ type RepoInfo struct {
 // RepoInfo returns a repo's metadata (GET /api/v1/{models|datasets}/{owner}/{name}?Revision=).
 // rev may be "". A missing repo, or a private one the token cannot see, fails with an error
 // matching hubkit.ErrNotFound (ModelScope answers 404, sometimes 403: hubkit.ErrForbidden).
-func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo, error) {
+func (c *Client) RepoInfo(ctx context.Context, repo hubkit.Repo, rev string) (*RepoInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -66,14 +66,14 @@ func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo
 		q = url.Values{"Revision": {rev}}
 	}
 	var data map[string]json.RawMessage
-	if err := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath(""), query: q, out: &data}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, path: apiPath(repo, ""), query: q, out: &data}); err != nil {
 		return nil, err
 	}
 	if data == nil {
-		return nil, &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
+		return nil, &Error{Method: http.MethodGet, Path: apiPath(repo, ""), HTTPStatus: http.StatusOK,
 			Message: "repo info has no Data", Kind: hubkit.ErrNotFound}
 	}
-	info := &RepoInfo{Kind: repo.Kind, ID: repo.ID, raw: data}
+	info := &RepoInfo{Kind: repo.Type, ID: repo.ID, raw: data}
 	info.Visibility = int(pickInt(data, "Visibility", "visibility"))
 	info.Private = info.Visibility != VisibilityPublic
 	if b, ok := pickBool(data, "private", "Private"); ok && info.Visibility == 0 {
@@ -85,7 +85,7 @@ func (c *Client) RepoInfo(ctx context.Context, repo Repo, rev string) (*RepoInfo
 	}
 	info.StorageSize = pickInt(data, "StorageSize", "storage_size", "file_size")
 	info.NumericID = pickInt(data, "Id", "id")
-	if repo.Kind == KindDataset {
+	if repo.Type == hubkit.Dataset {
 		info.DatasetID = info.NumericID
 	}
 	info.License = pickString(data, "License", "license")
@@ -139,11 +139,11 @@ func pickBool(m map[string]json.RawMessage, keys ...string) (bool, bool) {
 // RepoExists reports whether a repo exists (GET /api/v1/{models|datasets}/{owner}/{name}): true
 // on 200, false on 404 (or a not-found code in the envelope). Anything else (403, 5xx, transport
 // failures) is an error, never "false": a private repo the token cannot see may answer 403.
-func (c *Client) RepoExists(ctx context.Context, repo Repo) (bool, error) {
+func (c *Client) RepoExists(ctx context.Context, repo hubkit.Repo) (bool, error) {
 	if err := c.check(&repo); err != nil {
 		return false, err
 	}
-	err := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("")})
+	err := c.do(ctx, call{method: http.MethodGet, path: apiPath(repo, "")})
 	switch {
 	case err == nil:
 		return true, nil
@@ -159,7 +159,7 @@ func (c *Client) RepoExists(ctx context.Context, repo Repo) (bool, error) {
 // revision, the best effort is the model listing's LatestCommitter.Id, and failing that rev itself
 // (a branch or tag name, still usable for reads). An unknown revision or repo fails with an error
 // matching hubkit.ErrNotFound.
-func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (string, error) {
+func (c *Client) ResolveRevision(ctx context.Context, repo hubkit.Repo, rev string) (string, error) {
 	if err := c.check(&repo); err != nil {
 		return "", err
 	}
@@ -172,22 +172,22 @@ func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (st
 		} `json:"Commit"`
 	}
 	q := url.Values{"Ref": {rev}, "PageNumber": {"1"}, "PageSize": {"1"}}
-	err := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/commits"), query: q, out: &data})
+	err := c.do(ctx, call{method: http.MethodGet, path: apiPath(repo, "/commits"), query: q, out: &data})
 	if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
 		return "", err
 	}
 	if err == nil && len(data.Commit) > 0 && data.Commit[0].ID != "" {
 		if isHexSHA(rev) && !strings.EqualFold(data.Commit[0].ID, rev) && !strings.HasPrefix(strings.ToLower(data.Commit[0].ID), strings.ToLower(rev)) {
-			return "", &Error{Method: http.MethodGet, Path: repo.apiPath("/commits"), HTTPStatus: http.StatusOK,
+			return "", &Error{Method: http.MethodGet, Path: apiPath(repo, "/commits"), HTTPStatus: http.StatusOK,
 				Message: fmt.Sprintf("revision %s not found", rev), Kind: hubkit.ErrNotFound}
 		}
 		return strings.ToLower(data.Commit[0].ID), nil
 	}
 	// No commit log answer: make sure the revision exists, then fall back.
-	if repo.Kind == KindModel {
+	if repo.Type == hubkit.Model {
 		var files modelFiles
 		q := url.Values{"Revision": {rev}, "Recursive": {"false"}}
-		if ferr := c.do(ctx, call{method: http.MethodGet, path: repo.apiPath("/repo/files"), query: q, out: &files}); ferr != nil {
+		if ferr := c.do(ctx, call{method: http.MethodGet, path: apiPath(repo, "/repo/files"), query: q, out: &files}); ferr != nil {
 			return "", ferr
 		}
 		if files.Files == nil {
@@ -208,8 +208,8 @@ func (c *Client) ResolveRevision(ctx context.Context, repo Repo, rev string) (st
 	return rev, nil
 }
 
-func revisionNotFound(repo Repo, rev string) error {
-	return &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
+func revisionNotFound(repo hubkit.Repo, rev string) error {
+	return &Error{Method: http.MethodGet, Path: apiPath(repo, ""), HTTPStatus: http.StatusOK,
 		Message: fmt.Sprintf("revision %q of %s not found", rev, repo), Kind: hubkit.ErrNotFound}
 }
 
@@ -232,16 +232,16 @@ const DefaultLicense = "Apache License 2.0"
 // multipart form) with visibility private (1) or public (5). When the repo already exists it fails
 // with an error matching hubkit.ErrConflict (the hub answers 400 with code 10010101001/10020101001 or an
 // "already registered" message).
-func (c *Client) CreateRepo(ctx context.Context, repo Repo, private bool) error {
+func (c *Client) CreateRepo(ctx context.Context, repo hubkit.Repo, private bool) error {
 	if err := c.check(&repo); err != nil {
 		return err
 	}
-	owner, name := repo.parts()
+	owner, name, _ := strings.Cut(repo.ID, "/")
 	vis := VisibilityPublic
 	if private {
 		vis = VisibilityPrivate
 	}
-	if repo.Kind == KindModel {
+	if repo.Type == hubkit.Model {
 		body := map[string]any{
 			"Path": owner, "Name": name, "ChineseName": "", "Visibility": vis,
 			"License": DefaultLicense, "OriginalModelId": "", "TrainId": "",
@@ -273,7 +273,7 @@ var modelSettingsKeys = []string{"ChineseName", "ModelFramework", "ProtectedMode
 // SetPrivate changes a repo's visibility to private (1) or public (5). Models take a full
 // settings update (PUT /api/v1/models/{owner}/{name}) built from the current info so nothing
 // else changes; datasets take PUT /api/v1/datasets/{numeric id}. Both read the repo first.
-func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error {
+func (c *Client) SetPrivate(ctx context.Context, repo hubkit.Repo, private bool) error {
 	info, err := c.RepoInfo(ctx, repo, "")
 	if err != nil {
 		return err
@@ -282,9 +282,9 @@ func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error 
 	if private {
 		vis = VisibilityPrivate
 	}
-	if repo.Kind == KindDataset {
+	if repo.Type == hubkit.Dataset {
 		if info.DatasetID == 0 {
-			return &Error{Method: http.MethodGet, Path: repo.apiPath(""), HTTPStatus: http.StatusOK,
+			return &Error{Method: http.MethodGet, Path: apiPath(repo, ""), HTTPStatus: http.StatusOK,
 				Message: "dataset info has no numeric Id", Kind: hubkit.ErrServer}
 		}
 		body := map[string]any{"Visibility": vis}
@@ -305,7 +305,7 @@ func (c *Client) SetPrivate(ctx context.Context, repo Repo, private bool) error 
 	}
 	body["ModelTask"] = firstTaskName(info.raw)
 	body["Visibility"] = vis
-	return c.do(ctx, call{method: http.MethodPut, path: repo.apiPath(""), body: body})
+	return c.do(ctx, call{method: http.MethodPut, path: apiPath(repo, ""), body: body})
 }
 
 // firstTaskName returns the name of the model's first task ("" if none).
@@ -328,9 +328,9 @@ func firstTaskName(m map[string]json.RawMessage) string {
 // DeleteRepo deletes a repo (DELETE /api/v1/{models|datasets}/{owner}/{name}). The public hub is
 // reported to refuse token-based deletion (400 "the current token no longer supports deletion
 // operations"); that answer matches hubkit.ErrForbidden.
-func (c *Client) DeleteRepo(ctx context.Context, repo Repo) error {
+func (c *Client) DeleteRepo(ctx context.Context, repo hubkit.Repo) error {
 	if err := c.check(&repo); err != nil {
 		return err
 	}
-	return c.do(ctx, call{method: http.MethodDelete, path: repo.apiPath("")})
+	return c.do(ctx, call{method: http.MethodDelete, path: apiPath(repo, "")})
 }

@@ -20,13 +20,6 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
-// BlobSource is where an upload reads its bytes: the same ranged-reader abstraction every hub
-// client and the engine use, so a blob can stream from one hub's download into this upload.
-type BlobSource interface {
-	// OpenRange returns n bytes starting at off (n < 0: to the end).
-	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
-}
-
 // Object is an LFS object: its SHA-256 (lower-case hex) and size.
 type Object struct {
 	OID  string
@@ -36,7 +29,7 @@ type Object struct {
 // BlobUpload is one object the hub asked to receive.
 type BlobUpload struct {
 	c      *Client
-	repo   Repo
+	repo   hubkit.Repo
 	obj    Object
 	href   *url.URL
 	header map[string]string
@@ -66,7 +59,7 @@ type lfsBatchResponse struct {
 // request; retried on transient failures as it changes nothing). Objects the hub already stores
 // are omitted from the answer, and so from the result; duplicates are asked for once. The
 // returned uploads are in the order of objs.
-func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([]*BlobUpload, error) {
+func (c *Client) PrepareUpload(ctx context.Context, repo hubkit.Repo, objs []Object) ([]*BlobUpload, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -86,7 +79,7 @@ func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([
 		}
 	}
 	var out []*BlobUpload
-	path := repo.reposPath("/info/lfs/objects/batch")
+	path := reposPath(repo, "/info/lfs/objects/batch")
 	for start := 0; start < len(uniq); start += LFSBatchSize {
 		chunk := uniq[start:min(start+LFSBatchSize, len(uniq))]
 		type wireObj struct {
@@ -148,7 +141,7 @@ func (c *Client) PrepareUpload(ctx context.Context, repo Repo, objs []Object) ([
 // fails before its last byte is sent, the hub stores nothing, and Upload returns an error matching
 // hubkit.ErrHashMismatch. A transient failure (connection cut, 408, 429, 5xx) re-opens the source and
 // retries (see WithUploadRetry); other failures are returned.
-func (u *BlobUpload) Upload(ctx context.Context, src BlobSource) error {
+func (u *BlobUpload) Upload(ctx context.Context, src hubkit.Source) error {
 	c := u.c
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.uploadBackoff
@@ -191,7 +184,7 @@ func retryableUpload(ctx context.Context, err error) bool {
 // errSource marks failures of the source itself (not retried here: the source resumes itself).
 var errSource = errors.New("upload source failed")
 
-func (u *BlobUpload) put(ctx context.Context, src BlobSource) error {
+func (u *BlobUpload) put(ctx context.Context, src hubkit.Source) error {
 	c := u.c
 	path := u.href.EscapedPath()
 	rc, err := src.OpenRange(ctx, 0, u.obj.Size)

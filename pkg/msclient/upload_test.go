@@ -57,9 +57,9 @@ func obj(b []byte) Object { return Object{OID: sha(b), Size: int64(len(b))} }
 func TestPrepareUpload(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/up", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
 	stored := []byte("already stored blob")
-	_, err := s.Commit(mstest.Model, "alice/up", "", "seed", mstest.File{Path: "s.bin", Content: stored, LFS: true})
+	_, err := s.Commit(hubkit.Model, "alice/up", "", "seed", mstest.File{Path: "s.bin", Content: stored, LFS: true})
 	require.NoError(t, err)
 
 	// 150 new objects (three batches of <= 64), one stored, one duplicate.
@@ -88,7 +88,7 @@ func TestPrepareUpload(t *testing.T) {
 	tests := []struct {
 		name   string
 		client *Client
-		repo   Repo
+		repo   hubkit.Repo
 		objs   []Object
 		rule   *fault.Rule
 		kind   error
@@ -126,7 +126,7 @@ func ptr[T any](v T) *T { return &v }
 func TestUpload(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(mstest.Dataset, "alice/up", mstest.Private))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/up", mstest.Private))
 	repo := dataset("alice/up")
 	small := []byte(strings.Repeat("weights ", 5000))
 	big := synth.Blob{Size: 3<<20 + 1, Seed: 9}
@@ -173,7 +173,7 @@ func TestUploadHashMismatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(mstest.Model, "alice/up", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
 			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
 			require.NoError(t, err)
 			require.Len(t, ups, 1)
@@ -187,7 +187,7 @@ func TestUploadHashMismatch(t *testing.T) {
 	}
 	// A longer source: only the object's bytes are read and sent, and they match.
 	s, c := setup(t)
-	require.NoError(t, s.CreateRepo(mstest.Model, "alice/up", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
 	ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
 	require.NoError(t, err)
 	require.NoError(t, ups[0].Upload(context.Background(), &longSource{append(append([]byte{}, good...), "trailing"...)}))
@@ -206,7 +206,7 @@ func TestUploadFaults(t *testing.T) {
 	tests := []struct {
 		name  string
 		rule  fault.Rule
-		src   BlobSource
+		src   hubkit.Source
 		kind  error // nil: the upload lands
 		opens int32
 	}{
@@ -221,7 +221,7 @@ func TestUploadFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(mstest.Model, "alice/up", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
 			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(data)})
 			require.NoError(t, err)
 			if tt.rule.Route != "" {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request, q *request) {
@@ -49,7 +51,7 @@ func readJSON(r *http.Request, v any) *hubError {
 	return nil
 }
 
-func (s *Server) repoURL(r *repo) string { return s.URL() + "/" + r.typ.urlPrefix() + r.id() }
+func (s *Server) repoURL(r *repo) string { return s.URL() + "/" + urlPrefix(r.typ) + r.id() }
 
 func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, q *request) {
 	var body struct {
@@ -70,9 +72,9 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, q *request
 		writeError(w, &hubError{status: http.StatusUnauthorized, msg: MsgAnonymous}, false)
 		return
 	}
-	typ := RepoType(body.Type)
+	typ := hubkit.RepoType(body.Type)
 	if body.Type == "" {
-		typ = Model
+		typ = hubkit.Model
 	}
 	ns, name := body.Organization, body.Name
 	if a, b, ok := strings.Cut(name, "/"); ok {
@@ -86,13 +88,13 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, q *request
 		ns = who.user
 	}
 	switch {
-	case !typ.valid():
+	case !typ.Valid():
 		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid repo type " + body.Type}, false)
 		return
 	case name == "" || strings.ContainsAny(name, "/ \\") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".git"):
 		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid repo name"}, false)
 		return
-	case typ == Space && body.SDK == "":
+	case typ == hubkit.Space && body.SDK == "":
 		writeError(w, &hubError{status: http.StatusBadRequest, msg: "sdk is required for spaces (gradio, streamlit, docker or static)"}, false)
 		return
 	}
@@ -106,7 +108,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, q *request
 	case "private":
 		private = true
 	case "protected":
-		if typ != Space {
+		if typ != hubkit.Space {
 			writeError(w, &hubError{status: http.StatusBadRequest, msg: "visibility protected is only for spaces"}, false)
 			return
 		}
@@ -176,9 +178,9 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, q *request
 		writeError(w, e, false)
 		return
 	}
-	q.typ = RepoType(body.Type)
+	q.typ = hubkit.RepoType(body.Type)
 	if body.Type == "" {
-		q.typ = Model
+		q.typ = hubkit.Model
 	}
 	ns, name := body.Organization, body.Name
 	if a, b, ok := strings.Cut(name, "/"); ok {
@@ -268,7 +270,7 @@ func gatedJSON(g string) any {
 }
 
 // expandable properties per repo type (the Hub rejects others with 400).
-var expandProps = func() map[RepoType]map[string]bool {
+var expandProps = func() map[hubkit.RepoType]map[string]bool {
 	common := strings.Fields("author cardData createdAt disabled downloads downloadsAllTime gated lastModified likes private resourceGroup sha siblings tags trendingScore usedStorage")
 	model := strings.Fields("baseModels childrenModelCount config evalResults gguf inference inferenceProviderMapping library_name mask_token model-index pipeline_tag safetensors spaces transformersInfo widgetData")
 	dataset := strings.Fields("citation description mainSize paperswithcode_id")
@@ -280,7 +282,7 @@ var expandProps = func() map[RepoType]map[string]bool {
 		}
 		return m
 	}
-	return map[RepoType]map[string]bool{Model: mk(model), Dataset: mk(dataset), Space: mk(space)}
+	return map[hubkit.RepoType]map[string]bool{hubkit.Model: mk(model), hubkit.Dataset: mk(dataset), hubkit.Space: mk(space)}
 }()
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request, q *request) {
@@ -318,10 +320,10 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request, q *request) 
 		"disabled": false, "lastModified": rp.modified.Format(time.RFC3339Nano), "createdAt": rp.created.Format(time.RFC3339Nano),
 		"downloads": 0, "likes": 0, "tags": []string{}, "usedStorage": rp.used,
 	}
-	if rp.typ == Model {
+	if rp.typ == hubkit.Model {
 		info["modelId"] = rp.id()
 	}
-	if rp.typ == Space {
+	if rp.typ == hubkit.Space {
 		info["sdk"] = rp.sdk
 	}
 	siblings := []map[string]any{}

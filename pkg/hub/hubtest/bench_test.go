@@ -10,6 +10,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // benchSize is the synthetic object moved per benchmark iteration.
@@ -21,9 +22,9 @@ func BenchmarkCDNDownload(b *testing.B) {
 	defer s.Close()
 	s.AddUser("alice")
 	s.AddToken(aliceW, "alice", hubtest.RoleWrite)
-	require.NoError(b, s.CreateRepo(hubtest.Model, "alice/bench", hubtest.RepoOptions{}))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", hubtest.RepoOptions{}))
 	blob := synth.Blob{Size: benchSize, Seed: 42}
-	_, err := s.Commit(hubtest.Model, "alice/bench", "main", "blob", hubtest.File{Path: "big.bin", Blob: &blob})
+	_, err := s.Commit(hubkit.Model, "alice/bench", "main", "blob", hubtest.File{Path: "big.bin", Blob: &blob})
 	require.NoError(b, err)
 	resp, err := noFollow.Get(s.URL() + "/alice/bench/resolve/main/big.bin")
 	require.NoError(b, err)
@@ -59,7 +60,7 @@ func BenchmarkUploadSynthetic(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				repo := fmt.Sprintf("alice/up%d", i)
-				require.NoError(b, s.CreateRepo(hubtest.Model, repo, hubtest.RepoOptions{}))
+				require.NoError(b, s.CreateRepo(hubkit.Model, repo, hubtest.RepoOptions{}))
 				blob := synth.Blob{Size: benchSize, Seed: 7}
 				oid := blob.SHA256()
 				br := batch(b, s, repo, aliceW, "upload", []string{"basic", "multipart"}, map[string]any{"oid": oid, "size": blob.Size})

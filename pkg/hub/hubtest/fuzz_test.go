@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,17 +42,17 @@ func FuzzCommitNDJSON(f *testing.F) {
 		// A fresh repo each time, seeded with a regular file and an LFS object the body may use.
 		n++
 		id := "alice/r" + strconv.Itoa(n)
-		require.NoError(t, s.CreateRepo(Model, id, RepoOptions{}))
+		require.NoError(t, s.CreateRepo(hubkit.Model, id, RepoOptions{}))
 		defer func() {
 			s.mu.Lock()
-			delete(s.repos, repoKey(Model, id))
+			delete(s.repos, repoKey(hubkit.Model, id))
 			s.mu.Unlock()
 		}()
-		_, err := s.Commit(Model, id, "main", "seed",
+		_, err := s.Commit(hubkit.Model, id, "main", "seed",
 			File{Path: "README.md", Content: []byte("# hi\n")},
 			File{Path: "weights.bin", Content: []byte("lfs object\n"), LFS: true})
 		require.NoError(t, err)
-		before, err := s.Head(Model, id, "main")
+		before, err := s.Head(hubkit.Model, id, "main")
 		require.NoError(t, err)
 
 		req, err := http.NewRequest(http.MethodPost, s.URL()+"/api/models/"+id+"/commit/main", bytes.NewReader(body))
@@ -63,7 +64,7 @@ func FuzzCommitNDJSON(f *testing.F) {
 		_ = resp.Body.Close()
 		require.Less(t, resp.StatusCode, 500, "the fake answered %d", resp.StatusCode)
 
-		after, err := s.Head(Model, id, "main")
+		after, err := s.Head(hubkit.Model, id, "main")
 		require.NoError(t, err)
 		if resp.StatusCode != http.StatusOK {
 			require.GreaterOrEqual(t, resp.StatusCode, 400)
@@ -71,7 +72,7 @@ func FuzzCommitNDJSON(f *testing.F) {
 			require.Equal(t, before, after, "a refused commit moved the branch")
 			return
 		}
-		files, err := s.Files(Model, id, "main")
+		files, err := s.Files(hubkit.Model, id, "main")
 		require.NoError(t, err)
 		for _, fi := range files {
 			require.False(t, unsafeRepoPath(fi.Path), "the fake stored the unsafe path %q", fi.Path)

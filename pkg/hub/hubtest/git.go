@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Git object kinds stored by the fake.
@@ -271,7 +273,7 @@ const gitCapabilities = "shallow no-progress side-band side-band-64k ofs-delta a
 
 // routeGit classifies the git smart HTTP routes; segs are [ns, name[.git], rest...] after the
 // type prefix. It returns nil for anything else.
-func (s *Server) routeGit(r *http.Request, typ RepoType, segs []string) *request {
+func (s *Server) routeGit(r *http.Request, typ hubkit.RepoType, segs []string) *request {
 	if len(segs) < 3 {
 		return nil
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // gitFetch fetches refspec with depth into a fresh in-memory repository through go-git.
@@ -69,17 +70,17 @@ func TestGitShallowFetch(t *testing.T) {
 	lfsBlob := synth.Blob{Size: 3 << 20, Seed: 7}
 	cases := []struct {
 		name    string
-		typ     hubtest.RepoType
+		typ     hubkit.RepoType
 		id      string
 		private bool
 		path    string // URL path after the endpoint
 		tok     string
 	}{
-		{"public model, anonymous", hubtest.Model, "alice/bert", false, "/alice/bert", ""},
-		{"public model .git", hubtest.Model, "alice/bert", false, "/alice/bert.git", ""},
-		{"private dataset", hubtest.Dataset, "acme/data", true, "/datasets/acme/data", aliceR},
-		{"private dataset .git", hubtest.Dataset, "acme/data", true, "/datasets/acme/data.git", aliceR},
-		{"space", hubtest.Space, "alice/demo", false, "/spaces/alice/demo", aliceW},
+		{"public model, anonymous", hubkit.Model, "alice/bert", false, "/alice/bert", ""},
+		{"public model .git", hubkit.Model, "alice/bert", false, "/alice/bert.git", ""},
+		{"private dataset", hubkit.Dataset, "acme/data", true, "/datasets/acme/data", aliceR},
+		{"private dataset .git", hubkit.Dataset, "acme/data", true, "/datasets/acme/data.git", aliceR},
+		{"space", hubkit.Space, "alice/demo", false, "/spaces/alice/demo", aliceW},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,10 +138,10 @@ func TestGitShallowFetch(t *testing.T) {
 
 func TestGitFetchPinnedCommitAndTag(t *testing.T) {
 	s := newHub(t)
-	first, err := s.Commit(hubtest.Model, "alice/pub", "main", "v1", hubtest.File{Path: "a.txt", Content: []byte("one")})
+	first, err := s.Commit(hubkit.Model, "alice/pub", "main", "v1", hubtest.File{Path: "a.txt", Content: []byte("one")})
 	require.NoError(t, err)
-	require.NoError(t, s.CreateTag(hubtest.Model, "alice/pub", "v1.0", first))
-	_, err = s.Commit(hubtest.Model, "alice/pub", "main", "v2", hubtest.File{Path: "b.txt", Content: []byte("two")})
+	require.NoError(t, s.CreateTag(hubkit.Model, "alice/pub", "v1.0", first))
+	_, err = s.Commit(hubkit.Model, "alice/pub", "main", "v2", hubtest.File{Path: "b.txt", Content: []byte("two")})
 	require.NoError(t, err)
 
 	// An older commit, by id (allow-reachable-sha1-in-want).
@@ -166,7 +167,7 @@ func TestGitFullFetchHasHistory(t *testing.T) {
 	s := newHub(t)
 	var ids []string
 	for i := range 3 {
-		id, err := s.Commit(hubtest.Model, "alice/pub", "main", fmt.Sprint("c", i), hubtest.File{Path: "f.txt", Content: []byte(fmt.Sprint(i))})
+		id, err := s.Commit(hubkit.Model, "alice/pub", "main", fmt.Sprint("c", i), hubtest.File{Path: "f.txt", Content: []byte(fmt.Sprint(i))})
 		require.NoError(t, err)
 		ids = append(ids, id)
 	}
@@ -176,15 +177,15 @@ func TestGitFullFetchHasHistory(t *testing.T) {
 		_, err := repo.CommitObject(plumbing.NewHash(id))
 		require.NoError(t, err, id)
 	}
-	hist, err := s.History(hubtest.Model, "alice/pub", "main")
+	hist, err := s.History(hubkit.Model, "alice/pub", "main")
 	require.NoError(t, err)
 	require.Len(t, hist, 4) // initial commit + 3
 }
 
 func TestGitAccess(t *testing.T) {
 	s := newHub(t)
-	require.NoError(t, s.CreateRepo(hubtest.Model, "acme/secret", hubtest.RepoOptions{Private: true}))
-	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/secret", hubtest.RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
 	cases := []struct {
 		name   string
 		path   string
@@ -233,7 +234,7 @@ func TestGitAccess(t *testing.T) {
 
 func TestGitStrictRequests(t *testing.T) {
 	s := newHub(t)
-	head, err := s.Head(hubtest.Model, "alice/pub", "main")
+	head, err := s.Head(hubkit.Model, "alice/pub", "main")
 	require.NoError(t, err)
 	pkt := func(lines ...string) string {
 		var b strings.Builder

@@ -36,6 +36,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Route classes used for fault injection and counters (Faults().Take / Count).
@@ -138,25 +139,13 @@ saved_model/**/* filter=lfs diff=lfs merge=lfs -text
 *tfevents* filter=lfs diff=lfs merge=lfs -text
 `
 
-// RepoType is a Hub repo type.
-type RepoType string
-
-// Repo types.
-const (
-	Model   RepoType = "model"
-	Dataset RepoType = "dataset"
-	Space   RepoType = "space"
-)
-
 // urlPrefix is the web/resolve/git prefix of the type ("", "datasets/", "spaces/").
-func (t RepoType) urlPrefix() string {
-	if t == Model {
+func urlPrefix(t hubkit.RepoType) string {
+	if t == hubkit.Model {
 		return ""
 	}
 	return string(t) + "s/"
 }
-
-func (t RepoType) valid() bool { return t == Model || t == Dataset || t == Space }
 
 // Role is an access token's role.
 type Role string
@@ -219,7 +208,7 @@ type token struct {
 }
 
 type repo struct {
-	typ      RepoType
+	typ      hubkit.RepoType
 	ns, name string
 	uid      string
 	private  bool
@@ -345,14 +334,14 @@ type RepoOptions struct {
 	Gated string
 	// Approved lists the users granted access to a gated repo.
 	Approved []string
-	// SDK is the Space SDK (defaults to "static" for spaces).
+	// SDK is the hubkit.Space SDK (defaults to "static" for spaces).
 	SDK string
 }
 
 // CreateRepo creates a repo (id "namespace/name") with the Hub's initial commit.
-func (s *Server) CreateRepo(typ RepoType, id string, opt RepoOptions) error {
+func (s *Server) CreateRepo(typ hubkit.RepoType, id string, opt RepoOptions) error {
 	ns, name, ok := strings.Cut(id, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") || !typ.valid() {
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") || !typ.Valid() {
 		return fmt.Errorf("hubtest: invalid repo %s %q", typ, id)
 	}
 	if opt.Gated != "" && opt.Gated != "auto" && opt.Gated != "manual" {
@@ -366,7 +355,7 @@ func (s *Server) CreateRepo(typ RepoType, id string, opt RepoOptions) error {
 
 var errRepoExists = errors.New("repo already exists")
 
-func (s *Server) createRepoLocked(typ RepoType, ns, name string, opt RepoOptions, author string, files []op) (*repo, error) {
+func (s *Server) createRepoLocked(typ hubkit.RepoType, ns, name string, opt RepoOptions, author string, files []op) (*repo, error) {
 	key := repoKey(typ, ns+"/"+name)
 	if _, ok := s.repos[key]; ok {
 		return nil, fmt.Errorf("hubtest: %s %s/%s: %w", typ, ns, name, errRepoExists)
@@ -378,7 +367,7 @@ func (s *Server) createRepoLocked(typ RepoType, ns, name string, opt RepoOptions
 		branches: map[string]string{}, tags: map[string]string{}, commits: map[string]*commitObj{},
 		lfs: map[string]bool{}, blobs: map[string]int64{}, created: now, modified: now,
 	}
-	if typ == Space && r.sdk == "" {
+	if typ == hubkit.Space && r.sdk == "" {
 		r.sdk = "static"
 	}
 	for _, u := range opt.Approved {
@@ -397,7 +386,7 @@ func (s *Server) createRepoLocked(typ RepoType, ns, name string, opt RepoOptions
 	return r, nil
 }
 
-func repoKey(typ RepoType, id string) string { return string(typ) + "/" + id }
+func repoKey(typ hubkit.RepoType, id string) string { return string(typ) + "/" + id }
 
 // hexID derives a stable 24-hex id (like the Hub's _id) from seed.
 func hexID(seed string) string {
@@ -405,7 +394,7 @@ func hexID(seed string) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-func (s *Server) lookup(typ RepoType, id string) (*repo, error) {
+func (s *Server) lookup(typ hubkit.RepoType, id string) (*repo, error) {
 	r, ok := s.repos[repoKey(typ, id)]
 	if !ok {
 		return nil, fmt.Errorf("hubtest: %s %s: repo not found", typ, id)
@@ -426,7 +415,7 @@ type File struct {
 
 // Commit applies files to branch as one commit (creating the branch's first commit when the repo
 // has none) and returns the commit id. LFS paths are added to .gitattributes like the Hub does.
-func (s *Server) Commit(typ RepoType, id, branch, message string, files ...File) (string, error) {
+func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files ...File) (string, error) {
 	ops := make([]op, 0, len(files))
 	var objs []struct {
 		oid string
@@ -476,7 +465,7 @@ func (s *Server) Commit(typ RepoType, id, branch, message string, files ...File)
 }
 
 // CreateBranch creates branch at fromRev (a branch, tag or commit id).
-func (s *Server) CreateBranch(typ RepoType, id, branch, fromRev string) error {
+func (s *Server) CreateBranch(typ hubkit.RepoType, id, branch, fromRev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.lookup(typ, id)
@@ -508,7 +497,7 @@ func (s *Server) createBranchLocked(r *repo, branch, fromRev string) *hubError {
 }
 
 // CreateTag tags rev.
-func (s *Server) CreateTag(typ RepoType, id, tag, rev string) error {
+func (s *Server) CreateTag(typ hubkit.RepoType, id, tag, rev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.lookup(typ, id)
@@ -564,7 +553,7 @@ func (r *repo) resolve(rev string) *commitObj {
 }
 
 // Head returns the commit id rev (branch, tag or commit id) points to.
-func (s *Server) Head(typ RepoType, id, rev string) (string, error) {
+func (s *Server) Head(typ hubkit.RepoType, id, rev string) (string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
@@ -588,7 +577,7 @@ type FileInfo struct {
 }
 
 // Files lists the files at rev, sorted by path.
-func (s *Server) Files(typ RepoType, id, rev string) ([]FileInfo, error) {
+func (s *Server) Files(typ hubkit.RepoType, id, rev string) ([]FileInfo, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
@@ -612,7 +601,7 @@ func (s *Server) Files(typ RepoType, id, rev string) ([]FileInfo, error) {
 }
 
 // ReadFile returns the content of path at rev (LFS content dereferenced; meant for small files).
-func (s *Server) ReadFile(typ RepoType, id, rev, p string) ([]byte, error) {
+func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error) {
 	s.mu.RLock()
 	r, err := s.lookup(typ, id)
 	if err != nil {
@@ -653,7 +642,7 @@ type CommitInfo struct {
 }
 
 // History lists the commits reachable from branch by first parents, newest first.
-func (s *Server) History(typ RepoType, id, branch string) ([]CommitInfo, error) {
+func (s *Server) History(typ hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
@@ -676,7 +665,7 @@ func (s *Server) History(typ RepoType, id, branch string) ([]CommitInfo, error) 
 }
 
 // RepoExists reports whether the repo exists.
-func (s *Server) RepoExists(typ RepoType, id string) bool {
+func (s *Server) RepoExists(typ hubkit.RepoType, id string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, err := s.lookup(typ, id)
@@ -684,7 +673,7 @@ func (s *Server) RepoExists(typ RepoType, id string) bool {
 }
 
 // Private reports whether the repo exists and is private.
-func (s *Server) Private(typ RepoType, id string) bool {
+func (s *Server) Private(typ hubkit.RepoType, id string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
@@ -692,7 +681,7 @@ func (s *Server) Private(typ RepoType, id string) bool {
 }
 
 // Gated returns the repo's gating mode ("", "auto" or "manual").
-func (s *Server) Gated(typ RepoType, id string) string {
+func (s *Server) Gated(typ hubkit.RepoType, id string) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
@@ -712,7 +701,7 @@ func (s *Server) HasLFSObject(sha256hex string) bool {
 
 // SetStorageLock locks or unlocks a repo's storage: while locked, /api/* info, listings and
 // resolve answer 403 StorageLockedMessage, while LFS batch downloads keep working.
-func (s *Server) SetStorageLock(typ RepoType, id string, locked bool) {
+func (s *Server) SetStorageLock(typ hubkit.RepoType, id string, locked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, err := s.lookup(typ, id); err == nil {

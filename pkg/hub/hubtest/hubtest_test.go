@@ -20,6 +20,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const (
@@ -38,7 +39,7 @@ func newHub(t *testing.T, opts ...hubtest.Option) *hubtest.Server {
 	s.AddToken(aliceW, "alice", hubtest.RoleWrite)
 	s.AddToken(aliceR, "alice", hubtest.RoleRead)
 	s.AddToken(bobW, "bob", hubtest.RoleWrite)
-	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/pub", hubtest.RepoOptions{}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", hubtest.RepoOptions{}))
 	return s
 }
 
@@ -98,11 +99,11 @@ func TestGitObjectIDs(t *testing.T) {
 	require.Equal(t, 125+4, len(ptr))
 
 	s := newHub(t)
-	c1, err := s.Commit(hubtest.Model, "alice/pub", "main", "add", hubtest.File{Path: "a/hello.txt", Content: []byte("hello\n")},
+	c1, err := s.Commit(hubkit.Model, "alice/pub", "main", "add", hubtest.File{Path: "a/hello.txt", Content: []byte("hello\n")},
 		hubtest.File{Path: "w.dat", Content: []byte("binary\x00"), LFS: true})
 	require.NoError(t, err)
 	require.Regexp(t, `^[0-9a-f]{40}$`, c1)
-	files, err := s.Files(hubtest.Model, "alice/pub", "main")
+	files, err := s.Files(hubkit.Model, "alice/pub", "main")
 	require.NoError(t, err)
 	byPath := map[string]hubtest.FileInfo{}
 	for _, f := range files {
@@ -114,34 +115,34 @@ func TestGitObjectIDs(t *testing.T) {
 	require.Equal(t, sha([]byte("binary\x00")), w.SHA256)
 	require.Equal(t, hubtest.GitBlobOID([]byte(hubtest.LFSPointer(w.SHA256, 7))), w.GitOID)
 	// The commit's parent is the initial commit; history is newest first.
-	hist, err := s.History(hubtest.Model, "alice/pub", "main")
+	hist, err := s.History(hubkit.Model, "alice/pub", "main")
 	require.NoError(t, err)
 	require.Len(t, hist, 2)
 	require.Equal(t, c1, hist[0].ID)
 	require.Equal(t, []string{hist[1].ID}, hist[0].Parents)
 	require.Equal(t, "initial commit", hist[1].Message)
 	// The server tracked the LFS path in .gitattributes.
-	ga, err := s.ReadFile(hubtest.Model, "alice/pub", "main", ".gitattributes")
+	ga, err := s.ReadFile(hubkit.Model, "alice/pub", "main", ".gitattributes")
 	require.NoError(t, err)
 	require.Contains(t, string(ga), "\nw.dat filter=lfs diff=lfs merge=lfs -text\n")
 	require.Equal(t, 1, strings.Count(string(ga), "filter=lfs")-strings.Count(hubtest.DefaultGitAttributes, "filter=lfs"))
 	// Branches and tags resolve.
-	require.NoError(t, s.CreateBranch(hubtest.Model, "alice/pub", "dev", "main"))
-	require.NoError(t, s.CreateTag(hubtest.Model, "alice/pub", "v1", "dev"))
+	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "dev", "main"))
+	require.NoError(t, s.CreateTag(hubkit.Model, "alice/pub", "v1", "dev"))
 	for _, rev := range []string{"main", "dev", "v1", c1, "refs/heads/dev", "HEAD"} {
-		h, err := s.Head(hubtest.Model, "alice/pub", rev)
+		h, err := s.Head(hubkit.Model, "alice/pub", rev)
 		require.NoError(t, err, rev)
 		require.Equal(t, c1, h, rev)
 	}
-	_, err = s.Head(hubtest.Model, "alice/pub", "nope")
+	_, err = s.Head(hubkit.Model, "alice/pub", "nope")
 	require.Error(t, err)
 }
 
 func TestAuth(t *testing.T) {
 	s := newHub(t)
-	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/priv", hubtest.RepoOptions{Private: true}))
-	require.NoError(t, s.CreateRepo(hubtest.Model, "acme/gated", hubtest.RepoOptions{Gated: "manual", Approved: []string{"bob"}}))
-	require.NoError(t, s.CreateRepo(hubtest.Model, "acme/gated2", hubtest.RepoOptions{Gated: "auto"}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", hubtest.RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/gated", hubtest.RepoOptions{Gated: "manual", Approved: []string{"bob"}}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/gated2", hubtest.RepoOptions{Gated: "auto"}))
 	api := s.URL() + "/api/models/"
 	tests := []struct {
 		name, method, url, tok string
@@ -217,11 +218,11 @@ func TestRepoLifecycle(t *testing.T) {
 	var out struct{ URL, Name, ID string }
 	r.json(t, &out)
 	require.Equal(t, s.URL()+"/acme/m1", out.URL)
-	require.True(t, s.Private(hubtest.Model, "acme/m1"))
+	require.True(t, s.Private(hubkit.Model, "acme/m1"))
 
 	r = call(t, "POST", create, aliceW, map[string]any{"name": "d1", "type": "dataset", "private": true})
 	require.Equal(t, 200, r.StatusCode, string(r.body))
-	require.True(t, s.Private(hubtest.Dataset, "alice/d1"))
+	require.True(t, s.Private(hubkit.Dataset, "alice/d1"))
 
 	for _, tc := range []struct {
 		name   string
@@ -252,17 +253,17 @@ func TestRepoLifecycle(t *testing.T) {
 	// Settings, current and legacy paths.
 	r = call(t, "PUT", s.URL()+"/api/models/acme/m1/settings", aliceW, map[string]any{"visibility": "public", "gated": "auto"})
 	require.Equal(t, 200, r.StatusCode, string(r.body))
-	require.False(t, s.Private(hubtest.Model, "acme/m1"))
-	require.Equal(t, "auto", s.Gated(hubtest.Model, "acme/m1"))
+	require.False(t, s.Private(hubkit.Model, "acme/m1"))
+	require.Equal(t, "auto", s.Gated(hubkit.Model, "acme/m1"))
 	r = call(t, "PUT", s.URL()+"/api/repos/model/acme/m1/settings", aliceW, map[string]any{"private": true, "gated": false})
 	require.Equal(t, 200, r.StatusCode, string(r.body))
-	require.True(t, s.Private(hubtest.Model, "acme/m1"))
-	require.Empty(t, s.Gated(hubtest.Model, "acme/m1"))
+	require.True(t, s.Private(hubkit.Model, "acme/m1"))
+	require.Empty(t, s.Gated(hubkit.Model, "acme/m1"))
 
 	// Delete.
 	r = call(t, "DELETE", s.URL()+"/api/repos/delete", aliceW, map[string]any{"name": "m1", "organization": "acme", "type": "model"})
 	require.Equal(t, 200, r.StatusCode, string(r.body))
-	require.False(t, s.RepoExists(hubtest.Model, "acme/m1"))
+	require.False(t, s.RepoExists(hubkit.Model, "acme/m1"))
 	r = call(t, "DELETE", s.URL()+"/api/repos/delete", aliceW, map[string]any{"name": "m1", "organization": "acme", "type": "model"})
 	require.Equal(t, 404, r.StatusCode)
 	require.Equal(t, "RepoNotFound", r.Header.Get("X-Error-Code"))
@@ -270,7 +271,7 @@ func TestRepoLifecycle(t *testing.T) {
 
 func TestRepoInfo(t *testing.T) {
 	s := newHub(t)
-	c, err := s.Commit(hubtest.Model, "alice/pub", "main", "add", hubtest.File{Path: "a.txt", Content: []byte("abc")},
+	c, err := s.Commit(hubkit.Model, "alice/pub", "main", "add", hubtest.File{Path: "a.txt", Content: []byte("abc")},
 		hubtest.File{Path: "m.safetensors", Blob: &synth.Blob{Size: 1000, Seed: 1}})
 	require.NoError(t, err)
 	var info struct {
@@ -312,7 +313,7 @@ func TestRepoInfo(t *testing.T) {
 	require.Equal(t, 404, r.StatusCode)
 	require.Equal(t, "RevisionNotFound", r.Header.Get("X-Error-Code"))
 	require.Equal(t, "Invalid rev id: nope", r.Header.Get("X-Error-Message"))
-	require.NoError(t, s.CreateBranch(hubtest.Model, "alice/pub", "refs-test/x", "main"))
+	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "refs-test/x", "main"))
 	r = call(t, "GET", s.URL()+"/api/models/alice/pub/revision/refs-test%2Fx", "", nil)
 	require.Equal(t, 200, r.StatusCode, string(r.body))
 }
@@ -367,10 +368,10 @@ func TestTreePaging(t *testing.T) {
 	}
 	files = append(files, hubtest.File{Path: "d/sub/x.txt", Content: []byte("x")}, hubtest.File{Path: "top.txt", Content: []byte("t")},
 		hubtest.File{Path: "d-sibling.txt", Content: []byte("s")})
-	require.NoError(t, s.CreateRepo(hubtest.Dataset, "alice/ds", hubtest.RepoOptions{}))
-	_, err := s.Commit(hubtest.Dataset, "alice/ds", "main", "files", files...)
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/ds", hubtest.RepoOptions{}))
+	_, err := s.Commit(hubkit.Dataset, "alice/ds", "main", "files", files...)
 	require.NoError(t, err)
-	require.NoError(t, s.CreateBranch(hubtest.Dataset, "alice/ds", "feat/x", "main"))
+	require.NoError(t, s.CreateBranch(hubkit.Dataset, "alice/ds", "feat/x", "main"))
 	base := s.URL() + "/api/datasets/alice/ds/tree/"
 
 	for _, tc := range []struct {
@@ -433,7 +434,7 @@ func TestTreePagingLargeRepo(t *testing.T) {
 	for i := range files {
 		files[i] = hubtest.File{Path: fmt.Sprintf("shard%02d/file%05d.json", i%20, i), Content: []byte("{}")}
 	}
-	_, err := s.Commit(hubtest.Model, "alice/pub", "main", "many", files...)
+	_, err := s.Commit(hubkit.Model, "alice/pub", "main", "many", files...)
 	require.NoError(t, err)
 	start := time.Now()
 	got, pages := listAll(t, s.URL()+"/api/models/alice/pub/tree/main?recursive=true", "")
@@ -444,12 +445,12 @@ func TestTreePagingLargeRepo(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	s := newHub(t)
-	require.NoError(t, s.CreateRepo(hubtest.Model, "alice/priv", hubtest.RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", hubtest.RepoOptions{Private: true}))
 	lfsData := bytes.Repeat([]byte("0123456789"), 5000)
 	files := []hubtest.File{{Path: "dir/a b.txt", Content: []byte("hello world")}, {Path: "empty.txt"}, {Path: "w.bin", Content: lfsData, LFS: true}}
-	c, err := s.Commit(hubtest.Model, "alice/pub", "main", "files", files...)
+	c, err := s.Commit(hubkit.Model, "alice/pub", "main", "files", files...)
 	require.NoError(t, err)
-	_, err = s.Commit(hubtest.Model, "alice/priv", "main", "files", files...)
+	_, err = s.Commit(hubkit.Model, "alice/priv", "main", "files", files...)
 	require.NoError(t, err)
 
 	// Public regular file: 307 relative to resolve-cache, then 200 with ranges.
@@ -523,7 +524,7 @@ func TestResolve(t *testing.T) {
 
 func TestCDNRefusesCredentials(t *testing.T) {
 	s := newHub(t)
-	_, err := s.Commit(hubtest.Model, "alice/pub", "main", "f", hubtest.File{Path: "w.bin", Blob: &synth.Blob{Size: 4096, Seed: 9}})
+	_, err := s.Commit(hubkit.Model, "alice/pub", "main", "f", hubtest.File{Path: "w.bin", Blob: &synth.Blob{Size: 4096, Seed: 9}})
 	require.NoError(t, err)
 	// Go's client forwards Authorization on a redirect to the same host name (only the port
 	// differs here), which the storage host must catch.
@@ -646,7 +647,7 @@ func TestLFSBasicUpload(t *testing.T) {
 	r = commitNDJSON(t, s, "alice/pub", aliceW, hdr("add weights"), "",
 		map[string]any{"key": "lfsFile", "value": map[string]any{"path": "w.dat", "algo": "sha256", "oid": sha(data), "size": len(data)}})
 	require.Equal(t, 200, r.StatusCode, string(r.body))
-	got, err := s.ReadFile(hubtest.Model, "alice/pub", "main", "w.dat")
+	got, err := s.ReadFile(hubkit.Model, "alice/pub", "main", "w.dat")
 	require.NoError(t, err)
 	require.Equal(t, data, got)
 	b = batch(t, s, "alice/pub", "", "download", []string{"basic"}, obj(data), obj([]byte("missing")))
@@ -768,7 +769,7 @@ func TestBigSyntheticBlobs(t *testing.T) {
 
 func TestCommitErrors(t *testing.T) {
 	s := newHub(t)
-	head, err := s.Commit(hubtest.Model, "alice/pub", "main", "seed", hubtest.File{Path: "keep.txt", Content: []byte("k")},
+	head, err := s.Commit(hubkit.Model, "alice/pub", "main", "seed", hubtest.File{Path: "keep.txt", Content: []byte("k")},
 		hubtest.File{Path: "dir/x.txt", Content: []byte("x")})
 	require.NoError(t, err)
 	file := func(p string) map[string]any {
@@ -804,7 +805,7 @@ func TestCommitErrors(t *testing.T) {
 			require.Equal(t, tc.status, r.StatusCode, string(r.body))
 			require.Equal(t, tc.code, r.Header.Get("X-Error-Code"))
 			// Atomic: nothing changed.
-			h, err := s.Head(hubtest.Model, "alice/pub", "main")
+			h, err := s.Head(hubkit.Model, "alice/pub", "main")
 			require.NoError(t, err)
 			require.Equal(t, head, h)
 		})
@@ -823,7 +824,7 @@ func TestCommitErrors(t *testing.T) {
 	r.json(t, &out)
 	require.True(t, out.Success)
 	require.Equal(t, s.URL()+"/alice/pub/commit/"+out.CommitOid, out.CommitURL)
-	files, err := s.Files(hubtest.Model, "alice/pub", "main")
+	files, err := s.Files(hubkit.Model, "alice/pub", "main")
 	require.NoError(t, err)
 	require.Equal(t, []string{".gitattributes", "keep.txt", "u.txt"}, func() []string {
 		var p []string
@@ -832,7 +833,7 @@ func TestCommitErrors(t *testing.T) {
 		}
 		return p
 	}())
-	hist, _ := s.History(hubtest.Model, "alice/pub", "main")
+	hist, _ := s.History(hubkit.Model, "alice/pub", "main")
 	require.Equal(t, "ok\n\nd", hist[0].Message)
 
 	// create_pr makes refs/pr/1.
@@ -842,7 +843,7 @@ func TestCommitErrors(t *testing.T) {
 	var pr struct{ PullRequestURL string }
 	r.json(t, &pr)
 	require.Equal(t, s.URL()+"/alice/pub/discussions/1", pr.PullRequestURL)
-	got, err := s.ReadFile(hubtest.Model, "alice/pub", "refs/pr/1", "pr.txt")
+	got, err := s.ReadFile(hubkit.Model, "alice/pub", "refs/pr/1", "pr.txt")
 	require.NoError(t, err)
 	require.Equal(t, "p", string(got))
 	r = call(t, "GET", s.URL()+"/api/models/alice/pub/tree/refs/pr/1", "", nil)
@@ -852,7 +853,7 @@ func TestCommitErrors(t *testing.T) {
 
 func TestPreupload(t *testing.T) {
 	s := newHub(t)
-	head, err := s.Commit(hubtest.Model, "alice/pub", "main", "seed", hubtest.File{Path: "same.txt", Content: []byte("same")})
+	head, err := s.Commit(hubkit.Model, "alice/pub", "main", "seed", hubtest.File{Path: "same.txt", Content: []byte("same")})
 	require.NoError(t, err)
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	body := map[string]any{"files": []map[string]any{
@@ -897,7 +898,7 @@ func DefaultPlus(line string) string { return hubtest.DefaultGitAttributes + lin
 func TestFaultsAndStorageLock(t *testing.T) {
 	s := newHub(t)
 	data := bytes.Repeat([]byte("z"), 100000)
-	_, err := s.Commit(hubtest.Model, "alice/pub", "main", "f", hubtest.File{Path: "w.bin", Content: data, LFS: true})
+	_, err := s.Commit(hubkit.Model, "alice/pub", "main", "f", hubtest.File{Path: "w.bin", Content: data, LFS: true})
 	require.NoError(t, err)
 
 	// 429 with rate-limit headers and the Hub's error body.
@@ -934,7 +935,7 @@ func TestFaultsAndStorageLock(t *testing.T) {
 	require.Equal(t, data, r.body)
 
 	// Storage lock: API listings and resolve refuse, LFS batch download still works.
-	s.SetStorageLock(hubtest.Model, "alice/pub", true)
+	s.SetStorageLock(hubkit.Model, "alice/pub", true)
 	for _, u := range []string{"/api/models/alice/pub", "/api/models/alice/pub/tree/main", "/alice/pub/resolve/main/w.bin"} {
 		r = call(t, "GET", s.URL()+u, aliceR, nil)
 		require.Equal(t, 403, r.StatusCode, u)
@@ -943,7 +944,7 @@ func TestFaultsAndStorageLock(t *testing.T) {
 	b := batch(t, s, "alice/pub", aliceR, "download", []string{"basic"}, obj(data))
 	r = call(t, "GET", b.Objects[0].Actions["download"].Href, "", nil)
 	require.Equal(t, data, r.body)
-	s.SetStorageLock(hubtest.Model, "alice/pub", false)
+	s.SetStorageLock(hubkit.Model, "alice/pub", false)
 	require.Equal(t, 200, call(t, "GET", s.URL()+"/api/models/alice/pub", "", nil).StatusCode)
 }
 
@@ -963,6 +964,6 @@ func TestRefsBranchesTags(t *testing.T) {
 	require.Equal(t, "refs/heads/dev", refs.Branches[0].Ref)
 	require.Equal(t, "v1", refs.Tags[0].Name)
 	require.Equal(t, 200, call(t, "DELETE", base+"branch/dev", aliceW, nil).StatusCode)
-	_, err := s.Head(hubtest.Model, "alice/pub", "dev")
+	_, err := s.Head(hubkit.Model, "alice/pub", "dev")
 	require.Error(t, err)
 }

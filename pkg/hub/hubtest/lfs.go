@@ -156,7 +156,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 				blob = &b
 			}
 			res.Authenticated = true
-			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), rp.typ.urlPrefix(), rp.id())}
+			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id())}
 			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
 				transfer = "multipart"
 				up := s.newUpload(rp, o.OID, o.Size, blob)

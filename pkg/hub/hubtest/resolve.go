@@ -102,7 +102,7 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *reques
 		serveBytes(w, r, rs, `"`+f.oid+`"`, path.Base(p), r.URL.Query().Get("noContentDisposition") == "")
 		return
 	}
-	orig := "/" + typ.urlPrefix() + id + "/resolve/" + url.PathEscape(rev) + "/" + escapePath(p)
+	orig := "/" + urlPrefix(typ) + id + "/resolve/" + url.PathEscape(rev) + "/" + escapePath(p)
 	loc := fmt.Sprintf("/api/resolve-cache/%ss/%s/%s/%s?%s=&etag=%s",
 		typ, id, c.id, escapePath(p), url.QueryEscape(orig), url.QueryEscape(`"`+f.oid+`"`))
 	h.Set("X-Linked-Etag", `"`+f.oid+`"`)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // exposeHeaders is the Hub's Access-Control-Expose-Headers.
@@ -18,7 +19,7 @@ const exposeHeaders = "X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X
 // request is a routed Hub request.
 type request struct {
 	route string
-	typ   RepoType
+	typ   hubkit.RepoType
 	id    string   // ns/name
 	rest  []string // unescaped segments after the route keyword
 	text  bool     // errors as text/plain (resolve)
@@ -188,7 +189,7 @@ func splitEscaped(p string) ([]string, bool) {
 	return segs, true
 }
 
-var apiTypes = map[string]RepoType{"models": Model, "datasets": Dataset, "spaces": Space}
+var apiTypes = map[string]hubkit.RepoType{"models": hubkit.Model, "datasets": hubkit.Dataset, "spaces": hubkit.Space}
 
 // route classifies a Hub request; nil means no such route.
 func (s *Server) route(r *http.Request) *request {
@@ -201,7 +202,7 @@ func (s *Server) route(r *http.Request) *request {
 		return s.routeAPI(m, segs[1:])
 	}
 	// Web-style routes: [datasets/|spaces/]ns/name/{resolve,raw}/..., ns/name.git/info/lfs/...
-	typ := Model
+	typ := hubkit.Model
 	if len(segs) > 3 && (segs[0] == "datasets" || segs[0] == "spaces") {
 		typ = apiTypes[segs[0]]
 		segs = segs[1:]
@@ -376,7 +377,7 @@ func (s *Server) repoFor(q *request, level int) (*repo, *hubError) {
 					"Access to %s %s is restricted. You must have access to it and be authenticated to access it. Please log in.", kind, r.id())}
 			}
 			return nil, &hubError{status: http.StatusForbidden, code: "GatedRepo", msg: fmt.Sprintf(
-				"Access to %s %s is restricted and you are not in the authorized list. Visit %s/%s%s to ask for access.", kind, r.id(), s.URL(), r.typ.urlPrefix(), r.id())}
+				"Access to %s %s is restricted and you are not in the authorized list. Visit %s/%s%s to ask for access.", kind, r.id(), s.URL(), urlPrefix(r.typ), r.id())}
 		}
 	case accWrite:
 		if who.anonymous() {

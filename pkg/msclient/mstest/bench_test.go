@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const benchBlobSize = 256 << 20
@@ -29,9 +30,9 @@ func BenchmarkSynthCopy(b *testing.B) {
 func BenchmarkCDNDownload(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(Model, "alice/big", Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", Public))
 	blob := synth.Blob{Size: benchBlobSize, Seed: 42}
-	_, err := s.Commit(Model, "alice/big", "", "big", File{Path: "w.bin", Blob: &blob})
+	_, err := s.Commit(hubkit.Model, "alice/big", "", "big", File{Path: "w.bin", Blob: &blob})
 	require.NoError(b, err)
 	buf := make([]byte, bufSize)
 	b.SetBytes(blob.Size)
@@ -50,7 +51,7 @@ func BenchmarkBlobPut(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
 	s.AddToken("tok", "alice")
-	require.NoError(b, s.CreateRepo(Model, "alice/big", Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", Public))
 	blob := synth.Blob{Size: benchBlobSize, Seed: 43}
 	oid := blob.SHA256()
 	u := fmt.Sprintf("%s/api/v1/repos/models/alice/big/blobs/%s/%d", s.URL(), oid, blob.Size)
@@ -73,12 +74,12 @@ func BenchmarkBlobPut(b *testing.B) {
 func BenchmarkLargeRepo(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(Model, "alice/many", Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/many", Public))
 	files := make([]File, 100_000)
 	for i := range files {
 		files[i] = File{Path: fmt.Sprintf("d%03d/f%05d.txt", i%100, i), Content: []byte("x")}
 	}
-	_, err := s.Commit(Model, "alice/many", "", "seed", files...)
+	_, err := s.Commit(hubkit.Model, "alice/many", "", "seed", files...)
 	require.NoError(b, err)
 	batch := make([]File, 2000)
 	for i := range batch {
@@ -86,7 +87,7 @@ func BenchmarkLargeRepo(b *testing.B) {
 	}
 	b.Run("commit-2000", func(b *testing.B) {
 		for b.Loop() {
-			_, err := s.Commit(Model, "alice/many", "", "more", batch...)
+			_, err := s.Commit(hubkit.Model, "alice/many", "", "more", batch...)
 			require.NoError(b, err)
 		}
 	})

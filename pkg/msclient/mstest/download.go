@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // bufSize is the copy buffer for bodies: large, so GiB/s streams cost few syscalls.
@@ -24,7 +26,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // cdnTTL is how long a redirect's auth_key stays valid (the real CDN: about 20-30 minutes).
 const cdnTTL = 30 * time.Minute
 
-func (s *Server) handleDownload(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleDownload(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		q := r.URL.Query()

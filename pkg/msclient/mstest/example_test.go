@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -14,11 +15,11 @@ func ExampleNewServer() {
 	defer s.Close()
 	s.AddUser("alice", "acme")
 	s.AddToken("ms-token", "alice")
-	if err := s.CreateRepo(mstest.Model, "acme/demo", mstest.Public); err != nil {
+	if err := s.CreateRepo(hubkit.Model, "acme/demo", mstest.Public); err != nil {
 		panic(err)
 	}
 	blob := synth.Blob{Size: 4 << 10, Seed: 1}
-	if _, err := s.Commit(mstest.Model, "acme/demo", "", "seed",
+	if _, err := s.Commit(hubkit.Model, "acme/demo", "", "seed",
 		mstest.File{Path: "README.md", Content: []byte("# demo\n")},
 		mstest.File{Path: "model.bin", Blob: &blob}); err != nil {
 		panic(err)
@@ -32,7 +33,7 @@ func ExampleNewServer() {
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode, len(resp.Header.Get("Location")) > len(s.CDNURL()))
 
-	files, _ := s.Files(mstest.Model, "acme/demo", "master")
+	files, _ := s.Files(hubkit.Model, "acme/demo", "master")
 	for _, f := range files {
 		fmt.Println(f.Path, f.Size, f.LFS)
 	}

@@ -55,6 +55,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // Route classes, the names fault rules and counters use.
@@ -106,15 +107,6 @@ const (
 
 // DefaultBranch is the branch a new repo gets and an omitted revision means.
 const DefaultBranch = "master"
-
-// Kind is a repository type.
-type Kind string
-
-// Repository kinds.
-const (
-	Model   Kind = "model"
-	Dataset Kind = "dataset"
-)
 
 // Visibility is ModelScope's numeric visibility.
 type Visibility int
@@ -236,7 +228,7 @@ type tokenInfo struct {
 }
 
 type repoKey struct {
-	kind Kind
+	kind hubkit.RepoType
 	id   string // owner/name
 }
 
@@ -259,7 +251,7 @@ func (c content) size() int64 {
 }
 
 type repo struct {
-	kind        Kind
+	kind        hubkit.RepoType
 	owner, name string
 	numID       int64
 	vis         Visibility
@@ -429,7 +421,7 @@ func validName(n string) bool {
 }
 
 // CreateRepo creates an empty repo (one initial commit on master, no files).
-func (s *Server) CreateRepo(kind Kind, id string, vis Visibility) error {
+func (s *Server) CreateRepo(kind hubkit.RepoType, id string, vis Visibility) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.createRepoLocked(kind, id, vis, "apache-2.0")
@@ -438,8 +430,8 @@ func (s *Server) CreateRepo(kind Kind, id string, vis Visibility) error {
 
 var errExists = errors.New("mstest: repo already exists")
 
-func (s *Server) createRepoLocked(kind Kind, id string, vis Visibility, license string) (*repo, error) {
-	if kind != Model && kind != Dataset {
+func (s *Server) createRepoLocked(kind hubkit.RepoType, id string, vis Visibility, license string) (*repo, error) {
+	if kind != hubkit.Model && kind != hubkit.Dataset {
 		return nil, fmt.Errorf("mstest: unknown kind %q", kind)
 	}
 	owner, name, err := splitID(id)
@@ -461,7 +453,7 @@ func (s *Server) createRepoLocked(kind Kind, id string, vis Visibility, license 
 	r.commits[c.id] = c
 	r.branches[DefaultBranch] = c.id
 	s.repos[k] = r
-	if kind == Dataset {
+	if kind == hubkit.Dataset {
 		s.byID[r.numID] = r
 	}
 	return r, nil
@@ -480,7 +472,7 @@ func (s *Server) newCommitLocked(parent *commit, message string, t *tree) *commi
 	return c
 }
 
-func (s *Server) repoLocked(kind Kind, id string) (*repo, error) {
+func (s *Server) repoLocked(kind hubkit.RepoType, id string) (*repo, error) {
 	r := s.repos[repoKey{kind, id}]
 	if r == nil {
 		return nil, fmt.Errorf("%w: %s %s", errNotFound, kind, id)
@@ -507,7 +499,7 @@ func (r *repo) resolve(rev string) (*commit, bool) {
 
 // Commit applies files to branch ("" = master) as one commit, bypassing auth, faults and the
 // commit-frequency check, and returns the new commit's sha.
-func (s *Server) Commit(kind Kind, id, branch, message string, files ...File) (string, error) {
+func (s *Server) Commit(kind hubkit.RepoType, id, branch, message string, files ...File) (string, error) {
 	acts := make([]change, 0, len(files))
 	for _, f := range files {
 		ch := change{path: f.Path, delete: f.Delete}
@@ -658,7 +650,7 @@ func (t *tree) list() []listEntry {
 }
 
 // CreateBranch creates branch at fromRev ("" = master).
-func (s *Server) CreateBranch(kind Kind, id, branch, fromRev string) error {
+func (s *Server) CreateBranch(kind hubkit.RepoType, id, branch, fromRev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
@@ -677,7 +669,7 @@ func (s *Server) CreateBranch(kind Kind, id, branch, fromRev string) error {
 }
 
 // CreateTag creates tag at rev ("" = master).
-func (s *Server) CreateTag(kind Kind, id, tag, rev string) error {
+func (s *Server) CreateTag(kind hubkit.RepoType, id, tag, rev string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
@@ -700,7 +692,7 @@ func (r *repo) tagLocked(tag, rev string) error {
 }
 
 // Head returns the commit sha rev ("" = master) resolves to.
-func (s *Server) Head(kind Kind, id, rev string) (string, error) {
+func (s *Server) Head(kind hubkit.RepoType, id, rev string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
@@ -714,7 +706,7 @@ func (s *Server) Head(kind Kind, id, rev string) (string, error) {
 	return c.id, nil
 }
 
-func (s *Server) treeAt(kind Kind, id, rev string) (*tree, error) {
+func (s *Server) treeAt(kind hubkit.RepoType, id, rev string) (*tree, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
@@ -729,7 +721,7 @@ func (s *Server) treeAt(kind Kind, id, rev string) (*tree, error) {
 }
 
 // Files lists the files of rev ("" = master), sorted by path.
-func (s *Server) Files(kind Kind, id, rev string) ([]FileInfo, error) {
+func (s *Server) Files(kind hubkit.RepoType, id, rev string) ([]FileInfo, error) {
 	t, err := s.treeAt(kind, id, rev)
 	if err != nil {
 		return nil, err
@@ -745,7 +737,7 @@ func (s *Server) Files(kind Kind, id, rev string) ([]FileInfo, error) {
 
 // ReadFile returns the content of path at rev ("" = master). Synthetic blobs are generated in
 // full, so use it on small files only.
-func (s *Server) ReadFile(kind Kind, id, rev, path string) ([]byte, error) {
+func (s *Server) ReadFile(kind hubkit.RepoType, id, rev, path string) ([]byte, error) {
 	t, err := s.treeAt(kind, id, rev)
 	if err != nil {
 		return nil, err
@@ -775,7 +767,7 @@ func (s *Server) contentOf(f *fileEntry) (content, bool) {
 }
 
 // History lists branch's ("" = master) commits, newest first, following first parents.
-func (s *Server) History(kind Kind, id, branch string) ([]CommitInfo, error) {
+func (s *Server) History(kind hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
@@ -801,14 +793,14 @@ func (s *Server) History(kind Kind, id, branch string) ([]CommitInfo, error) {
 }
 
 // RepoExists reports whether the repo exists.
-func (s *Server) RepoExists(kind Kind, id string) bool {
+func (s *Server) RepoExists(kind hubkit.RepoType, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.repos[repoKey{kind, id}] != nil
 }
 
 // RepoVisibility returns the repo's visibility (0 if it does not exist).
-func (s *Server) RepoVisibility(kind Kind, id string) Visibility {
+func (s *Server) RepoVisibility(kind hubkit.RepoType, id string) Visibility {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.repos[repoKey{kind, id}]; r != nil {
@@ -821,7 +813,7 @@ func (s *Server) RepoVisibility(kind Kind, id string) Visibility {
 func (s *Server) DatasetID(id string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r := s.repos[repoKey{Dataset, id}]; r != nil {
+	if r := s.repos[repoKey{hubkit.Dataset, id}]; r != nil {
 		return r.numID
 	}
 	return 0

@@ -19,6 +19,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 const (
@@ -37,10 +38,10 @@ func newFixture(t *testing.T, opts ...Option) *Server {
 	s.AddToken(tokAlice, "alice")
 	s.AddToken(tokBob, "bob")
 	s.AddReadOnlyToken(tokRO, "alice")
-	require.NoError(t, s.CreateRepo(Model, "alice/pub", Public))
-	require.NoError(t, s.CreateRepo(Model, "alice/priv", Private))
-	require.NoError(t, s.CreateRepo(Dataset, "acme/data", Private))
-	_, err := s.Commit(Model, "alice/pub", "", "seed", File{Path: "README.md", Content: []byte("# pub\n")},
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", Private))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "acme/data", Private))
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "seed", File{Path: "README.md", Content: []byte("# pub\n")},
 		File{Path: "config.json", Content: []byte(`{"a":1}`)})
 	require.NoError(t, err)
 	return s
@@ -215,9 +216,9 @@ func TestPrivateReposAndReadAuth(t *testing.T) {
 func TestInfo(t *testing.T) {
 	s := newFixture(t)
 	blob := synth.Blob{Size: 5000, Seed: 1}
-	_, err := s.Commit(Model, "alice/pub", "", "add weights", File{Path: "w.bin", Blob: &blob})
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "add weights", File{Path: "w.bin", Blob: &blob})
 	require.NoError(t, err)
-	require.NoError(t, s.CreateTag(Model, "alice/pub", "v1", ""))
+	require.NoError(t, s.CreateTag(hubkit.Model, "alice/pub", "v1", ""))
 
 	resp, b := do(t, "GET", s.URL()+"/api/v1/models/alice/pub", nil)
 	e := expect(t, resp, b, 200, CodeOK)
@@ -234,7 +235,7 @@ func TestInfo(t *testing.T) {
 	require.Equal(t, "alice", m.Path)
 	require.Equal(t, int(Public), m.Visibility)
 	require.Equal(t, int64(6+7+5000), m.StorageSize)
-	head, err := s.Head(Model, "alice/pub", "")
+	head, err := s.Head(hubkit.Model, "alice/pub", "")
 	require.NoError(t, err)
 	require.Equal(t, head, m.Revision)
 
@@ -277,7 +278,7 @@ func TestInfo(t *testing.T) {
 	require.Contains(t, string(b), `"ResourceNotFound"`)
 
 	// Revisions list.
-	require.NoError(t, s.CreateBranch(Model, "alice/pub", "dev", "master"))
+	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "dev", "master"))
 	resp, b = do(t, "GET", s.URL()+"/api/v1/models/alice/pub/revisions", nil)
 	e = expect(t, resp, b, 200, CodeOK)
 	var rv struct {
@@ -333,9 +334,9 @@ func TestModelListing(t *testing.T) {
 		}
 	}
 	files = append(files, File{Path: "d1/sub/deep.bin", Content: []byte("deep"), LFS: true})
-	_, err := s.Commit(Model, "alice/pub", "", "many", files...)
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "many", files...)
 	require.NoError(t, err)
-	all, err := s.Files(Model, "alice/pub", "")
+	all, err := s.Files(hubkit.Model, "alice/pub", "")
 	require.NoError(t, err)
 	require.Len(t, all, 27)
 
@@ -363,7 +364,7 @@ func TestModelListing(t *testing.T) {
 				walk(f.Path)
 				continue
 			}
-			sum := sha256.Sum256(must(s.ReadFile(Model, "alice/pub", "", f.Path)))
+			sum := sha256.Sum256(must(s.ReadFile(hubkit.Model, "alice/pub", "", f.Path)))
 			require.Equal(t, hex.EncodeToString(sum[:]), f.Sha256, f.Path)
 			seen[f.Path] = f.Size
 		}
@@ -379,7 +380,7 @@ func TestModelListing(t *testing.T) {
 	require.False(t, ok)
 	empty := NewServer()
 	defer empty.Close()
-	require.NoError(t, empty.CreateRepo(Model, "alice/pub", Public))
+	require.NoError(t, empty.CreateRepo(hubkit.Model, "alice/pub", Public))
 	l, ok = listModel(t, empty, "Recursive=true")
 	require.True(t, ok)
 	require.Empty(t, l.Files)
@@ -398,7 +399,7 @@ func TestDefaultListingCut(t *testing.T) {
 	for i := range files {
 		files[i] = File{Path: fmt.Sprintf("shard/%05d.json", i), Content: []byte("{}")}
 	}
-	_, err := s.Commit(Model, "alice/pub", "", "3100 files", files...)
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "3100 files", files...)
 	require.NoError(t, err)
 	l, _ := listModel(t, s, "Recursive=true")
 	require.Len(t, l.Files, 3000)
@@ -412,7 +413,7 @@ func TestDatasetPaging(t *testing.T) {
 	for i := range files {
 		files[i] = File{Path: fmt.Sprintf("data/%02d.csv", i), Content: []byte{byte(i)}}
 	}
-	_, err := s.Commit(Dataset, "acme/data", "", "rows", files...)
+	_, err := s.Commit(hubkit.Dataset, "acme/data", "", "rows", files...)
 	require.NoError(t, err)
 	id := s.DatasetID("acme/data")
 
@@ -468,7 +469,7 @@ func TestDownloadRedirectAndRanges(t *testing.T) {
 	s := newFixture(t, WithRedirectThreshold(1024))
 	big := synth.Blob{Size: 10_000, Seed: 7}
 	small := []byte("0123456789abcdef")
-	_, err := s.Commit(Model, "alice/pub", "", "files", File{Path: "small.txt", Content: small},
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "files", File{Path: "small.txt", Content: small},
 		File{Path: "dir/big.bin", Blob: &big}, File{Path: "inline-big.txt", Content: bytes.Repeat([]byte("x"), 2048)})
 	require.NoError(t, err)
 	dl := s.URL() + "/api/v1/models/alice/pub/repo?Revision=master&FilePath="
@@ -508,13 +509,13 @@ func TestDownloadRedirectAndRanges(t *testing.T) {
 		require.NotContains(t, loc, tokAlice)
 		resp, b := do(t, "GET", loc, nil)
 		require.Equal(t, 200, resp.StatusCode)
-		require.Equal(t, must(s.ReadFile(Model, "alice/pub", "", p)), b)
+		require.Equal(t, must(s.ReadFile(hubkit.Model, "alice/pub", "", p)), b)
 		resp, b = do(t, "GET", loc, nil, header("Range", "bytes=100-199"))
 		require.Equal(t, 206, resp.StatusCode)
-		require.Equal(t, must(s.ReadFile(Model, "alice/pub", "", p))[100:200], b)
+		require.Equal(t, must(s.ReadFile(hubkit.Model, "alice/pub", "", p))[100:200], b)
 		resp, _ = do(t, "HEAD", loc, nil)
 		require.Equal(t, 200, resp.StatusCode)
-		require.EqualValues(t, len(must(s.ReadFile(Model, "alice/pub", "", p))), resp.ContentLength)
+		require.EqualValues(t, len(must(s.ReadFile(hubkit.Model, "alice/pub", "", p))), resp.ContentLength)
 		resp, _ = do(t, "GET", loc, nil, header("Range", "bytes=99999-"))
 		require.Equal(t, 416, resp.StatusCode)
 		// A tampered auth_key is refused.
@@ -537,7 +538,7 @@ func TestDownloadRedirectAndRanges(t *testing.T) {
 
 	// WithRedirectLFS sends small LFS files to the CDN too.
 	s2 := newFixture(t, WithRedirectLFS())
-	_, err = s2.Commit(Model, "alice/pub", "", "lfs", File{Path: "tiny.bin", Content: []byte("tiny"), LFS: true})
+	_, err = s2.Commit(hubkit.Model, "alice/pub", "", "lfs", File{Path: "tiny.bin", Content: []byte("tiny"), LFS: true})
 	require.NoError(t, err)
 	resp, _ = do(t, "GET", s2.URL()+"/api/v1/models/alice/pub/repo?FilePath=tiny.bin", nil)
 	require.Equal(t, http.StatusFound, resp.StatusCode)
@@ -545,7 +546,7 @@ func TestDownloadRedirectAndRanges(t *testing.T) {
 
 func TestCDNRefusesCredentials(t *testing.T) {
 	s := newFixture(t, WithRedirectThreshold(10))
-	_, err := s.Commit(Model, "alice/pub", "", "big", File{Path: "big.txt", Content: bytes.Repeat([]byte("y"), 100)})
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "big", File{Path: "big.txt", Content: bytes.Repeat([]byte("y"), 100)})
 	require.NoError(t, err)
 	dl := s.URL() + "/api/v1/models/alice/pub/repo?FilePath=big.txt"
 	resp, _ := do(t, "GET", dl, nil)
@@ -660,17 +661,17 @@ func TestUploadFlow(t *testing.T) {
 	e = expect(t, resp, b, 200, CodeOK)
 	var cd struct{ Oid string }
 	require.NoError(t, json.Unmarshal(e.Data, &cd))
-	head, err := s.Head(Model, "alice/pub", "master")
+	head, err := s.Head(hubkit.Model, "alice/pub", "master")
 	require.NoError(t, err)
 	require.Equal(t, head, cd.Oid)
-	files, err := s.Files(Model, "alice/pub", "")
+	files, err := s.Files(hubkit.Model, "alice/pub", "")
 	require.NoError(t, err)
 	require.Equal(t, []FileInfo{
 		{Path: "README.md", Size: 10, SHA256: oidOf([]byte("new readme"))},
 		{Path: "model/w.bin", Size: 3000, SHA256: oid, LFS: true},
 	}, files)
-	require.Equal(t, weights, must(s.ReadFile(Model, "alice/pub", "", "model/w.bin")))
-	hist, err := s.History(Model, "alice/pub", "")
+	require.Equal(t, weights, must(s.ReadFile(hubkit.Model, "alice/pub", "", "model/w.bin")))
+	hist, err := s.History(hubkit.Model, "alice/pub", "")
 	require.NoError(t, err)
 	require.Equal(t, "upload", hist[0].Message)
 	require.Equal(t, []string{hist[1].ID}, hist[0].Parents)
@@ -757,7 +758,7 @@ func TestUploadErrors(t *testing.T) {
 	for i := range longActions {
 		longActions[i] = normalAction(fmt.Sprintf("f%d", i), nil)
 	}
-	head := must(s.Head(Model, "alice/pub", ""))
+	head := must(s.Head(hubkit.Model, "alice/pub", ""))
 	commitTests := []struct {
 		name   string
 		branch string
@@ -794,16 +795,16 @@ func TestUploadErrors(t *testing.T) {
 			if tc.msg != "" {
 				require.Equal(t, tc.msg, e.Message)
 			}
-			require.Equal(t, head, must(s.Head(Model, "alice/pub", "")), "a rejected commit changes nothing")
+			require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "")), "a rejected commit changes nothing")
 		})
 	}
 
 	// Branch names with a slash, path-escaped, work; the LFS blob commits once uploaded.
-	require.NoError(t, s.CreateBranch(Model, "alice/pub", "feat/x", ""))
+	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "feat/x", ""))
 	resp, b = do(t, "POST", commitURL+url.PathEscape("feat/x"), jsonBody(t, commitBody("m", lfsAction("x.bin", data))), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Equal(t, data, must(s.ReadFile(Model, "alice/pub", "feat/x", "x.bin")))
-	require.Equal(t, head, must(s.Head(Model, "alice/pub", "")))
+	require.Equal(t, data, must(s.ReadFile(hubkit.Model, "alice/pub", "feat/x", "x.bin")))
+	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "")))
 }
 
 func TestMaxActionsOption(t *testing.T) {
@@ -819,13 +820,13 @@ func TestCommitInterval(t *testing.T) {
 	u := s.URL() + "/api/v1/repos/models/alice/pub/commit/master"
 	resp, b := do(t, "POST", u, jsonBody(t, commitBody("one", normalAction("1.txt", []byte("1")))), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	head := must(s.Head(Model, "alice/pub", ""))
+	head := must(s.Head(hubkit.Model, "alice/pub", ""))
 
 	// Too soon: rejected inside HTTP 200, nothing changes.
 	resp, b = do(t, "POST", u, jsonBody(t, commitBody("two", normalAction("2.txt", []byte("2")))), auth(tokAlice))
 	e := expect(t, resp, b, 200, CodeRefused)
 	require.Equal(t, MsgPolicyRejected, e.Message)
-	require.Equal(t, head, must(s.Head(Model, "alice/pub", "")))
+	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "")))
 
 	// Other repos are not throttled by this one.
 	resp, b = do(t, "POST", s.URL()+"/api/v1/repos/models/alice/priv/commit/master",
@@ -835,7 +836,7 @@ func TestCommitInterval(t *testing.T) {
 	time.Sleep(160 * time.Millisecond)
 	resp, b = do(t, "POST", u, jsonBody(t, commitBody("two", normalAction("2.txt", []byte("2")))), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Len(t, must(s.History(Model, "alice/pub", "")), 4)
+	require.Len(t, must(s.History(hubkit.Model, "alice/pub", "")), 4)
 }
 
 func multipartBody(t *testing.T, fields map[string]string) (io.Reader, string) {
@@ -879,11 +880,11 @@ func TestCreateVisibilityDelete(t *testing.T) {
 			}
 		})
 	}
-	require.True(t, s.RepoExists(Model, "alice/new"))
-	require.Equal(t, Private, s.RepoVisibility(Model, "alice/new"))
-	hist := must(s.History(Model, "alice/new", ""))
+	require.True(t, s.RepoExists(hubkit.Model, "alice/new"))
+	require.Equal(t, Private, s.RepoVisibility(hubkit.Model, "alice/new"))
+	hist := must(s.History(hubkit.Model, "alice/new", ""))
 	require.Len(t, hist, 1, "a new repo has one initial commit on master")
-	require.Empty(t, must(s.Files(Model, "alice/new", "master")))
+	require.Empty(t, must(s.Files(hubkit.Model, "alice/new", "master")))
 
 	// Datasets are created with multipart/form-data only.
 	body, ctype := multipartBody(t, map[string]string{"Name": "ds", "Owner": "alice", "Visibility": "5", "License": "MIT"})
@@ -899,19 +900,19 @@ func TestCreateVisibilityDelete(t *testing.T) {
 	resp, b = do(t, "POST", s.URL()+"/api/v1/datasets", jsonBody(t, map[string]any{"Name": "ds2", "Owner": "alice", "Visibility": 5}),
 		auth(tokAlice), header("Content-Type", "application/json"))
 	expect(t, resp, b, 400, 400)
-	require.False(t, s.RepoExists(Dataset, "alice/ds2"))
+	require.False(t, s.RepoExists(hubkit.Dataset, "alice/ds2"))
 
 	// Visibility: model by owner/name, dataset by numeric id.
 	resp, b = do(t, "PUT", s.URL()+"/api/v1/models/alice/new", jsonBody(t, map[string]any{"Visibility": 5, "ProtectedMode": 2, "ChineseName": "n"}), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Equal(t, Public, s.RepoVisibility(Model, "alice/new"))
+	require.Equal(t, Public, s.RepoVisibility(hubkit.Model, "alice/new"))
 	resp, b = do(t, "PUT", s.URL()+"/api/v1/models/alice/new", jsonBody(t, map[string]any{"Visibility": 1}), auth(tokBob))
 	expect(t, resp, b, 403, 403)
 	resp, b = do(t, "PUT", s.URL()+"/api/v1/models/alice/new", jsonBody(t, map[string]any{"Visibility": 4}), auth(tokAlice))
 	expect(t, resp, b, 400, 400)
 	resp, b = do(t, "PUT", fmt.Sprintf("%s/api/v1/datasets/%d", s.URL(), id), jsonBody(t, map[string]any{"Visibility": 1, "ProtectedMode": 2}), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Equal(t, Private, s.RepoVisibility(Dataset, "alice/ds"))
+	require.Equal(t, Private, s.RepoVisibility(hubkit.Dataset, "alice/ds"))
 	resp, b = do(t, "PUT", s.URL()+"/api/v1/datasets/999999", jsonBody(t, map[string]any{"Visibility": 1}), auth(tokAlice))
 	expect(t, resp, b, 404, CodeDatasetMissing)
 
@@ -920,7 +921,7 @@ func TestCreateVisibilityDelete(t *testing.T) {
 	expect(t, resp, b, 403, 403)
 	resp, b = do(t, "DELETE", s.URL()+"/api/v1/models/alice/new", nil, auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.False(t, s.RepoExists(Model, "alice/new"))
+	require.False(t, s.RepoExists(hubkit.Model, "alice/new"))
 	resp, b = do(t, "DELETE", s.URL()+"/api/v1/datasets/alice/ds", nil, auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
 	require.Zero(t, s.DatasetID("alice/ds"))
@@ -929,13 +930,13 @@ func TestCreateVisibilityDelete(t *testing.T) {
 	resp, b = do(t, "DELETE", refusing.URL()+"/api/v1/models/alice/pub", nil, auth(tokAlice))
 	e = expect(t, resp, b, 400, 400)
 	require.Equal(t, MsgNoDeletion, e.Message)
-	require.True(t, refusing.RepoExists(Model, "alice/pub"))
+	require.True(t, refusing.RepoExists(hubkit.Model, "alice/pub"))
 }
 
 func TestFaults(t *testing.T) {
 	s := newFixture(t, WithRedirectThreshold(1024))
 	blob := synth.Blob{Size: 64 << 10, Seed: 3}
-	_, err := s.Commit(Model, "alice/pub", "", "blob", File{Path: "b.bin", Blob: &blob})
+	_, err := s.Commit(hubkit.Model, "alice/pub", "", "blob", File{Path: "b.bin", Blob: &blob})
 	require.NoError(t, err)
 	files := s.URL() + "/api/v1/models/alice/pub/repo/files?Recursive=true"
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 // apiHandler routes the hub API.
@@ -16,19 +18,19 @@ func (s *Server) apiHandler() http.Handler {
 	m.HandleFunc("POST /api/v1/login", s.route(RouteLogin, s.handleLogin))
 	m.HandleFunc("GET /openapi/v1/users/me", s.route(RouteWhoami, s.handleWhoami))
 
-	m.HandleFunc("GET /api/v1/models/{owner}/{name}", s.route(RouteModelInfo, s.handleInfo(Model)))
-	m.HandleFunc("GET /api/v1/datasets/{owner}/{name}", s.route(RouteDatasetInfo, s.handleInfo(Dataset)))
-	m.HandleFunc("GET /openapi/v1/models/{owner}/{name}", s.route(RouteModelInfo, s.handleOpenAPIInfo(Model)))
-	m.HandleFunc("GET /openapi/v1/datasets/{owner}/{name}", s.route(RouteDatasetInfo, s.handleOpenAPIInfo(Dataset)))
+	m.HandleFunc("GET /api/v1/models/{owner}/{name}", s.route(RouteModelInfo, s.handleInfo(hubkit.Model)))
+	m.HandleFunc("GET /api/v1/datasets/{owner}/{name}", s.route(RouteDatasetInfo, s.handleInfo(hubkit.Dataset)))
+	m.HandleFunc("GET /openapi/v1/models/{owner}/{name}", s.route(RouteModelInfo, s.handleOpenAPIInfo(hubkit.Model)))
+	m.HandleFunc("GET /openapi/v1/datasets/{owner}/{name}", s.route(RouteDatasetInfo, s.handleOpenAPIInfo(hubkit.Dataset)))
 
 	m.HandleFunc("GET /api/v1/models/{owner}/{name}/repo/files", s.route(RouteModelFiles, s.handleModelFiles))
 	m.HandleFunc("GET /api/v1/datasets/{id}/repo/tree", s.route(RouteDatasetTree, s.handleDatasetTree))
 	m.HandleFunc("GET /api/v1/datasets/{owner}/{name}/repo/tree", s.route(RouteDatasetTree, s.handleDatasetTree))
 
-	m.HandleFunc("GET /api/v1/models/{owner}/{name}/repo", s.route(RouteDownload, s.handleDownload(Model)))
-	m.HandleFunc("GET /api/v1/datasets/{owner}/{name}/repo", s.route(RouteDownload, s.handleDownload(Dataset)))
+	m.HandleFunc("GET /api/v1/models/{owner}/{name}/repo", s.route(RouteDownload, s.handleDownload(hubkit.Model)))
+	m.HandleFunc("GET /api/v1/datasets/{owner}/{name}/repo", s.route(RouteDownload, s.handleDownload(hubkit.Dataset)))
 
-	for _, k := range []Kind{Model, Dataset} {
+	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
 		seg := "/api/v1/" + string(k) + "s/{owner}/{name}"
 		m.HandleFunc("GET "+seg+"/revisions", s.route(RouteRevisions, s.handleRevisions(k)))
 		m.HandleFunc("GET "+seg+"/commits", s.route(RouteCommits, s.handleCommits(k)))
@@ -61,19 +63,19 @@ func (s *Server) apiHandler() http.Handler {
 	return m
 }
 
-func kindOfSegment(seg string) (Kind, bool) {
+func kindOfSegment(seg string) (hubkit.RepoType, bool) {
 	switch seg {
 	case "models":
-		return Model, true
+		return hubkit.Model, true
 	case "datasets":
-		return Dataset, true
+		return hubkit.Dataset, true
 	}
 	return "", false
 }
 
 // missing answers "repo not found" in the kind's words.
-func (rp *reply) missing(kind Kind) {
-	if kind == Dataset {
+func (rp *reply) missing(kind hubkit.RepoType) {
+	if kind == hubkit.Dataset {
 		rp.fail(http.StatusNotFound, CodeDatasetMissing, MsgDatasetMissing)
 		return
 	}
@@ -81,7 +83,7 @@ func (rp *reply) missing(kind Kind) {
 }
 
 // readRepoLocked finds a repo the caller may read, answering the failure itself. Call with s.mu held.
-func (s *Server) readRepoLocked(rp *reply, c caller, kind Kind, owner, name string) *repo {
+func (s *Server) readRepoLocked(rp *reply, c caller, kind hubkit.RepoType, owner, name string) *repo {
 	r := s.repos[repoKey{kind, owner + "/" + name}]
 	if r == nil {
 		rp.missing(kind)
@@ -94,10 +96,10 @@ func (s *Server) readRepoLocked(rp *reply, c caller, kind Kind, owner, name stri
 	return r
 }
 
-func (s *Server) hidden(rp *reply, kind Kind) {
+func (s *Server) hidden(rp *reply, kind hubkit.RepoType) {
 	if s.cfg.hiddenStatus == http.StatusForbidden {
 		msg := "no permission to access the model"
-		if kind == Dataset {
+		if kind == hubkit.Dataset {
 			msg = "无权访问该数据集"
 		}
 		rp.fail(http.StatusForbidden, http.StatusForbidden, msg)
@@ -107,7 +109,7 @@ func (s *Server) hidden(rp *reply, kind Kind) {
 }
 
 // writeRepoLocked finds a repo the caller may write, answering the failure itself.
-func (s *Server) writeRepoLocked(rp *reply, c caller, kind Kind, owner, name string) *repo {
+func (s *Server) writeRepoLocked(rp *reply, c caller, kind hubkit.RepoType, owner, name string) *repo {
 	r := s.repos[repoKey{kind, owner + "/" + name}]
 	if r == nil {
 		rp.missing(kind)
@@ -174,7 +176,7 @@ func (t *tree) size() int64 {
 	return n
 }
 
-func (s *Server) handleInfo(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleInfo(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		s.mu.Lock()
@@ -197,7 +199,7 @@ func (s *Server) handleInfo(kind Kind) func(*reply, *http.Request) {
 			"Downloads": 0, "Likes": 0, "Stars": 0, "Tags": []string{}, "CreatedBy": repo.owner,
 			"LastUpdatedTime": head.time.Unix(), "Revision": cm.id,
 		}
-		if kind == Model {
+		if kind == hubkit.Model {
 			data["Path"] = repo.owner
 			data["CreatedTime"] = repo.created.Unix()
 			data["Tasks"] = []any{}
@@ -217,7 +219,7 @@ func (s *Server) handleInfo(kind Kind) func(*reply, *http.Request) {
 	}
 }
 
-func (s *Server) handleOpenAPIInfo(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleOpenAPIInfo(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		var c caller
 		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
@@ -238,7 +240,7 @@ func (s *Server) handleOpenAPIInfo(kind Kind) func(*reply, *http.Request) {
 			"last_modified": head.time.UTC().Format(time.RFC3339),
 			"private":       repo.vis != Public, "gated": repo.vis != Public && repo.protected == 1, "readme": "",
 		}
-		if kind == Dataset {
+		if kind == hubkit.Dataset {
 			data["login_required"] = false
 		}
 		s.mu.Unlock()
@@ -308,7 +310,7 @@ func (s *Server) handleModelFiles(rp *reply, r *http.Request) {
 	c := s.callerOf(r)
 	q := r.URL.Query()
 	s.mu.Lock()
-	repo := s.readRepoLocked(rp, c, Model, r.PathValue("owner"), r.PathValue("name"))
+	repo := s.readRepoLocked(rp, c, hubkit.Model, r.PathValue("owner"), r.PathValue("name"))
 	if repo == nil {
 		s.mu.Unlock()
 		return
@@ -344,16 +346,16 @@ func (s *Server) handleDatasetTree(rp *reply, r *http.Request) {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || s.byID[n] == nil {
 			s.mu.Unlock()
-			rp.missing(Dataset)
+			rp.missing(hubkit.Dataset)
 			return
 		}
 		repo = s.byID[n]
 		if !c.canRead(repo) {
 			s.mu.Unlock()
-			s.hidden(rp, Dataset)
+			s.hidden(rp, hubkit.Dataset)
 			return
 		}
-	} else if repo = s.readRepoLocked(rp, c, Dataset, r.PathValue("owner"), r.PathValue("name")); repo == nil {
+	} else if repo = s.readRepoLocked(rp, c, hubkit.Dataset, r.PathValue("owner"), r.PathValue("name")); repo == nil {
 		s.mu.Unlock()
 		return
 	}
@@ -399,7 +401,7 @@ type revisionItem struct {
 	CreatedAt int64  `json:"CreatedAt"`
 }
 
-func (s *Server) handleRevisions(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleRevisions(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		s.mu.Lock()
@@ -434,7 +436,7 @@ func (s *Server) handleRevisions(kind Kind) func(*reply, *http.Request) {
 	}
 }
 
-func (s *Server) handleCommits(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleCommits(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		q := r.URL.Query()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
 func (s *Server) handleCreateModel(rp *reply, r *http.Request) {
@@ -33,7 +34,7 @@ func (s *Server) handleCreateModel(rp *reply, r *http.Request) {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "Visibility is required")
 		return
 	}
-	s.create(rp, r, Model, body.Path, body.Name, *body.Visibility, body.ProtectedMode, body.License)
+	s.create(rp, r, hubkit.Model, body.Path, body.Name, *body.Visibility, body.ProtectedMode, body.License)
 }
 
 func (s *Server) handleCreateDataset(rp *reply, r *http.Request) {
@@ -52,10 +53,10 @@ func (s *Server) handleCreateDataset(rp *reply, r *http.Request) {
 		return
 	}
 	pm, _ := strconv.Atoi(r.FormValue("ProtectedMode"))
-	s.create(rp, r, Dataset, r.FormValue("Owner"), r.FormValue("Name"), vis, pm, r.FormValue("License"))
+	s.create(rp, r, hubkit.Dataset, r.FormValue("Owner"), r.FormValue("Name"), vis, pm, r.FormValue("License"))
 }
 
-func (s *Server) create(rp *reply, r *http.Request, kind Kind, owner, name string, vis, protected int, license string) {
+func (s *Server) create(rp *reply, r *http.Request, kind hubkit.RepoType, owner, name string, vis, protected int, license string) {
 	c := s.callerOf(r)
 	if !validName(owner) || !validName(name) {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "invalid owner or name")
@@ -78,13 +79,13 @@ func (s *Server) create(rp *reply, r *http.Request, kind Kind, owner, name strin
 	}
 	s.mu.Unlock()
 	switch {
-	case errors.Is(err, errExists) && kind == Dataset:
+	case errors.Is(err, errExists) && kind == hubkit.Dataset:
 		rp.fail(http.StatusBadRequest, CodeDatasetExists, MsgExists)
 	case errors.Is(err, errExists):
 		rp.fail(http.StatusBadRequest, CodeModelExists, MsgExists)
 	case err != nil:
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, err.Error())
-	case kind == Dataset:
+	case kind == hubkit.Dataset:
 		rp.ok(repo.numID)
 	default:
 		rp.ok(map[string]any{"Path": owner, "Name": name})
@@ -94,7 +95,7 @@ func (s *Server) create(rp *reply, r *http.Request, kind Kind, owner, name strin
 func (s *Server) handleModelVisibility(rp *reply, r *http.Request) {
 	c := s.callerOf(r)
 	s.mu.Lock()
-	repo := s.writeRepoLocked(rp, c, Model, r.PathValue("owner"), r.PathValue("name"))
+	repo := s.writeRepoLocked(rp, c, hubkit.Model, r.PathValue("owner"), r.PathValue("name"))
 	s.mu.Unlock()
 	if repo != nil {
 		s.setVisibility(rp, r, repo)
@@ -108,10 +109,10 @@ func (s *Server) handleDatasetVisibility(rp *reply, r *http.Request) {
 	repo := s.byID[n]
 	if err != nil || repo == nil {
 		s.mu.Unlock()
-		rp.missing(Dataset)
+		rp.missing(hubkit.Dataset)
 		return
 	}
-	repo = s.writeRepoLocked(rp, c, Dataset, repo.owner, repo.name)
+	repo = s.writeRepoLocked(rp, c, hubkit.Dataset, repo.owner, repo.name)
 	s.mu.Unlock()
 	if repo != nil {
 		s.setVisibility(rp, r, repo)
@@ -141,7 +142,7 @@ func (s *Server) setVisibility(rp *reply, r *http.Request, repo *repo) {
 	rp.ok(nil)
 }
 
-func (s *Server) handleDelete(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleDelete(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		s.mu.Lock()
@@ -160,7 +161,7 @@ func (s *Server) handleDelete(kind Kind) func(*reply, *http.Request) {
 	}
 }
 
-func (s *Server) handleTag(kind Kind) func(*reply, *http.Request) {
+func (s *Server) handleTag(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
 		c := s.callerOf(r)
 		var body struct {
