@@ -615,7 +615,7 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 
 // Commit implements migrate.Hub, strictly: limits enforced, LFS pointers must name stored blobs
 // of the right size, deletes must name existing paths.
-func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, ops []migrate.CommitOp) (string, error) {
+func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.fail("commit"); err != nil {
@@ -631,7 +631,7 @@ func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, 
 	var files int
 	var inline int64
 	for _, op := range ops {
-		if op.Kind == migrate.OpAddFile {
+		if op.Kind == hubkit.OpAddFile {
 			files++
 			inline += int64(len(op.Content))
 		}
@@ -650,15 +650,15 @@ func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, 
 			return "", fmt.Errorf("memhub commit: %w", err)
 		}
 		switch op.Kind {
-		case migrate.OpAddFile:
+		case hubkit.OpAddFile:
 			tree[op.Path] = newEntry(content{data: bytes.Clone(op.Content)}, false)
-		case migrate.OpAddLFS:
+		case hubkit.OpAddLFS:
 			c, ok := rp.blobs[op.SHA256]
 			if !ok || c.size() != op.Size {
 				return "", fmt.Errorf("memhub commit: %s: blob %s (%d bytes) not stored: %w", op.Path, op.SHA256, op.Size, hubkit.ErrInvalid)
 			}
 			tree[op.Path] = newEntry(c, true)
-		case migrate.OpDelete:
+		case hubkit.OpDelete:
 			if _, ok := tree[op.Path]; !ok {
 				return "", fmt.Errorf("memhub commit: delete %s: %w", op.Path, hubkit.ErrNotFound)
 			}

@@ -38,7 +38,7 @@ func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
 				require.False(t, h.HasBlob(tRepo, good))
-				_, err = h.Commit(ctx, tRepo, "main", "m", []migrate.CommitOp{{Kind: migrate.OpAddLFS, Path: "f", SHA256: good, Size: 3000}})
+				_, err = h.Commit(ctx, tRepo, "main", "m", []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "f", SHA256: good, Size: 3000}})
 				require.ErrorIs(t, err, hubkit.ErrInvalid, "pointer to a blob not stored")
 				return
 			}
@@ -46,7 +46,7 @@ func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 			ups, err = h.PrepareBlobs(ctx, tRepo, "main", []migrate.Blob{tc.blob})
 			require.NoError(t, err)
 			require.Empty(t, ups, "stored blobs are omitted")
-			_, err = h.Commit(ctx, tRepo, "main", "m", []migrate.CommitOp{{Kind: migrate.OpAddLFS, Path: "f", SHA256: good, Size: 3000}})
+			_, err = h.Commit(ctx, tRepo, "main", "m", []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "f", SHA256: good, Size: 3000}})
 			require.NoError(t, err)
 			got, err := h.ReadFile(tRepo, "", "f")
 			require.NoError(t, err)
@@ -77,6 +77,6 @@ func TestListingFlavoursAndFaults(t *testing.T) {
 	}
 	h := New(migrate.ModelScope, WithLimits(migrate.Limits{MaxOps: 1}))
 	h.Seed(tRepo, false)
-	_, err := h.Commit(ctx, tRepo, "master", "m", []migrate.CommitOp{{Kind: migrate.OpAddFile, Path: "a"}, {Kind: migrate.OpAddFile, Path: "b"}})
+	_, err := h.Commit(ctx, tRepo, "master", "m", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}, {Kind: hubkit.OpAddFile, Path: "b"}})
 	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }

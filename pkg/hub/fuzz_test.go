@@ -163,12 +163,12 @@ func FuzzCommitNDJSON(f *testing.F) {
 		require.Len(t, lfsOID, 64)
 
 		c := NewClient(WithEndpoint(s.URL()), WithToken(fuzzToken), WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
-		ops := []CommitOp{
-			{Kind: OpAddFile, Path: p1, Content: content},
-			{Kind: OpAddLFS, Path: p2, OID: lfsOID, Size: int64(len(lfsData))},
+		ops := []hubkit.CommitOp{
+			{Kind: hubkit.OpAddFile, Path: p1, Content: content},
+			{Kind: hubkit.OpAddLFS, Path: p2, SHA256: lfsOID, Size: int64(len(lfsData))},
 		}
 		if del {
-			ops = append(ops, CommitOp{Kind: OpDelete, Path: "README.md"})
+			ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpDelete, Path: "README.md"})
 		}
 		repo := hubkit.Repo{Type: hubkit.Model, ID: "alice/model"}
 		ci, err := c.Commit(context.Background(), repo, "main", CommitOptions{Summary: summary, Description: desc}, ops)

@@ -546,10 +546,10 @@ func TestUploadAndCommit(t *testing.T) {
 
 			head, err := e.alice.ResolveRevision(ctx, model, "main")
 			require.NoError(t, err)
-			ci, err := e.alice.Commit(ctx, model, "main", CommitOptions{Summary: "add", ParentCommit: head}, []CommitOp{
-				{Kind: OpAddLFS, Path: "up/obj.bin", OID: oid, Size: tc.obj.Size},
-				{Kind: OpAddFile, Path: "up/note.txt", Content: []byte("note")},
-				{Kind: OpDelete, Path: "README.md"},
+			ci, err := e.alice.Commit(ctx, model, "main", CommitOptions{Summary: "add", ParentCommit: head}, []hubkit.CommitOp{
+				{Kind: hubkit.OpAddLFS, Path: "up/obj.bin", SHA256: oid, Size: tc.obj.Size},
+				{Kind: hubkit.OpAddFile, Path: "up/note.txt", Content: []byte("note")},
+				{Kind: hubkit.OpDelete, Path: "README.md"},
 			})
 			require.NoError(t, err)
 			files, err := e.s.Files(hubkit.Model, model.ID, ci.OID)
@@ -580,7 +580,7 @@ func TestCommitErrors(t *testing.T) {
 		name  string
 		c     func(e *env) *Client
 		opts  CommitOptions
-		ops   []CommitOp
+		ops   []hubkit.CommitOp
 		rule  *fault.Rule
 		want  []error
 		calls int // commit requests the fake must have seen
@@ -589,12 +589,12 @@ func TestCommitErrors(t *testing.T) {
 		{name: "429 resetting later than the commit wait", c: func(e *env) *Client { return newClient(e.s, writeTok, WithMaxCommitWait(2*time.Second)) },
 			rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 429, RetryAfter: 30 * time.Second}, want: []error{hubkit.ErrRateLimited}, calls: 1},
 		{name: "stale parent", opts: CommitOptions{ParentCommit: strings.Repeat("0", 40)}, want: []error{hubkit.ErrConflict}, calls: 1},
-		{name: "invalid path", ops: []CommitOp{{Kind: OpAddFile, Path: "../evil", Content: []byte("x")}}, want: []error{hubkit.ErrInvalid}, calls: 1},
-		{name: "delete missing", ops: []CommitOp{{Kind: OpDelete, Path: "nope.txt"}}, want: []error{ErrEntryNotFound}, calls: 1},
-		{name: "lfs object never uploaded", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: strings.Repeat("a", 64), Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 1},
+		{name: "invalid path", ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "../evil", Content: []byte("x")}}, want: []error{hubkit.ErrInvalid}, calls: 1},
+		{name: "delete missing", ops: []hubkit.CommitOp{{Kind: hubkit.OpDelete, Path: "nope.txt"}}, want: []error{ErrEntryNotFound}, calls: 1},
+		{name: "lfs object never uploaded", ops: []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "x.bin", SHA256: strings.Repeat("a", 64), Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 1},
 		{name: "read token", c: func(e *env) *Client { return e.bob }, want: []error{hubkit.ErrForbidden}, calls: 1},
 		{name: "storage quota 403", rule: &fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 403, Message: "Private repository storage limit reached, please upgrade your plan"}, want: []error{hubkit.ErrForbidden}, calls: 1},
-		{name: "bad lfs oid rejected locally", ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", OID: "xyz", Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 0},
+		{name: "bad lfs oid rejected locally", ops: []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "x.bin", SHA256: "xyz", Size: 3}}, want: []error{hubkit.ErrInvalid}, calls: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -611,7 +611,7 @@ func TestCommitErrors(t *testing.T) {
 			}
 			ops := tc.ops
 			if ops == nil {
-				ops = []CommitOp{{Kind: OpAddFile, Path: "a.txt", Content: []byte("a")}}
+				ops = []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a.txt", Content: []byte("a")}}
 			}
 			_, cerr := c.Commit(ctx, model, "main", tc.opts, ops)
 			noSecrets(t, cerr)
@@ -639,7 +639,7 @@ func TestCommit429WaitedOut(t *testing.T) {
 	before, err := e.s.History(hubkit.Model, model.ID, "main")
 	require.NoError(t, err)
 	e.s.Faults().Add(fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: 429, RetryAfter: time.Second})
-	_, err = e.alice.Commit(context.Background(), model, "main", CommitOptions{}, []CommitOp{{Kind: OpAddFile, Path: "a.txt", Content: []byte("a")}})
+	_, err = e.alice.Commit(context.Background(), model, "main", CommitOptions{}, []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a.txt", Content: []byte("a")}})
 	require.NoError(t, err)
 	require.Equal(t, 2, e.s.Faults().Count(hubtest.RouteCommit))
 	after, err := e.s.History(hubkit.Model, model.ID, "main")
@@ -651,11 +651,11 @@ func TestCommitInBatches(t *testing.T) {
 	e := setup(t)
 	head := e.seed(t)
 	c := newClient(e.s, writeTok, WithCommitLimits(CommitLimits{MaxInlineFiles: 3, MaxInlineBytes: 1 << 20}))
-	var ops []CommitOp
+	var ops []hubkit.CommitOp
 	for i := 0; i < 7; i++ {
-		ops = append(ops, CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("b/%d.txt", i), Content: []byte{byte('0' + i)}})
+		ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("b/%d.txt", i), Content: []byte{byte('0' + i)}})
 	}
-	ops = append(ops, CommitOp{Kind: OpAddLFS, Path: "b/w.bin", OID: blob.SHA256(), Size: blob.Size})
+	ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: "b/w.bin", SHA256: blob.SHA256(), Size: blob.Size})
 	cis, err := c.CommitInBatches(context.Background(), model, "main", CommitOptions{Summary: "batch", ParentCommit: head}, ops)
 	require.NoError(t, err)
 	require.Len(t, cis, 3)
@@ -682,19 +682,19 @@ func TestCommitInBatches(t *testing.T) {
 }
 
 func TestSplitCommit(t *testing.T) {
-	f := func(n int) CommitOp { return CommitOp{Kind: OpAddFile, Content: make([]byte, n)} }
-	lfsOp := CommitOp{Kind: OpAddLFS}
+	f := func(n int) hubkit.CommitOp { return hubkit.CommitOp{Kind: hubkit.OpAddFile, Content: make([]byte, n)} }
+	lfsOp := hubkit.CommitOp{Kind: hubkit.OpAddLFS}
 	tests := []struct {
 		name  string
-		ops   []CommitOp
+		ops   []hubkit.CommitOp
 		l     CommitLimits
 		sizes []int
 	}{
 		{name: "empty", sizes: nil},
-		{name: "files", ops: []CommitOp{f(1), f(1), f(1), f(1), f(1)}, l: CommitLimits{MaxInlineFiles: 2}, sizes: []int{2, 2, 1}},
-		{name: "bytes", ops: []CommitOp{f(6), f(6), f(3), f(20)}, l: CommitLimits{MaxInlineBytes: 10}, sizes: []int{1, 2, 1}},
-		{name: "lfs pointers are cheap", ops: []CommitOp{f(1), lfsOp, lfsOp, f(1), lfsOp}, l: CommitLimits{MaxInlineFiles: 1}, sizes: []int{3, 2}},
-		{name: "ops", ops: []CommitOp{lfsOp, lfsOp, lfsOp}, l: CommitLimits{MaxOps: 2}, sizes: []int{2, 1}},
+		{name: "files", ops: []hubkit.CommitOp{f(1), f(1), f(1), f(1), f(1)}, l: CommitLimits{MaxInlineFiles: 2}, sizes: []int{2, 2, 1}},
+		{name: "bytes", ops: []hubkit.CommitOp{f(6), f(6), f(3), f(20)}, l: CommitLimits{MaxInlineBytes: 10}, sizes: []int{1, 2, 1}},
+		{name: "lfs pointers are cheap", ops: []hubkit.CommitOp{f(1), lfsOp, lfsOp, f(1), lfsOp}, l: CommitLimits{MaxInlineFiles: 1}, sizes: []int{3, 2}},
+		{name: "ops", ops: []hubkit.CommitOp{lfsOp, lfsOp, lfsOp}, l: CommitLimits{MaxOps: 2}, sizes: []int{2, 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

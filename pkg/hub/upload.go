@@ -28,7 +28,7 @@ const (
 
 // CommitLimits bound one commit; CommitInBatches splits operations to stay inside them.
 type CommitLimits struct {
-	// MaxInlineFiles is the most OpAddFile operations a commit carries.
+	// MaxInlineFiles is the most hubkit.OpAddFile operations a commit carries.
 	MaxInlineFiles int
 	// MaxInlineBytes is the most inline content (before base64) a commit carries.
 	MaxInlineBytes int64
@@ -237,28 +237,6 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo hubkit.Repo, rev str
 	return out, nil
 }
 
-// OpKind is the kind of a commit operation.
-type OpKind int
-
-// Commit operation kinds.
-const (
-	// OpAddFile writes a regular file with Content inline.
-	OpAddFile OpKind = iota + 1
-	// OpAddLFS writes an LFS pointer to an object (OID, Size) the Hub already stores.
-	OpAddLFS
-	// OpDelete removes Path.
-	OpDelete
-)
-
-// CommitOp is one operation of a commit.
-type CommitOp struct {
-	Kind    OpKind
-	Path    string
-	Content []byte // OpAddFile
-	OID     string // OpAddLFS: SHA-256
-	Size    int64  // OpAddLFS
-}
-
 // CommitOptions describe a commit.
 type CommitOptions struct {
 	Summary     string
@@ -283,7 +261,7 @@ type ndjsonLine struct {
 }
 
 // encodeCommit writes the NDJSON body: a header line then one line per operation.
-func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
+func encodeCommit(opts CommitOptions, ops []hubkit.CommitOp) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	header := map[string]string{"summary": opts.Summary, "description": opts.Description}
@@ -304,14 +282,14 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 		}
 		var line ndjsonLine
 		switch op.Kind {
-		case OpAddFile:
+		case hubkit.OpAddFile:
 			line = ndjsonLine{"file", map[string]string{"path": p, "content": base64.StdEncoding.EncodeToString(op.Content), "encoding": "base64"}}
-		case OpAddLFS:
-			if len(op.OID) != 64 || !isHex(op.OID) {
-				return nil, fmt.Errorf("operation %d (%s): LFS oid %q is not a lower-case sha256: %w", i, p, op.OID, hubkit.ErrInvalid)
+		case hubkit.OpAddLFS:
+			if len(op.SHA256) != 64 || !isHex(op.SHA256) {
+				return nil, fmt.Errorf("operation %d (%s): LFS oid %q is not a lower-case sha256: %w", i, p, op.SHA256, hubkit.ErrInvalid)
 			}
-			line = ndjsonLine{"lfsFile", map[string]any{"path": p, "algo": "sha256", "oid": op.OID, "size": op.Size}}
-		case OpDelete:
+			line = ndjsonLine{"lfsFile", map[string]any{"path": p, "algo": "sha256", "oid": op.SHA256, "size": op.Size}}
+		case hubkit.OpDelete:
 			line = ndjsonLine{"deletedFile", map[string]string{"path": p}}
 		default:
 			return nil, fmt.Errorf("operation %d (%s): unknown kind %d: %w", i, p, op.Kind, hubkit.ErrInvalid)
@@ -328,7 +306,7 @@ func encodeCommit(opts CommitOptions, ops []CommitOp) ([]byte, error) {
 // objects must already be uploaded. A commit is never retried blindly: after a 5xx or a lost
 // answer the commit may have happened, so the error is returned. Only a 429 (the Hub refused
 // without processing) is waited out, up to WithMaxCommitWait per wait.
-func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []CommitOp) (*CommitInfo, error) {
+func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []hubkit.CommitOp) (*CommitInfo, error) {
 	if err := validateRepo(repo); err != nil {
 		return nil, err
 	}
@@ -394,7 +372,7 @@ func (c *Client) sendCommit(ctx context.Context, op string, repo hubkit.Repo, br
 
 // SplitCommit splits ops into batches within l (zero fields: DefaultCommitLimits), keeping their
 // order. Deletions and LFS pointers are cheap; inline files count against the file and byte limits.
-func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
+func SplitCommit(ops []hubkit.CommitOp, l CommitLimits) [][]hubkit.CommitOp {
 	if l.MaxInlineFiles <= 0 {
 		l.MaxInlineFiles = DefaultCommitLimits.MaxInlineFiles
 	}
@@ -404,11 +382,11 @@ func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
 	if l.MaxOps <= 0 {
 		l.MaxOps = DefaultCommitLimits.MaxOps
 	}
-	var out [][]CommitOp
-	var cur []CommitOp
+	var out [][]hubkit.CommitOp
+	var cur []hubkit.CommitOp
 	files, bytes := 0, int64(0)
 	for _, op := range ops {
-		inline := op.Kind == OpAddFile
+		inline := op.Kind == hubkit.OpAddFile
 		size := int64(len(op.Content))
 		full := len(cur) >= l.MaxOps ||
 			(inline && (files >= l.MaxInlineFiles || (files > 0 && bytes+size > l.MaxInlineBytes)))
@@ -433,10 +411,10 @@ func SplitCommit(ops []CommitOp, l CommitLimits) [][]CommitOp {
 // concurrent writer makes the next batch fail with hubkit.ErrConflict instead of interleaving. The
 // first batch uses opts.ParentCommit. Summaries get " (part i/n)" when there is more than one.
 // It returns the commits made, also when a later batch fails.
-func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []CommitOp) ([]*CommitInfo, error) {
+func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []hubkit.CommitOp) ([]*CommitInfo, error) {
 	batches := SplitCommit(ops, c.limits)
 	if len(batches) == 0 {
-		batches = [][]CommitOp{nil}
+		batches = [][]hubkit.CommitOp{nil}
 	}
 	var done []*CommitInfo
 	parent := opts.ParentCommit

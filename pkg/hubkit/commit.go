@@ -1,5 +1,7 @@
 package hubkit
 
+import "fmt"
+
 // OpKind is the kind of one commit operation.
 type OpKind int
 
@@ -17,13 +19,13 @@ const (
 func (k OpKind) String() string {
 	switch k {
 	case OpAddFile:
-		return "add"
+		return "add-file"
 	case OpAddLFS:
 		return "add-lfs"
 	case OpDelete:
 		return "delete"
 	}
-	return "unknown"
+	return fmt.Sprintf("OpKind(%d)", int(k))
 }
 
 // CommitOp is one operation of a commit.

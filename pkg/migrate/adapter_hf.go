@@ -248,23 +248,8 @@ func (h *hfHub) PrepareBlobs(ctx context.Context, repo Repo, branch string, blob
 	return out, nil
 }
 
-func (h *hfHub) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (string, error) {
-	hops := make([]hub.CommitOp, len(ops))
-	for i, op := range ops {
-		var k hub.OpKind
-		switch op.Kind {
-		case OpAddFile:
-			k = hub.OpAddFile
-		case OpAddLFS:
-			k = hub.OpAddLFS
-		case OpDelete:
-			k = hub.OpDelete
-		default:
-			return "", fmt.Errorf("hf: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, hubkit.ErrInvalid)
-		}
-		hops[i] = hub.CommitOp{Kind: k, Path: op.Path, Content: op.Content, OID: op.SHA256, Size: op.Size}
-	}
-	ci, err := h.c.Commit(ctx, hfRepo(repo), revName(branch, HFDefaultBranch), hub.CommitOptions{Summary: message}, hops)
+func (h *hfHub) Commit(ctx context.Context, repo Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
+	ci, err := h.c.Commit(ctx, hfRepo(repo), revName(branch, HFDefaultBranch), hub.CommitOptions{Summary: message}, ops)
 	if err != nil {
 		return "", fmt.Errorf("hf: commit to %s: %w", repo, err)
 	}

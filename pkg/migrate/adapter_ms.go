@@ -269,27 +269,12 @@ func (h *msHub) PrepareBlobs(ctx context.Context, repo Repo, _ string, blobs []B
 // Commit writes ops as one commit. It goes through the client's CommitInBatches, which waits out
 // ModelScope's commit-frequency rejection and retries that commit (it did not apply); as the
 // engine keeps ops within Limits, the batch is a single commit.
-func (h *msHub) Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (string, error) {
+func (h *msHub) Commit(ctx context.Context, repo Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
 	r, err := msRepo(repo)
 	if err != nil {
 		return "", err
 	}
-	mops := make([]msclient.CommitOp, len(ops))
-	for i, op := range ops {
-		var k msclient.OpKind
-		switch op.Kind {
-		case OpAddFile:
-			k = msclient.OpAddFile
-		case OpAddLFS:
-			k = msclient.OpAddLFS
-		case OpDelete:
-			k = msclient.OpDelete
-		default:
-			return "", fmt.Errorf("ms: commit to %s: operation %d on %q has unknown kind %d: %w", repo, i, op.Path, op.Kind, hubkit.ErrInvalid)
-		}
-		mops[i] = msclient.CommitOp{Kind: k, Path: op.Path, Content: op.Content, SHA256: op.SHA256, Size: op.Size}
-	}
-	cis, err := h.c.CommitInBatches(ctx, r, revName(branch, MSDefaultBranch), message, mops)
+	cis, err := h.c.CommitInBatches(ctx, r, revName(branch, MSDefaultBranch), message, ops)
 	if err != nil {
 		return "", fmt.Errorf("ms: commit to %s: %w", repo, err)
 	}

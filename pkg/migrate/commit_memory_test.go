@@ -33,7 +33,7 @@ type checkingDst struct {
 	maxAhead  int64
 }
 
-func (c *checkingDst) Commit(ctx context.Context, r migrate.Repo, branch, msg string, ops []migrate.CommitOp) (string, error) {
+func (c *checkingDst) Commit(ctx context.Context, r migrate.Repo, branch, msg string, ops []hubkit.CommitOp) (string, error) {
 	c.committed += int64(len(ops))
 	c.maxAhead = max(c.maxAhead, c.src.opens.Load()-c.committed)
 	return c.Hub.Commit(ctx, r, branch, msg, ops)

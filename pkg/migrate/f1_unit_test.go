@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -125,23 +126,23 @@ func TestFixReadmeLicense(t *testing.T) {
 }
 
 func TestSplitOps(t *testing.T) {
-	lfs := func(n int) []CommitOp {
-		var ops []CommitOp
+	lfs := func(n int) []hubkit.CommitOp {
+		var ops []hubkit.CommitOp
 		for i := range n {
-			ops = append(ops, CommitOp{Kind: OpAddLFS, Path: fmt.Sprint("l", i)})
+			ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: fmt.Sprint("l", i)})
 		}
 		return ops
 	}
-	inline := func(n, size int) []CommitOp {
-		var ops []CommitOp
+	inline := func(n, size int) []hubkit.CommitOp {
+		var ops []hubkit.CommitOp
 		for i := range n {
-			ops = append(ops, CommitOp{Kind: OpAddFile, Path: fmt.Sprint("f", i), Content: make([]byte, size), Size: int64(size)})
+			ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprint("f", i), Content: make([]byte, size), Size: int64(size)})
 		}
 		return ops
 	}
 	for _, tc := range []struct {
 		name  string
-		ops   []CommitOp
+		ops   []hubkit.CommitOp
 		lim   Limits
 		sizes []int
 	}{

@@ -96,33 +96,11 @@ type UploadCandidate struct {
 	Sample []byte
 }
 
-// OpKind is the kind of one commit operation.
-type OpKind int
-
-// Commit operation kinds.
-const (
-	// OpAddFile writes a regular file whose bytes travel inline in the commit.
-	OpAddFile OpKind = iota + 1
-	// OpAddLFS writes an LFS pointer to a blob the hub already stores.
-	OpAddLFS
-	// OpDelete removes a path.
-	OpDelete
-)
-
-// CommitOp is one operation of a commit.
-type CommitOp struct {
-	Kind    OpKind
-	Path    string
-	Content []byte // OpAddFile
-	SHA256  string // OpAddLFS
-	Size    int64  // OpAddFile, OpAddLFS
-}
-
 // Limits are a hub's commit limits; the engine splits commits to stay inside them.
 type Limits struct {
 	// MaxOps is the most operations one commit may carry.
 	MaxOps int
-	// MaxInlineFiles is the most OpAddFile operations one commit may carry.
+	// MaxInlineFiles is the most hubkit.OpAddFile operations one commit may carry.
 	MaxInlineFiles int
 	// MaxInlineBytes is the most inline content one commit may carry.
 	MaxInlineBytes int64
@@ -157,7 +135,7 @@ type Hub interface {
 	PrepareBlobs(ctx context.Context, repo Repo, branch string, blobs []Blob) ([]BlobUpload, error)
 	// Commit writes ops to branch as one commit and returns its id. The engine keeps ops within
 	// Limits. A commit is never retried blindly by the hub client.
-	Commit(ctx context.Context, repo Repo, branch, message string, ops []CommitOp) (string, error)
+	Commit(ctx context.Context, repo Repo, branch, message string, ops []hubkit.CommitOp) (string, error)
 	// Limits returns the hub's commit limits.
 	Limits() Limits
 	// WebURL is the repo's page on the hub's website.

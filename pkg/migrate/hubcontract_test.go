@@ -284,11 +284,11 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		require.Empty(t, ups, "both blobs are stored now")
 
 		inline := []byte("new inline file\n")
-		sha, err := env.hub.Commit(ctx, env.repo, branch, "contract commit", []CommitOp{
-			{Kind: OpAddLFS, Path: "copied/fresh.bin", SHA256: freshBlob.OID, Size: freshBlob.Size},
-			{Kind: OpAddLFS, Path: "again.safetensors", SHA256: stored.OID, Size: stored.Size},
-			{Kind: OpAddFile, Path: "notes/inline.txt", Content: inline, Size: int64(len(inline))},
-			{Kind: OpDelete, Path: "config.json"},
+		sha, err := env.hub.Commit(ctx, env.repo, branch, "contract commit", []hubkit.CommitOp{
+			{Kind: hubkit.OpAddLFS, Path: "copied/fresh.bin", SHA256: freshBlob.OID, Size: freshBlob.Size},
+			{Kind: hubkit.OpAddLFS, Path: "again.safetensors", SHA256: stored.OID, Size: stored.Size},
+			{Kind: hubkit.OpAddFile, Path: "notes/inline.txt", Content: inline, Size: int64(len(inline))},
+			{Kind: hubkit.OpDelete, Path: "config.json"},
 		})
 		require.NoError(t, err)
 		require.NotEmpty(t, sha)
@@ -306,15 +306,15 @@ func testHubContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		requireSameBytes(t, inline, contractRead(t, env.hub, env.repo, head, "notes/inline.txt", 0, -1))
 
 		// Deleting a path that does not exist fails the whole commit.
-		_, err = env.hub.Commit(ctx, env.repo, branch, "bad", []CommitOp{
-			{Kind: OpAddFile, Path: "x.txt", Content: []byte("x"), Size: 1},
-			{Kind: OpDelete, Path: "never-existed.txt"},
+		_, err = env.hub.Commit(ctx, env.repo, branch, "bad", []hubkit.CommitOp{
+			{Kind: hubkit.OpAddFile, Path: "x.txt", Content: []byte("x"), Size: 1},
+			{Kind: hubkit.OpDelete, Path: "never-existed.txt"},
 		})
 		require.Error(t, err)
 		after, err := env.hub.Resolve(ctx, env.repo, "")
 		require.NoError(t, err)
 		require.Equal(t, head, after)
-		_, err = env.hub.Commit(ctx, env.repo, branch, "bad kind", []CommitOp{{Kind: OpKind(99), Path: "x"}})
+		_, err = env.hub.Commit(ctx, env.repo, branch, "bad kind", []hubkit.CommitOp{{Kind: hubkit.OpKind(99), Path: "x"}})
 		require.ErrorIs(t, err, hubkit.ErrInvalid)
 	})
 

@@ -363,10 +363,10 @@ func (w *worker) commit(ctx context.Context) error {
 	// then deletes, within the hub's limits); each batch's regular files are then read just
 	// before its commit and dropped after it, so memory holds one commit's content at most,
 	// whatever the number of small files.
-	var layout []CommitOp
+	var layout []hubkit.CommitOp
 	for _, f := range p.Copy {
 		if isBlob(f) {
-			layout = append(layout, CommitOp{Kind: OpAddLFS, Path: f.Path, SHA256: f.SHA256, Size: f.Size})
+			layout = append(layout, hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: f.Path, SHA256: f.SHA256, Size: f.Size})
 		}
 	}
 	for _, f := range p.Copy {
@@ -375,11 +375,11 @@ func (w *worker) commit(ctx context.Context) error {
 			if c, ok := p.content[f.Path]; ok {
 				size = c.size // the README fix may change the size; the plan read it already
 			}
-			layout = append(layout, CommitOp{Kind: OpAddFile, Path: f.Path, Size: size})
+			layout = append(layout, hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: f.Path, Size: size})
 		}
 	}
 	for _, f := range p.Delete {
-		layout = append(layout, CommitOp{Kind: OpDelete, Path: f.Path})
+		layout = append(layout, hubkit.CommitOp{Kind: hubkit.OpDelete, Path: f.Path})
 	}
 	byPath := make(map[string]File, len(p.Copy))
 	for _, f := range p.Copy {
@@ -404,7 +404,7 @@ func (w *worker) commit(ctx context.Context) error {
 		w.emit(Event{Type: EventCommit, Commit: id, Message: m, Size: int64(len(batch))})
 		for i, op := range batch {
 			switch {
-			case op.Kind == OpDelete:
+			case op.Kind == hubkit.OpDelete:
 				w.emit(Event{Type: EventFileDone, Path: op.Path, Action: ActionDeleted})
 			case !isBlob(byPath[op.Path]):
 				w.emit(Event{Type: EventFileDone, Path: op.Path, Size: op.Size, Action: ActionCopied})
@@ -419,14 +419,14 @@ func (w *worker) commit(ctx context.Context) error {
 // applies the README fix, records the hashes of what is written, asks the destination which of
 // them it wants as LFS (uploading those from memory) and turns the batch's placeholders into
 // final operations.
-func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[string]File) error {
+func (w *worker) fillInline(ctx context.Context, batch []hubkit.CommitOp, byPath map[string]File) error {
 	p, j := w.plan, w.job
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(j.Options.files() * 2)
 	var idx []int
 	for i, op := range batch {
-		if op.Kind != OpAddFile {
+		if op.Kind != hubkit.OpAddFile {
 			continue
 		}
 		idx = append(idx, i)
@@ -477,7 +477,7 @@ func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[st
 			blobs = append(blobs, Blob{OID: oid, Size: op.Size})
 			content[oid] = op.Content
 		}
-		*op = CommitOp{Kind: OpAddLFS, Path: op.Path, SHA256: oid, Size: op.Size}
+		*op = hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: op.Path, SHA256: oid, Size: op.Size}
 	}
 	if len(blobs) == 0 {
 		return nil
@@ -495,21 +495,21 @@ func (w *worker) fillInline(ctx context.Context, batch []CommitOp, byPath map[st
 }
 
 // splitOps packs ops into batches within lim (a zero limit is no limit), keeping order.
-func splitOps(ops []CommitOp, lim Limits) [][]CommitOp {
-	var out [][]CommitOp
-	var cur []CommitOp
+func splitOps(ops []hubkit.CommitOp, lim Limits) [][]hubkit.CommitOp {
+	var out [][]hubkit.CommitOp
+	var cur []hubkit.CommitOp
 	var files int
 	var bytes int64
 	for _, op := range ops {
 		full := len(cur) > 0 && ((lim.MaxOps > 0 && len(cur) >= lim.MaxOps) ||
-			(op.Kind == OpAddFile && lim.MaxInlineFiles > 0 && files >= lim.MaxInlineFiles) ||
-			(op.Kind == OpAddFile && lim.MaxInlineBytes > 0 && files > 0 && bytes+op.Size > lim.MaxInlineBytes))
+			(op.Kind == hubkit.OpAddFile && lim.MaxInlineFiles > 0 && files >= lim.MaxInlineFiles) ||
+			(op.Kind == hubkit.OpAddFile && lim.MaxInlineBytes > 0 && files > 0 && bytes+op.Size > lim.MaxInlineBytes))
 		if full {
 			out = append(out, cur)
 			cur, files, bytes = nil, 0, 0
 		}
 		cur = append(cur, op)
-		if op.Kind == OpAddFile {
+		if op.Kind == hubkit.OpAddFile {
 			files++
 			bytes += op.Size
 		}

@@ -16,44 +16,6 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
-// OpKind is the kind of a commit operation.
-type OpKind int
-
-// Commit operation kinds.
-const (
-	// OpAddFile writes a regular file whose Content travels inline (base64, type "normal").
-	OpAddFile OpKind = iota + 1
-	// OpAddLFS writes an LFS pointer (type "lfs") to a blob the hub already stores.
-	OpAddLFS
-	// OpDelete removes Path.
-	OpDelete
-)
-
-// String names the kind.
-func (k OpKind) String() string {
-	switch k {
-	case OpAddFile:
-		return "add-file"
-	case OpAddLFS:
-		return "add-lfs"
-	case OpDelete:
-		return "delete"
-	}
-	return fmt.Sprintf("OpKind(%d)", int(k))
-}
-
-// CommitOp is one operation of a commit.
-type CommitOp struct {
-	Kind OpKind
-	Path string
-	// Content is the file's bytes (OpAddFile).
-	Content []byte
-	// SHA256 is the blob's hash (OpAddLFS).
-	SHA256 string
-	// Size is the blob's size (OpAddLFS); for OpAddFile it is len(Content) and may be left 0.
-	Size int64
-}
-
 // CommitInfo describes a commit the hub made.
 type CommitInfo struct {
 	// OID is the commit id ("" when the hub does not report it).
@@ -74,20 +36,20 @@ type commitAction struct {
 }
 
 // action converts and validates op.
-func (op CommitOp) action() (commitAction, error) {
+func commitActionOf(op hubkit.CommitOp) (commitAction, error) {
 	p := op.Path
 	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || strings.ContainsRune(p, 0) ||
 		path.Clean(p) != p || p == "." || strings.HasPrefix(p, "../") || p == ".." {
 		return commitAction{}, invalidf("commit path %q is not a clean relative path", p)
 	}
 	switch op.Kind {
-	case OpAddFile:
+	case hubkit.OpAddFile:
 		if op.Size != 0 && op.Size != int64(len(op.Content)) {
 			return commitAction{}, invalidf("commit %s: size %d but %d bytes of content", p, op.Size, len(op.Content))
 		}
 		return commitAction{Action: "create", Path: p, Type: "normal", Size: int64(len(op.Content)),
 			Content: base64.StdEncoding.EncodeToString(op.Content), Encoding: "base64"}, nil
-	case OpAddLFS:
+	case hubkit.OpAddLFS:
 		oid := strings.ToLower(op.SHA256)
 		if len(oid) != 64 || !isHexSHA(oid) {
 			return commitAction{}, invalidf("commit %s: %q is not a sha256", p, op.SHA256)
@@ -96,7 +58,7 @@ func (op CommitOp) action() (commitAction, error) {
 			return commitAction{}, invalidf("commit %s: negative size", p)
 		}
 		return commitAction{Action: "create", Path: p, Type: "lfs", Size: op.Size, SHA256: oid}, nil
-	case OpDelete:
+	case hubkit.OpDelete:
 		return commitAction{Action: "delete", Path: p, Type: "normal"}, nil
 	}
 	return commitAction{}, invalidf("commit %s: unknown operation kind %v", p, op.Kind)
@@ -114,7 +76,7 @@ func (a commitAction) estimate() int {
 // hub does not tell them apart) fails with an error matching ErrCommitTooFrequent (and
 // hubkit.ErrRateLimited); over MaxCommitActions actions the hub answers 422 (hubkit.ErrInvalid). Use
 // CommitInBatches to split and retry.
-func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message string, ops []CommitOp) (*CommitInfo, error) {
+func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message string, ops []hubkit.CommitOp) (*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -123,7 +85,7 @@ func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message s
 	}
 	actions := make([]commitAction, len(ops))
 	for i, op := range ops {
-		a, err := op.action()
+		a, err := commitActionOf(op)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +151,7 @@ func transientCommit(err error) bool {
 // (honouring Retry-After) up to the WithCommitRetry budget, and later commits are then spaced by
 // the wait that worked. Other failures stop at once and return the commits made so far with the
 // error.
-func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch, message string, ops []CommitOp) ([]*CommitInfo, error) {
+func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch, message string, ops []hubkit.CommitOp) ([]*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
 	}
@@ -200,7 +162,7 @@ func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch, 
 	var cur []commitAction
 	size := 0
 	for _, op := range ops {
-		a, err := op.action()
+		a, err := commitActionOf(op)
 		if err != nil {
 			return nil, err
 		}

@@ -36,11 +36,11 @@ func TestCommit(t *testing.T) {
 		for _, u := range ups {
 			require.NoError(t, u.Upload(ctx, &bytesSource{b: lfs}))
 		}
-		info, err := c.Commit(ctx, repo, "", "migrate", []CommitOp{
-			{Kind: OpAddFile, Path: "README.md", Content: []byte("# readme\n")},
-			{Kind: OpAddFile, Path: "dir/binary.dat", Content: []byte{0, 1, 2, 255}},
-			{Kind: OpAddLFS, Path: "w/model.bin", SHA256: strings.ToUpper(sha(lfs)), Size: int64(len(lfs))},
-			{Kind: OpDelete, Path: "old.txt"},
+		info, err := c.Commit(ctx, repo, "", "migrate", []hubkit.CommitOp{
+			{Kind: hubkit.OpAddFile, Path: "README.md", Content: []byte("# readme\n")},
+			{Kind: hubkit.OpAddFile, Path: "dir/binary.dat", Content: []byte{0, 1, 2, 255}},
+			{Kind: hubkit.OpAddLFS, Path: "w/model.bin", SHA256: strings.ToUpper(sha(lfs)), Size: int64(len(lfs))},
+			{Kind: hubkit.OpDelete, Path: "old.txt"},
 		})
 		require.NoError(t, err)
 		head, err := s.Head(mk, "alice/c", "")
@@ -58,7 +58,7 @@ func TestCommit(t *testing.T) {
 		require.Equal(t, "migrate", hist[0].Message)
 
 		// To another branch.
-		info, err = c.Commit(ctx, repo, "dev", "on dev", []CommitOp{{Kind: OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		info, err = c.Commit(ctx, repo, "dev", "on dev", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "dev.txt", Content: []byte("d")}})
 		require.NoError(t, err)
 		dev, err := s.Head(mk, "alice/c", "dev")
 		require.NoError(t, err)
@@ -70,32 +70,32 @@ func TestCommit(t *testing.T) {
 		client *Client
 		repo   hubkit.Repo
 		branch string
-		ops    []CommitOp
+		ops    []hubkit.CommitOp
 		rule   *fault.Rule
 		kind   error
 	}{
 		{name: "no ops", client: c, repo: model("alice/c"), kind: hubkit.ErrInvalid},
-		{name: "unclean path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a/../b"}}, kind: hubkit.ErrInvalid},
-		{name: "absolute path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "/a"}}, kind: hubkit.ErrInvalid},
-		{name: "bad sha", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddLFS, Path: "a", SHA256: "zz"}}, kind: hubkit.ErrInvalid},
-		{name: "size mismatch", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a", Content: []byte("ab"), Size: 3}}, kind: hubkit.ErrInvalid},
-		{name: "unknown kind", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: 9, Path: "a"}}, kind: hubkit.ErrInvalid},
+		{name: "unclean path", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a/../b"}}, kind: hubkit.ErrInvalid},
+		{name: "absolute path", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "/a"}}, kind: hubkit.ErrInvalid},
+		{name: "bad sha", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "a", SHA256: "zz"}}, kind: hubkit.ErrInvalid},
+		{name: "size mismatch", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a", Content: []byte("ab"), Size: 3}}, kind: hubkit.ErrInvalid},
+		{name: "unknown kind", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: 9, Path: "a"}}, kind: hubkit.ErrInvalid},
 		{name: "commit sha as branch", client: c, repo: model("alice/c"), branch: strings.Repeat("a", 40),
-			ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrInvalid},
-		{name: "unknown branch", client: c, repo: model("alice/c"), branch: "nope", ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
+			ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrInvalid},
+		{name: "unknown branch", client: c, repo: model("alice/c"), branch: "nope", ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
 		{name: "lfs blob not uploaded", client: c, repo: model("alice/c"),
-			ops: []CommitOp{{Kind: OpAddLFS, Path: "x.bin", SHA256: sha([]byte("never")), Size: 5}}, kind: hubkit.ErrInvalid},
-		{name: "delete missing path", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpDelete, Path: "never-there"}}, kind: ErrCommitTooFrequent},
-		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrForbidden},
-		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrUnauthorized},
-		{name: "missing repo", client: c, repo: model("alice/none"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
-		{name: "policy rejection in 200", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+			ops: []hubkit.CommitOp{{Kind: hubkit.OpAddLFS, Path: "x.bin", SHA256: sha([]byte("never")), Size: 5}}, kind: hubkit.ErrInvalid},
+		{name: "delete missing path", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpDelete, Path: "never-there"}}, kind: ErrCommitTooFrequent},
+		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrForbidden},
+		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrUnauthorized},
+		{name: "missing repo", client: c, repo: model("alice/none"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
+		{name: "policy rejection in 200", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
 			rule: ptr(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 1)), kind: ErrCommitTooFrequent},
-		{name: "429", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+		{name: "429", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
 			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 429, Times: 1}, kind: hubkit.ErrRateLimited},
-		{name: "5xx not retried", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+		{name: "5xx not retried", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
 			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 502, Times: 1}, kind: hubkit.ErrServer},
-		{name: "409", client: c, repo: model("alice/c"), ops: []CommitOp{{Kind: OpAddFile, Path: "a"}},
+		{name: "409", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
 			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 409, Times: 1}, kind: hubkit.ErrConflict},
 	}
 	for _, tt := range tests {
@@ -119,9 +119,9 @@ func TestCommit(t *testing.T) {
 func TestCommitTooManyActions(t *testing.T) {
 	s, c := setup(t, mstest.WithMaxActions(10))
 	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
-	ops := make([]CommitOp, 11)
+	ops := make([]hubkit.CommitOp, 11)
 	for i := range ops {
-		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
+		ops[i] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
 	}
 	_, err := c.Commit(context.Background(), model("alice/c"), "", "m", ops)
 	e := requireKind(t, err, hubkit.ErrInvalid)
@@ -164,9 +164,9 @@ func TestCommitInBatchesSplits(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClient(s, aliceToken, WithCommitLimits(tt.actions, tt.bytes))
-			ops := make([]CommitOp, tt.ops)
+			ops := make([]hubkit.CommitOp, tt.ops)
 			for j := range ops {
-				ops[j] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("t%d/f%03d", i, j), Content: []byte(strings.Repeat("x", tt.size))}
+				ops[j] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("t%d/f%03d", i, j), Content: []byte(strings.Repeat("x", tt.size))}
 			}
 			infos, err := c.CommitInBatches(ctx, model("alice/c"), "", "batch", ops)
 			require.NoError(t, err)
@@ -190,9 +190,9 @@ func TestCommitFrequency(t *testing.T) {
 	s, _ := setup(t, mstest.WithCommitInterval(150*time.Millisecond))
 	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
 	c := newClient(s, aliceToken, WithCommitLimits(5, 0), WithCommitRetry(10, 20*time.Millisecond, 10*time.Second))
-	ops := make([]CommitOp, 20)
+	ops := make([]hubkit.CommitOp, 20)
 	for i := range ops {
-		ops[i] = CommitOp{Kind: OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
+		ops[i] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
 	}
 	infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "freq", ops)
 	require.NoError(t, err)
@@ -237,7 +237,7 @@ func TestCommitRetries(t *testing.T) {
 			}
 			start := time.Now()
 			infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "m",
-				[]CommitOp{{Kind: OpAddFile, Path: "a.txt", Content: []byte("a")}})
+				[]hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a.txt", Content: []byte("a")}})
 			if tt.err != nil {
 				requireKind(t, err, tt.err)
 				require.Empty(t, infos)
@@ -273,10 +273,10 @@ func TestCommitWireFormat(t *testing.T) {
 		_, _ = w.Write([]byte(`{"Code":200,"Data":{"oid":"ABCDEF"},"Success":true}`))
 	}))
 	c := NewClient(WithEndpoint(api+"/base"), WithToken(aliceToken), WithHTTPClient(fastHTTP()))
-	info, err := c.Commit(context.Background(), dataset("alice/d"), "feat/x", "msg", []CommitOp{
-		{Kind: OpAddFile, Path: "r.md", Content: []byte("hi")},
-		{Kind: OpAddLFS, Path: "w.bin", SHA256: sha([]byte("w")), Size: 1},
-		{Kind: OpDelete, Path: "gone"},
+	info, err := c.Commit(context.Background(), dataset("alice/d"), "feat/x", "msg", []hubkit.CommitOp{
+		{Kind: hubkit.OpAddFile, Path: "r.md", Content: []byte("hi")},
+		{Kind: hubkit.OpAddLFS, Path: "w.bin", SHA256: sha([]byte("w")), Size: 1},
+		{Kind: hubkit.OpDelete, Path: "gone"},
 	})
 	require.NoError(t, err)
 	require.Equal(t, "abcdef", info.OID)

@@ -128,8 +128,4 @@ func TestParseHelpers(t *testing.T) {
 	require.Zero(t, parseRetryAfter(""))
 	require.Zero(t, parseRetryAfter("soon"))
 	require.Positive(t, parseRetryAfter("Mon, 02 Jan 2100 15:04:05 GMT"))
-	require.Equal(t, "add-file", OpAddFile.String())
-	require.Equal(t, "add-lfs", OpAddLFS.String())
-	require.Equal(t, "delete", OpDelete.String())
-	require.Equal(t, "OpKind(9)", OpKind(9).String())
 }

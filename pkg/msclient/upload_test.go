@@ -148,9 +148,9 @@ func TestUpload(t *testing.T) {
 	require.Empty(t, again)
 
 	// And a commit can point at them.
-	_, err = c.Commit(ctx, repo, "", "add blobs", []CommitOp{
-		{Kind: OpAddLFS, Path: "a.bin", SHA256: sha(small), Size: int64(len(small))},
-		{Kind: OpAddLFS, Path: "big/b.bin", SHA256: big.SHA256(), Size: big.Size},
+	_, err = c.Commit(ctx, repo, "", "add blobs", []hubkit.CommitOp{
+		{Kind: hubkit.OpAddLFS, Path: "a.bin", SHA256: sha(small), Size: int64(len(small))},
+		{Kind: hubkit.OpAddLFS, Path: "big/b.bin", SHA256: big.SHA256(), Size: big.Size},
 	})
 	require.NoError(t, err)
 	files, err := c.ListFiles(ctx, repo, "")
