@@ -23,6 +23,8 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
@@ -42,8 +44,8 @@ func main() {
 }
 
 func run(ctx context.Context, m *manifest.Manifest, dest, parent string, files int) error {
-	hf := migrate.NewHFHub(hub.NewClient(hub.WithToken(m.HFToken), hub.WithEndpoint(m.HFEndpoint)))
-	ms := migrate.NewMSHub(msclient.NewClient(msclient.WithToken(m.MSToken), msclient.WithEndpoint(m.MSEndpoint)))
+	hf := hfhub.New(hub.NewClient(hub.WithToken(m.HFToken), hub.WithEndpoint(m.HFEndpoint)))
+	ms := mshub.New(msclient.NewClient(msclient.WithToken(m.MSToken), msclient.WithEndpoint(m.MSEndpoint)))
 	ref, err := migrate.ParseRef(m.Source)
 	if err != nil {
 		return err
@@ -55,7 +57,7 @@ func run(ctx context.Context, m *manifest.Manifest, dest, parent string, files i
 	if from.Type == "" {
 		from.Type, to.Type = hubkit.Model, hubkit.Model
 	}
-	src, dst := hf, ms
+	var src, dst migrate.Hub = hf, ms
 	if from.Hub == migrate.ModelScope {
 		src, dst = ms, hf
 	}
@@ -85,7 +87,7 @@ func run(ctx context.Context, m *manifest.Manifest, dest, parent string, files i
 	downloaded := time.Since(start)
 
 	mg, err := migrate.New(diskHub{Hub: src, dir: tmp}, dst, from, to,
-		migrate.WithRevision(rev), migrate.WithConcurrency(files, 0))
+		migrate.WithOptions(migrate.Options{Revision: rev, Files: files}))
 	if err != nil {
 		return err
 	}

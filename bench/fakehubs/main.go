@@ -58,7 +58,7 @@ func main() {
 	ms := mstest.NewServer()
 	defer ms.Close()
 	ms.AddUser(user)
-	ms.AddToken(msToken, user)
+	ms.AddToken(msToken, user, mstest.RoleWrite)
 
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,7 +104,7 @@ func main() {
 			m.Files[i].URL = hf.URL() + "/" + id + "/resolve/main/" + m.Files[i].Path
 		}
 	case "ms":
-		if err := ms.CreateRepo(hubkit.Model, id, mstest.Public); err != nil {
+		if err := ms.CreateRepo(hubkit.Model, id, mstest.RepoOptions{}); err != nil {
 			log.Fatalf("fakehubs: %v", err)
 		}
 		if _, err := ms.Commit(hubkit.Model, id, mstest.DefaultBranch, "Seed "+*caseName, msFiles...); err != nil {

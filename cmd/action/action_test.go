@@ -41,7 +41,7 @@ func newWorld(t *testing.T) *world {
 	w.hf.AddUser("alice")
 	w.hf.AddToken(hfToken, "alice", hubtest.RoleWrite)
 	w.ms.AddUser("alice")
-	w.ms.AddToken(msToken, "alice")
+	w.ms.AddToken(msToken, "alice", mstest.RoleWrite)
 	return w
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -337,8 +339,8 @@ func TestVersion(t *testing.T) {
 func workerJobs(t *testing.T, w *world, dest string, all bool) []string {
 	t.Helper()
 	ep := migrate.Endpoints{HF: w.hfRec.srv.URL, MS: w.msRec.srv.URL}
-	src := migrate.NewHFHub(hub.NewClient(hub.WithToken(hfTok), hub.WithEndpoint(ep.HF)))
-	dst := migrate.NewMSHub(msclient.NewClient(msclient.WithToken(msTok), msclient.WithEndpoint(ep.MS)))
+	src := hfhub.New(hub.NewClient(hub.WithToken(hfTok), hub.WithEndpoint(ep.HF)))
+	dst := mshub.New(msclient.NewClient(msclient.WithToken(msTok), msclient.WithEndpoint(ep.MS)))
 	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model"}
 	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: dest}
 	opts := migrate.Options{}
@@ -388,7 +390,7 @@ func TestWorker(t *testing.T) {
 			w := newWorld(t)
 			w.seedHF(t, "alice/model", 2)
 			// the orchestrator creates the destination before it hands out jobs
-			require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
+			require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 			jobs := workerJobs(t, w, "alice/worker-dest", via != "blobs then commit")
 			types := map[migrate.EventType]int{}
 			for _, job := range jobs {
@@ -424,7 +426,7 @@ func TestWorker(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		w.seedHF(t, "alice/model", 1)
-		require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
+		require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 		good := workerJobs(t, w, "alice/worker-dest", true)[0]
 		unknownHub := strings.Replace(good, `"hub":"ms"`, `"hub":"gitlab"`, 1)
 		require.NotEqual(t, good, unknownHub)

@@ -13,6 +13,8 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -52,7 +54,7 @@ func startDemoHubs(weights int64) (*demoHubs, error) {
 	d.hf.AddUser(demoUser)
 	d.hf.AddToken(demoHFToken, demoUser, hubtest.RoleWrite)
 	d.ms.AddUser(demoUser)
-	d.ms.AddToken(demoMSToken, demoUser)
+	d.ms.AddToken(demoMSToken, demoUser, mstest.RoleWrite)
 	if err := d.hf.CreateRepo(hubkit.Model, demoRepo, hubtest.RepoOptions{}); err != nil {
 		d.Close()
 		return nil, err
@@ -93,8 +95,8 @@ func (d *demoHubs) Close() {
 }
 
 func (d *demoHubs) hubs() (hf, ms migrate.Hub) {
-	hf = migrate.NewHFHub(hub.NewClient(hub.WithToken(demoHFToken), hub.WithEndpoint(d.hf.URL())))
-	ms = migrate.NewMSHub(msclient.NewClient(msclient.WithToken(demoMSToken), msclient.WithEndpoint(d.ms.URL())))
+	hf = hfhub.New(hub.NewClient(hub.WithToken(demoHFToken), hub.WithEndpoint(d.hf.URL())))
+	ms = mshub.New(msclient.NewClient(msclient.WithToken(demoMSToken), msclient.WithEndpoint(d.ms.URL())))
 	return hf, ms
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
@@ -102,7 +104,7 @@ func (e *Env) Hub(name migrate.HubName, ep migrate.Endpoints) (migrate.Hub, erro
 		if ep.HF != "" {
 			opts = append(opts, hub.WithEndpoint(ep.HF))
 		}
-		return migrate.NewHFHub(hub.NewClient(opts...)), nil
+		return hfhub.New(hub.NewClient(opts...)), nil
 	case migrate.ModelScope:
 		opts := []msclient.Option{}
 		if t := e.Get(EnvMSToken); t != "" {
@@ -111,7 +113,7 @@ func (e *Env) Hub(name migrate.HubName, ep migrate.Endpoints) (migrate.Hub, erro
 		if ep.MS != "" {
 			opts = append(opts, msclient.WithEndpoint(ep.MS))
 		}
-		return migrate.NewMSHub(msclient.NewClient(opts...)), nil
+		return mshub.New(msclient.NewClient(opts...)), nil
 	}
 	return nil, fmt.Errorf("unknown hub %q (want hf or ms)", name)
 }

@@ -121,7 +121,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 					case "{report}":
 						args = append(args, report)
 					case "{job}":
-						require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.Public))
+						require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 						r.stdin = workerJobs(t, w, "alice/worker-dest", true)[0]
 					default:
 						args = append(args, a)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 	"github.com/linaqruf/hf2ms/pkg/modal"
 )
 
@@ -32,7 +33,7 @@ func (a *App) workerCommand() *cobra.Command {
 			if err := modal.AwaitShards(cmd.Context(), a.env.Getenv, a.Stdout); err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
-			if err := migrate.ServeWorker(cmd.Context(), in, a.Stdout, a.env.Hub); err != nil {
+			if err := worker.Serve(cmd.Context(), in, a.Stdout, a.env.Hub); err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
 			return nil
@@ -67,7 +68,7 @@ func (a *App) executor(ctx context.Context, f *migrateFlags, r *resolved) (migra
 				return nil, nil, fmt.Errorf("finding the hf2ms binary for subprocess workers: %w", err)
 			}
 		}
-		return &migrate.Subprocess{Command: []string{exe, "worker"}, Env: a.workerEnv()}, func() {}, nil
+		return &worker.Subprocess{Command: []string{exe, "worker"}, Env: a.workerEnv()}, func() {}, nil
 	case "modal":
 		return a.modalExecutor(ctx, f)
 	}

@@ -202,7 +202,7 @@ func newWorld(t *testing.T) *world {
 	w.hf.AddUser("alice")
 	w.hf.AddToken(hfTok, "alice", hubtest.RoleWrite)
 	w.ms.AddUser("alice")
-	w.ms.AddToken(msTok, "alice")
+	w.ms.AddToken(msTok, "alice", mstest.RoleWrite)
 	w.hfRec = newRecorder(t, w.hf.URL(), hfTok, msTok, msWrong, modalID, modalSecret)
 	w.msRec = newRecorder(t, w.ms.URL(), msTok, hfTok, hfWrong, modalID, modalSecret)
 	return w
@@ -227,7 +227,7 @@ func (w *world) seedHF(t *testing.T, id string, n int) {
 // seedMS creates ms:alice/<name> with a README and n synthetic LFS files.
 func (w *world) seedMS(t *testing.T, id string, n int) {
 	t.Helper()
-	require.NoError(t, w.ms.CreateRepo(hubkit.Model, id, mstest.Public))
+	require.NoError(t, w.ms.CreateRepo(hubkit.Model, id, mstest.RepoOptions{}))
 	files := []mstest.File{
 		{Path: "README.md", Content: []byte("---\nlicense: Apache License 2.0\n---\n# " + id + "\n")},
 		{Path: "configuration.json", Content: []byte(`{"framework":"pytorch"}`)},

@@ -264,7 +264,7 @@ func upload(ctx context.Context, t *testing.T, f *fakeLFS, obj Object, src hubki
 		rc, err := src.OpenRange(ctx, 0, -1) // to the end, so a long source is caught
 		require.NoError(t, err)
 		defer rc.Close()
-		err = PutBasic(ctx, c.HTTP, up, obj, rc, http.Header{"Authorization": {"Bearer " + token}, "User-Agent": {"t"}})
+		err = PutBasic(ctx, c.HTTP, up, obj, rc, PutOptions{Header: http.Header{"Authorization": {"Bearer " + token}, "User-Agent": {"t"}}})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package lfs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,13 +41,18 @@ func short(oid string) string {
 }
 
 // verifyingReader passes r through, hashing every byte; once obj.Size bytes were read it checks
-// that the source has nothing more and that the sum matches, returning an hubkit.ErrHashMismatch error
-// instead of io.EOF when it does not (so an HTTP body built on it never completes).
+// that the source has nothing more and that the sum matches, returning an error matching
+// hubkit.ErrHashMismatch instead of io.EOF when it does not, so an HTTP body built on it never
+// completes and the server cannot accept it. Read is called by one goroutine (the transport's);
+// failure and complete may be called from others, as net/http may still read a body after Do
+// returned.
 type verifyingReader struct {
-	r    io.Reader
-	obj  Object
-	h    hash.Hash
-	n    int64
+	r   io.Reader
+	obj Object
+	h   hash.Hash
+	n   int64 // only touched by Read
+
+	mu   sync.Mutex
 	err  error
 	done bool
 }
@@ -56,11 +62,8 @@ func newVerifyingReader(r io.Reader, obj Object) *verifyingReader {
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
-	}
-	if v.done {
-		return 0, io.EOF
+	if err, done := v.state(); err != nil || done {
+		return 0, cmp.Or(err, io.EOF)
 	}
 	if left := v.obj.Size - v.n; int64(len(p)) > left {
 		p = p[:left]
@@ -72,45 +75,79 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		v.h.Write(p[:n])
 		v.n += int64(n)
 	}
-	if v.n == v.obj.Size {
-		// These are the last bytes: check everything before handing them out, so that on a
-		// mismatch the server never receives the full Content-Length and cannot accept the body.
+	switch {
+	case v.n == v.obj.Size:
+		// These are the last bytes: check everything before handing them out.
 		var one [1]byte
 		if m, _ := io.ReadFull(v.r, one[:]); m > 0 {
-			v.err = mismatch(v.obj, v.obj.Size+1, "")
-			return 0, v.err
+			return 0, v.fail(mismatch(v.obj, v.obj.Size+1, ""))
 		}
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.obj.OID {
-			v.err = mismatch(v.obj, v.n, got)
-			return 0, v.err
+			return 0, v.fail(mismatch(v.obj, v.n, got))
 		}
+		v.mu.Lock()
 		v.done = true
+		v.mu.Unlock()
 		return n, io.EOF
-	}
-	if err == io.EOF {
-		v.err = mismatch(v.obj, v.n, "")
-		return n, v.err
-	}
-	if err != nil {
-		v.err = fmt.Errorf("lfs upload: read source: %w", err)
-		return n, v.err
+	case err == io.EOF:
+		return 0, v.fail(mismatch(v.obj, v.n, ""))
+	case err != nil:
+		return 0, v.fail(fmt.Errorf("lfs upload: read source: %w", err))
 	}
 	return n, nil
+}
+
+func (v *verifyingReader) state() (error, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err, v.done
+}
+
+func (v *verifyingReader) fail(err error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.err = err
+	return err
+}
+
+// failure returns the verification or source error, if any.
+func (v *verifyingReader) failure() error {
+	err, _ := v.state()
+	return err
+}
+
+// complete reports whether the whole object went through verified.
+func (v *verifyingReader) complete() bool {
+	_, done := v.state()
+	return done
+}
+
+// PutOptions tune PutBasic.
+type PutOptions struct {
+	// Header is sent with the PUT, without credential headers; the action's own header is sent
+	// as is.
+	Header http.Header
+	// Prepare, when set, has the last word on the request: a client adds its own credentials
+	// for an upload host it trusts.
+	Prepare func(*http.Request)
+	// Check, when set, judges the answer instead of "any 2xx is success": a hub that reports
+	// errors inside a 200 body. The body is closed after it.
+	Check func(*http.Response) error
 }
 
 // PutBasic uploads obj with the "basic" transfer: one PUT of the raw bytes to the upload
 // action's href, streamed from r with Content-Length set (nothing is buffered). The bytes are
 // verified in flight: if they do not add up to obj.Size or hash to obj.OID, the body fails
-// before its end, the PUT never completes, and the error matches hubkit.ErrHashMismatch.
-// extra headers are sent without credentials; the action's own header is sent as is.
-func PutBasic(ctx context.Context, hc *http.Client, a Action, obj Object, r io.Reader, extra http.Header) error {
+// before its end, the PUT never completes, and the error matches hubkit.ErrHashMismatch. Both
+// hub clients upload single objects through it (one attempt; the caller owns retries).
+func PutBasic(ctx context.Context, hc *http.Client, a Action, obj Object, r io.Reader, o PutOptions) error {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	vr := newVerifyingReader(r, obj)
-	// A zero-size body must still be checked before sending (net/http does not read it).
 	var body io.Reader = vr
 	if obj.Size == 0 {
+		// A zero-size body must still be checked before sending (net/http does not read it).
 		if _, err := io.Copy(io.Discard, vr); err != nil {
 			return err
 		}
@@ -124,25 +161,32 @@ func PutBasic(ctx context.Context, hc *http.Client, a Action, obj Object, r io.R
 	if obj.Size == 0 {
 		req.Body = http.NoBody
 	}
-	copyHeader(req.Header, extra, false)
+	copyHeader(req.Header, o.Header, false)
 	applyAction(req.Header, a)
+	if o.Prepare != nil {
+		o.Prepare(req)
+	}
 	resp, err := hc.Do(req)
-	if vr.err != nil {
+	if verr := vr.failure(); verr != nil {
 		if resp != nil {
 			drainClose(resp.Body)
 		}
-		return vr.err
+		return verr
 	}
 	if err != nil {
 		return fmt.Errorf("lfs upload: %w", redactURLError(err))
 	}
 	defer drainClose(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	switch {
+	case o.Check != nil:
+		if err := o.Check(resp); err != nil {
+			return err
+		}
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return newStatusError("upload", resp)
 	}
-	if !vr.done {
-		// The server answered before reading the whole body; treat as a failed upload.
-		return fmt.Errorf("lfs upload: server answered %d after %d of %d bytes", resp.StatusCode, vr.n, obj.Size)
+	if !vr.complete() {
+		return fmt.Errorf("lfs upload: server answered %d before the whole %d-byte body was sent: %w", resp.StatusCode, obj.Size, hubkit.ErrServer)
 	}
 	return nil
 }

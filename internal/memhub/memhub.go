@@ -508,9 +508,17 @@ type upload struct {
 
 func (u *upload) Blob() migrate.Blob { return u.b }
 
-// Upload reads the blob (in parallel ranged parts above the part size), verifies size and
-// SHA-256, and stores it (as a synth.Blob when it is one, else its bytes).
-func (u *upload) Upload(ctx context.Context, src hubkit.Source) error {
+// Upload implements migrate.BlobUpload: it reads the blob (in parallel ranged parts above the
+// part size), verifies size and SHA-256, and stores it (as a synth.Blob when it is one, else its
+// bytes).
+func (u *upload) Upload(ctx context.Context, src hubkit.Source, _ migrate.UploadOptions) (migrate.UploadResult, error) {
+	if err := u.store(ctx, src); err != nil {
+		return migrate.UploadResult{}, err
+	}
+	return migrate.UploadResult{Transfer: "memory"}, nil
+}
+
+func (u *upload) store(ctx context.Context, src hubkit.Source) error {
 	u.h.mu.Lock()
 	err := u.h.fail("upload")
 	part := u.h.partSize

@@ -34,7 +34,7 @@ func TestUploadVerifiesAndCommitIsStrict(t *testing.T) {
 			ups, err := h.PrepareBlobs(ctx, tRepo, "main", []migrate.Blob{tc.blob})
 			require.NoError(t, err)
 			require.Len(t, ups, 1)
-			err = ups[0].Upload(ctx, tc.src)
+			_, err = ups[0].Upload(ctx, tc.src, migrate.UploadOptions{})
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
 				require.False(t, h.HasBlob(tRepo, good))

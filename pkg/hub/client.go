@@ -50,7 +50,6 @@ type Client struct {
 	noRedirect    *http.Client // hc, returning redirects instead of following them
 	userAgent     string
 	concurrency   int
-	limits        CommitLimits
 	maxCommitWait time.Duration
 }
 
@@ -101,22 +100,6 @@ func WithMultipartConcurrency(n int) Option {
 	}
 }
 
-// WithCommitLimits sets the limits CommitInBatches splits commits by (zero fields keep the
-// defaults, see DefaultCommitLimits).
-func WithCommitLimits(l CommitLimits) Option {
-	return func(c *Client) {
-		if l.MaxInlineFiles > 0 {
-			c.limits.MaxInlineFiles = l.MaxInlineFiles
-		}
-		if l.MaxInlineBytes > 0 {
-			c.limits.MaxInlineBytes = l.MaxInlineBytes
-		}
-		if l.MaxOps > 0 {
-			c.limits.MaxOps = l.MaxOps
-		}
-	}
-}
-
 // WithMaxCommitWait caps how long Commit waits out one 429 before failing with hubkit.ErrRateLimited
 // (default 5 minutes, the Hub's rate-limit window).
 func WithMaxCommitWait(d time.Duration) Option {
@@ -133,7 +116,6 @@ func NewClient(opts ...Option) *Client {
 		endpoint:      DefaultEndpoint,
 		userAgent:     "hf2ms/" + httpx.Version,
 		concurrency:   lfs.DefaultConcurrency,
-		limits:        DefaultCommitLimits,
 		maxCommitWait: 5 * time.Minute,
 	}
 	if e := os.Getenv("HF_ENDPOINT"); e != "" {

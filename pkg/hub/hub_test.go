@@ -647,66 +647,6 @@ func TestCommit429WaitedOut(t *testing.T) {
 	require.Len(t, after, len(before)+1)
 }
 
-func TestCommitInBatches(t *testing.T) {
-	e := setup(t)
-	head := e.seed(t)
-	c := newClient(e.s, writeTok, WithCommitLimits(CommitLimits{MaxInlineFiles: 3, MaxInlineBytes: 1 << 20}))
-	var ops []hubkit.CommitOp
-	for i := 0; i < 7; i++ {
-		ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("b/%d.txt", i), Content: []byte{byte('0' + i)}})
-	}
-	ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: "b/w.bin", SHA256: blob.SHA256(), Size: blob.Size})
-	cis, err := c.CommitInBatches(context.Background(), model, "main", CommitOptions{Summary: "batch", ParentCommit: head}, ops)
-	require.NoError(t, err)
-	require.Len(t, cis, 3)
-	hist, err := e.s.History(hubkit.Model, model.ID, "main")
-	require.NoError(t, err)
-	require.Equal(t, cis[2].OID, hist[0].ID)
-	require.Equal(t, cis[1].OID, hist[1].ID)
-	require.Equal(t, cis[0].OID, hist[2].ID)
-	require.Equal(t, head, hist[3].ID)
-	require.Contains(t, hist[0].Message, "batch (part 3/3)")
-	files, err := e.s.Files(hubkit.Model, model.ID, "main")
-	require.NoError(t, err)
-	n := 0
-	for _, f := range files {
-		if strings.HasPrefix(f.Path, "b/") {
-			n++
-		}
-	}
-	require.Equal(t, 8, n)
-
-	// A stale parent stops the chain before anything is written.
-	_, err = c.CommitInBatches(context.Background(), model, "main", CommitOptions{ParentCommit: head}, ops)
-	require.ErrorIs(t, err, hubkit.ErrConflict)
-}
-
-func TestSplitCommit(t *testing.T) {
-	f := func(n int) hubkit.CommitOp { return hubkit.CommitOp{Kind: hubkit.OpAddFile, Content: make([]byte, n)} }
-	lfsOp := hubkit.CommitOp{Kind: hubkit.OpAddLFS}
-	tests := []struct {
-		name  string
-		ops   []hubkit.CommitOp
-		l     CommitLimits
-		sizes []int
-	}{
-		{name: "empty", sizes: nil},
-		{name: "files", ops: []hubkit.CommitOp{f(1), f(1), f(1), f(1), f(1)}, l: CommitLimits{MaxInlineFiles: 2}, sizes: []int{2, 2, 1}},
-		{name: "bytes", ops: []hubkit.CommitOp{f(6), f(6), f(3), f(20)}, l: CommitLimits{MaxInlineBytes: 10}, sizes: []int{1, 2, 1}},
-		{name: "lfs pointers are cheap", ops: []hubkit.CommitOp{f(1), lfsOp, lfsOp, f(1), lfsOp}, l: CommitLimits{MaxInlineFiles: 1}, sizes: []int{3, 2}},
-		{name: "ops", ops: []hubkit.CommitOp{lfsOp, lfsOp, lfsOp}, l: CommitLimits{MaxOps: 2}, sizes: []int{2, 1}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var sizes []int
-			for _, b := range SplitCommit(tc.ops, tc.l) {
-				sizes = append(sizes, len(b))
-			}
-			require.Equal(t, tc.sizes, sizes)
-		})
-	}
-}
-
 func TestErrorMapping(t *testing.T) {
 	c := NewClient(WithEndpoint("http://127.0.0.1:1"), WithToken("hf_mapping_secret"))
 	tests := []struct {

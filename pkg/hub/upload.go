@@ -26,20 +26,19 @@ const (
 	SampleSize = 512
 )
 
-// CommitLimits bound one commit; CommitInBatches splits operations to stay inside them.
-type CommitLimits struct {
-	// MaxInlineFiles is the most hubkit.OpAddFile operations a commit carries.
-	MaxInlineFiles int
-	// MaxInlineBytes is the most inline content (before base64) a commit carries.
-	MaxInlineBytes int64
-	// MaxOps is the most operations of any kind a commit carries.
-	MaxOps int
-}
-
-// DefaultCommitLimits keeps commits well inside the Hub's: its documented maxima are 25k LFS
-// files and a 1 GB regular-file payload per commit, with a 60 s server timeout and advice of
-// "around 50-100 files per commit" (protocols/huggingface.md §6.4).
-var DefaultCommitLimits = CommitLimits{MaxInlineFiles: 100, MaxInlineBytes: 256 << 20, MaxOps: 10000}
+// Commit limits: the engine splits its commits to stay inside them. The Hub documents 25k LFS
+// files and a 1 GB regular-file payload per commit, a 60 s server-side timeout, and advises
+// "around 50-100 files per commit" (huggingface_hub create_commit docs; hub-docs
+// repositories-recommendations.md). The timeout, not the maxima, fails first, so stay well inside.
+const (
+	// MaxCommitOps is the most operations (mostly cheap LFS pointers) per commit: 10k of 25k.
+	MaxCommitOps = 10000
+	// MaxCommitInlineFiles is the most regular files (content inline, base64) per commit.
+	MaxCommitInlineFiles = 100
+	// MaxCommitInlineBytes is the most inline content per commit: 32 MiB of the 1 GB payload. A
+	// committer holds one commit's content (and its NDJSON body) in memory, so this bounds it.
+	MaxCommitInlineBytes = 32 << 20
+)
 
 // PreuploadFile is a file to classify as LFS or regular.
 type PreuploadFile struct {
@@ -151,7 +150,7 @@ func (u *LFSUpload) Upload(ctx context.Context, src hubkit.Source, opts ...Uploa
 		if oerr != nil {
 			return fmt.Errorf("hub: upload %s: open source: %w", short(u.obj.OID), oerr)
 		}
-		err = lfs.PutBasic(ctx, c.hc, u.upload, u.obj, rc, extra)
+		err = lfs.PutBasic(ctx, c.hc, u.upload, u.obj, rc, lfs.PutOptions{Header: extra})
 		_ = rc.Close()
 	}
 	if err != nil {
@@ -368,78 +367,4 @@ func (c *Client) sendCommit(ctx context.Context, op string, repo hubkit.Repo, br
 		return nil, fmt.Errorf("hub: %s: the Hub answered no commit id", op)
 	}
 	return &ci, nil
-}
-
-// SplitCommit splits ops into batches within l (zero fields: DefaultCommitLimits), keeping their
-// order. Deletions and LFS pointers are cheap; inline files count against the file and byte limits.
-func SplitCommit(ops []hubkit.CommitOp, l CommitLimits) [][]hubkit.CommitOp {
-	if l.MaxInlineFiles <= 0 {
-		l.MaxInlineFiles = DefaultCommitLimits.MaxInlineFiles
-	}
-	if l.MaxInlineBytes <= 0 {
-		l.MaxInlineBytes = DefaultCommitLimits.MaxInlineBytes
-	}
-	if l.MaxOps <= 0 {
-		l.MaxOps = DefaultCommitLimits.MaxOps
-	}
-	var out [][]hubkit.CommitOp
-	var cur []hubkit.CommitOp
-	files, bytes := 0, int64(0)
-	for _, op := range ops {
-		inline := op.Kind == hubkit.OpAddFile
-		size := int64(len(op.Content))
-		full := len(cur) >= l.MaxOps ||
-			(inline && (files >= l.MaxInlineFiles || (files > 0 && bytes+size > l.MaxInlineBytes)))
-		if full && len(cur) > 0 {
-			out = append(out, cur)
-			cur, files, bytes = nil, 0, 0
-		}
-		cur = append(cur, op)
-		if inline {
-			files++
-			bytes += size
-		}
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
-}
-
-// CommitInBatches commits ops to branch in as many commits as the client's CommitLimits need
-// (see WithCommitLimits), chaining each commit's parentCommit to the previous one so a
-// concurrent writer makes the next batch fail with hubkit.ErrConflict instead of interleaving. The
-// first batch uses opts.ParentCommit. Summaries get " (part i/n)" when there is more than one.
-// It returns the commits made, also when a later batch fails.
-func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch string, opts CommitOptions, ops []hubkit.CommitOp) ([]*CommitInfo, error) {
-	batches := SplitCommit(ops, c.limits)
-	if len(batches) == 0 {
-		batches = [][]hubkit.CommitOp{nil}
-	}
-	var done []*CommitInfo
-	parent := opts.ParentCommit
-	for i, b := range batches {
-		o := opts
-		o.ParentCommit = parent
-		if len(batches) > 1 {
-			o.Summary = fmt.Sprintf("%s (part %d/%d)", summaryOr(opts.Summary), i+1, len(batches))
-		}
-		ci, err := c.Commit(ctx, repo, branch, o, b)
-		if err != nil {
-			if len(done) > 0 {
-				return done, fmt.Errorf("hub: commit part %d of %d (after %d committed): %w", i+1, len(batches), len(done), err)
-			}
-			return nil, err
-		}
-		done = append(done, ci)
-		parent = ci.OID
-	}
-	return done, nil
-}
-
-func summaryOr(s string) string {
-	if s == "" {
-		return "Upload files with hf2ms"
-	}
-	return s
 }

@@ -30,20 +30,23 @@ const (
 
 // Event is one item of the event stream.
 type Event struct {
-	Type    EventType     `json:"type"`
-	Time    time.Time     `json:"time"`
-	Shard   int           `json:"shard,omitempty"` // 1-based shard number; 0 = the orchestrator or the commit step
-	Repo    string        `json:"repo,omitempty"`  // the source repository, set in batch runs
-	Path    string        `json:"path,omitempty"`
-	Size    int64         `json:"size,omitempty"`
-	Bytes   int64         `json:"bytes,omitempty"`
-	Action  string        `json:"action,omitempty"`
-	Commit  string        `json:"commit,omitempty"`
-	Message string        `json:"message,omitempty"`
-	Error   string        `json:"error,omitempty"`
-	Plan    *PlanSummary  `json:"plan,omitempty"`
-	Verify  *Verification `json:"verify,omitempty"`
-	Report  *Report       `json:"report,omitempty"`
+	Type    EventType `json:"type"`
+	Time    time.Time `json:"time"`
+	Shard   int       `json:"shard,omitempty"` // 1-based shard number; 0 = the orchestrator or the commit step
+	Repo    string    `json:"repo,omitempty"`  // the source repository, set in batch runs
+	Path    string    `json:"path,omitempty"`
+	Size    int64     `json:"size,omitempty"`
+	Bytes   int64     `json:"bytes,omitempty"`
+	Action  string    `json:"action,omitempty"`
+	Commit  string    `json:"commit,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	// Transfer and Deduplicated say how a copied blob travelled (file_done; see UploadResult).
+	Transfer     string        `json:"transfer,omitempty"`
+	Deduplicated int64         `json:"deduplicated,omitempty"`
+	Plan         *PlanSummary  `json:"plan,omitempty"`
+	Verify       *Verification `json:"verify,omitempty"`
+	Report       *Report       `json:"report,omitempty"`
 }
 
 // PlanSummary is the plan as events and reports carry it.

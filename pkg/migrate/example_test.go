@@ -53,7 +53,7 @@ func Example() {
 // Plan without writing anything: what would be copied, and an ETA at 100 MB/s.
 func ExampleMigrator_Plan() {
 	src, dst, from, to := exampleHubs()
-	m, _ := migrate.New(src, dst, from, to, migrate.WithExclude("*.md"))
+	m, _ := migrate.New(src, dst, from, to, migrate.WithOptions(migrate.Options{Exclude: []string{"*.md"}}))
 	plan, err := m.Plan(context.Background())
 	if err != nil {
 		panic(err)

@@ -27,7 +27,7 @@ func BenchmarkRun(b *testing.B) {
 			specs = append(specs, memhub.FileSpec{Path: fmt.Sprintf("f%d.bin", f), Blob: &synth.Blob{Size: size, Seed: uint64(f)}})
 		}
 		src.Seed(from, false, specs...)
-		m, err := migrate.New(src, dst, from, to, migrate.WithConcurrency(4, 4))
+		m, err := migrate.New(src, dst, from, to, migrate.WithOptions(migrate.Options{Files: 4, Parts: 4}))
 		if err != nil {
 			b.Fatal(err)
 		}

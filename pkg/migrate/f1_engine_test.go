@@ -2,7 +2,6 @@ package migrate_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -144,7 +143,7 @@ func TestChangedSourceMovesOnlyChangesAndDelete(t *testing.T) {
 		memhub.FileSpec{Path: "weights/copy.bin", Delete: true},
 	)
 	dst.ResetStats()
-	rep, err := run(t, src, dst, migrate.WithDelete(true))
+	rep, err := run(t, src, dst, migrate.WithOptions(migrate.Options{Delete: true}))
 	require.NoError(t, err)
 	require.Equal(t, migrate.StatusSucceeded, rep.Status)
 	require.Equal(t, 2, rep.FilesCopied)
@@ -236,9 +235,9 @@ func TestVisibility(t *testing.T) {
 	}{
 		{name: "new copies public source", srcPrivate: false, wantPriv: false},
 		{name: "new copies private source", srcPrivate: true, wantPriv: true},
-		{name: "forced public", srcPrivate: true, opt: []migrate.Option{migrate.WithPrivate(false)}, wantPriv: false},
+		{name: "forced public", srcPrivate: true, opt: []migrate.Option{migrate.WithOptions(migrate.Options{Private: new(false)})}, wantPriv: false},
 		{name: "existing keeps own", srcPrivate: true, existing: new(bool), wantPriv: false},
-		{name: "existing changed when asked", srcPrivate: false, existing: new(bool), opt: []migrate.Option{migrate.WithPrivate(true)}, wantPriv: true},
+		{name: "existing changed when asked", srcPrivate: false, existing: new(bool), opt: []migrate.Option{migrate.WithOptions(migrate.Options{Private: new(true)})}, wantPriv: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := memhub.New(migrate.ModelScope)
@@ -317,8 +316,8 @@ func TestParallelShardsAndManyFiles(t *testing.T) {
 	}
 	src.Seed(msRepo, false, files...)
 	var log eventLog
-	rep, err := run(t, src, dst, migrate.WithParallel(true), migrate.WithChunkSize(128<<10),
-		migrate.WithWorkers(3), migrate.WithConcurrency(4, 2), migrate.WithEvents(log.add))
+	rep, err := run(t, src, dst, migrate.WithOptions(migrate.Options{Parallel: true, ChunkSize: 128 << 10, Files: 4, Parts: 2}),
+		migrate.WithWorkers(3), migrate.WithEvents(log.add))
 	require.NoError(t, err)
 	require.Equal(t, 5, rep.Plan.Shards, "512 KiB + 28 bytes in 128 KiB chunks")
 	require.Equal(t, 3108, rep.FilesCopied)
@@ -355,7 +354,7 @@ func TestHFToMSRegularFilesHashedWhenNoCommonHash(t *testing.T) {
 
 func TestIncludeExclude(t *testing.T) {
 	src, dst := seedSource(t)
-	m, err := migrate.New(src, dst, msRepo, hfRepo, migrate.WithInclude("*.bin", "*.json"), migrate.WithExclude("weights/copy.bin"))
+	m, err := migrate.New(src, dst, msRepo, hfRepo, migrate.WithOptions(migrate.Options{Include: []string{"*.bin", "*.json"}, Exclude: []string{"weights/copy.bin"}}))
 	require.NoError(t, err)
 	p, err := m.Plan(context.Background())
 	require.NoError(t, err)
@@ -364,7 +363,7 @@ func TestIncludeExclude(t *testing.T) {
 		paths = append(paths, f.Path)
 	}
 	require.Equal(t, []string{"config.json", "weights/part-1.bin"}, paths)
-	_, err = migrate.New(src, dst, msRepo, hfRepo, migrate.WithInclude("[bad"))
+	_, err = migrate.New(src, dst, msRepo, hfRepo, migrate.WithOptions(migrate.Options{Include: []string{"[bad"}}))
 	require.ErrorIs(t, err, hubkit.ErrInvalid)
 }
 
@@ -411,7 +410,7 @@ func TestBatch(t *testing.T) {
 
 func TestRunJobShardMismatchDetected(t *testing.T) {
 	src, dst := seedSource(t)
-	m, err := migrate.New(src, dst, msRepo, hfRepo, migrate.WithParallel(true))
+	m, err := migrate.New(src, dst, msRepo, hfRepo, migrate.WithOptions(migrate.Options{Parallel: true}))
 	require.NoError(t, err)
 	p, err := m.Plan(context.Background())
 	require.NoError(t, err)
@@ -430,14 +429,4 @@ func TestRunJobShardMismatchDetected(t *testing.T) {
 	require.ErrorIs(t, err, hubkit.ErrConflict)
 	require.Equal(t, migrate.EventError, log.events[len(log.events)-1].Type)
 	require.True(t, errors.Is(migrate.RunJob(context.Background(), migrate.Job{}, src, dst, nil), hubkit.ErrInvalid))
-}
-
-func TestServeWorkerReportsABadJobAsAnEvent(t *testing.T) {
-	var out strings.Builder
-	err := migrate.ServeWorker(context.Background(), strings.NewReader("{not json"), &out, nil)
-	require.ErrorIs(t, err, hubkit.ErrInvalid)
-	var ev migrate.Event
-	require.NoError(t, json.Unmarshal([]byte(out.String()), &ev), out.String())
-	require.Equal(t, migrate.EventError, ev.Type)
-	require.Contains(t, ev.Error, "read job")
 }

@@ -234,3 +234,19 @@ func TestCollectorAggregates(t *testing.T) {
 	require.Len(t, r.Files, 5)
 	require.True(t, c.verified())
 }
+
+func TestCoversLines(t *testing.T) {
+	tests := []struct {
+		got, want string
+		ok        bool
+	}{
+		{"a\nb\n", "a\n", true},
+		{"a\r\nb\r\n", "b\n\n", true},
+		{"a\n", "a\nb\n", false},
+		{"", "", true},
+		{"x\n", "  \n", true},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.ok, coversLines([]byte(tt.got), []byte(tt.want)), "%q covers %q", tt.got, tt.want)
+	}
+}

@@ -1,4 +1,4 @@
-package migrate
+package migrate_test
 
 import (
 	"bytes"
@@ -23,9 +23,15 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -56,58 +62,57 @@ const (
 // RateLimit t=) are still honoured in full.
 func newFaultWorld(t *testing.T) *e2eWorld {
 	t.Helper()
-	w := newE2EWorld(t, e2eConfig{})
+	w := newE2EWorld(t)
 	gate := httpx.NewGate()
 	hc := func() *http.Client {
 		return httpx.NewClient(httpx.WithGate(gate), httpx.WithBackoff(5*time.Millisecond, 40*time.Millisecond),
 			httpx.WithMaxWait(10*time.Second))
 	}
-	hfc := hub.NewClient(hub.WithEndpoint(w.hf.URL()), hub.WithToken(e2eHFToken), hub.WithHTTPClient(hc()))
-	msc := msclient.NewClient(msclient.WithEndpoint(w.ms.URL()), msclient.WithToken(e2eMSToken),
+	hfc := hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(testworld.HFToken), hub.WithHTTPClient(hc()))
+	msc := msclient.NewClient(msclient.WithEndpoint(w.MS.URL()), msclient.WithToken(testworld.MSToken),
 		msclient.WithHTTPClient(hc()),
 		msclient.WithCommitRetry(4, 10*time.Millisecond, 10*time.Second),
-		msclient.WithUploadRetry(3, 10*time.Millisecond),
 		msclient.WithResumeOptions(httpx.WithResumeBackoff(5*time.Millisecond, 40*time.Millisecond)))
-	w.hubs = map[HubName]Hub{HuggingFace: NewHFHub(hfc), ModelScope: NewMSHub(msc)}
+	w.hubs = map[migrate.HubName]migrate.Hub{migrate.HuggingFace: hfhub.New(hfc), migrate.ModelScope: mshub.New(msc)}
 	return w
 }
 
 // faultDir is one direction of the matrix.
-type faultDir struct{ from, to HubName }
+type faultDir struct{ from, to migrate.HubName }
 
 func (d faultDir) String() string { return fmt.Sprintf("%s to %s", d.from, d.to) }
 
 var (
-	hfToMS = faultDir{HuggingFace, ModelScope}
-	msToHF = faultDir{ModelScope, HuggingFace}
-	hfToHF = faultDir{HuggingFace, HuggingFace}
+	hfToMS = faultDir{migrate.HuggingFace, migrate.ModelScope}
+	msToHF = faultDir{migrate.ModelScope, migrate.HuggingFace}
+	hfToHF = faultDir{migrate.HuggingFace, migrate.HuggingFace}
 )
 
 // Route classes by role. Both fakes name their classes alike where the roles match.
-func srcCDNRoute(h HubName) string {
-	if h == HuggingFace {
+func srcCDNRoute(h migrate.HubName) string {
+	if h == migrate.HuggingFace {
 		return hubtest.RouteCDN
 	}
 	return mstest.RouteCDN
 }
 
-// srcDirectRoute serves regular files (and, on ModelScope, small LFS files) without a redirect.
-func srcDirectRoute(h HubName) string {
-	if h == HuggingFace {
+// srcDirectRoute serves regular files (and, on migrate.ModelScope, small LFS files) without a redirect.
+func srcDirectRoute(h migrate.HubName) string {
+	if h == migrate.HuggingFace {
 		return hubtest.RouteResolve
 	}
 	return mstest.RouteDownload
 }
 
-func dstBatchRoute(h HubName) string {
-	if h == HuggingFace {
+func dstBatchRoute(h migrate.HubName) string {
+	if h == migrate.HuggingFace {
 		return hubtest.RouteLFSBatch
 	}
 	return mstest.RouteLFSBatch
 }
 
-func commitRoute(h HubName) string {
-	if h == HuggingFace {
+func commitRoute(h migrate.HubName) string {
+	if h == migrate.HuggingFace {
 		return hubtest.RouteCommit
 	}
 	return mstest.RouteCommit
@@ -117,19 +122,19 @@ func commitRoute(h HubName) string {
 type faultRun struct {
 	w        *e2eWorld
 	dir      faultDir
-	from, to Repo
+	from, to migrate.Repo
 	injected []injected
 	lock     bool // the Hugging Face source is storage-locked
 }
 
 type injected struct {
-	hub  HubName
+	hub  migrate.HubName
 	rule fault.Rule
 }
 
 // add injects r on hub h's fake.
-func (f *faultRun) add(h HubName, r fault.Rule) {
-	f.w.faults(h).Add(r)
+func (f *faultRun) add(h migrate.HubName, r fault.Rule) {
+	f.w.Faults(h).Add(r)
 	f.injected = append(f.injected, injected{h, r})
 }
 
@@ -147,28 +152,28 @@ func (f *faultRun) requireFaultsHit(t *testing.T) {
 	}
 	for k, n := range want {
 		h, route, _ := strings.Cut(k, "|")
-		require.GreaterOrEqual(t, f.w.faults(HubName(h)).Count(route), n,
-			"fault on %s route %q was not hit as often as injected (%s)", h, route, f.w.faults(HubName(h)))
+		require.GreaterOrEqual(t, f.w.Faults(migrate.HubName(h)).Count(route), n,
+			"fault on %s route %q was not hit as often as injected (%s)", h, route, f.w.Faults(migrate.HubName(h)))
 	}
 }
 
 // faultFiles is the source of every run: regular files, small LFS files (basic uploads, and on
-// ModelScope served directly below the redirect threshold), and one LFS file above the HF fake's
+// migrate.ModelScope served directly below the redirect threshold), and one LFS file above the HF fake's
 // multipart threshold.
-func faultFiles(seed byte) []e2eFile {
-	return []e2eFile{
+func faultFiles(seed byte) []testworld.File {
+	return []testworld.File{
 		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# hubkit.Model under faults\n")},
 		{Path: "config.json", Content: []byte(fmt.Sprintf(`{"seed": %d, "hidden": 768}`, seed))},
 		{Path: "tokenizer/vocab.txt", Content: bytes.Repeat([]byte("token\n"), 200)},
-		{Path: "model.safetensors", Content: contractBytes(90<<10, seed), LFS: true},
-		{Path: "shards/model-00001.bin", Content: contractBytes(300<<10, seed+1), LFS: true},
-		{Path: "data/train.parquet", Content: contractBytes(20<<10, seed+2), LFS: true},
-		{Path: "data/eval.parquet", Content: contractBytes(40<<10, seed+3), LFS: true},
+		{Path: "model.safetensors", Content: migratetest.Bytes(90<<10, seed), LFS: true},
+		{Path: "shards/model-00001.bin", Content: migratetest.Bytes(300<<10, seed+1), LFS: true},
+		{Path: "data/train.parquet", Content: migratetest.Bytes(20<<10, seed+2), LFS: true},
+		{Path: "data/eval.parquet", Content: migratetest.Bytes(40<<10, seed+3), LFS: true},
 	}
 }
 
 // keepFile is on the destination before the run: not in the source, kept (no --delete).
-var keepFile = e2eFile{Path: "keep.txt", Content: []byte("on the destination before the migration\n")}
+var keepFile = testworld.File{Path: "keep.txt", Content: []byte("on the destination before the migration\n")}
 
 // newFaultRun builds a world, seeds the source and an existing destination (so its branch head
 // before the run is known).
@@ -176,21 +181,21 @@ func newFaultRun(t *testing.T, dir faultDir, seed byte) *faultRun {
 	t.Helper()
 	w := newFaultWorld(t)
 	f := &faultRun{w: w, dir: dir,
-		from: Repo{dir.from, hubkit.Model, e2eUser + "/faulty"},
-		to:   Repo{dir.to, hubkit.Model, e2eOrg + "/mirror"}}
-	w.create(t, f.from, false)
-	w.seed(t, f.from, faultFiles(seed)...)
-	w.create(t, f.to, false)
-	w.seed(t, f.to, keepFile)
+		from: migrate.Repo{dir.from, hubkit.Model, testworld.User + "/faulty"},
+		to:   migrate.Repo{dir.to, hubkit.Model, testworld.Org + "/mirror"}}
+	w.Create(t, f.from, false)
+	w.Seed(t, f.from, faultFiles(seed)...)
+	w.Create(t, f.to, false)
+	w.Seed(t, f.to, keepFile)
 	return f
 }
 
 // head is the destination's branch head.
 func (f *faultRun) head(t *testing.T) string {
 	t.Helper()
-	h := f.w.history(t, f.to)
+	h := f.w.History(t, f.to)
 	require.NotEmpty(t, h)
-	return h[0]
+	return h[0].ID
 }
 
 // mismatch compares the destination's bytes with the source's (at the pinned commit: the source
@@ -198,10 +203,10 @@ func (f *faultRun) head(t *testing.T) string {
 // destination may also hold keep.txt (unchanged) and the .gitattributes Hugging Face maintains.
 func (f *faultRun) mismatch(t *testing.T) string {
 	t.Helper()
-	src, dst := f.w.contents(t, f.from), f.w.contents(t, f.to)
+	src, dst := f.w.Contents(t, f.from), f.w.Contents(t, f.to)
 	delete(src, ".gitattributes")
 	delete(dst, ".gitattributes")
-	if dst[keepFile.Path] != contractSHA(keepFile.Content) {
+	if dst[keepFile.Path] != hubkit.SHA256Hex(keepFile.Content) {
 		return "keep.txt changed or missing"
 	}
 	delete(dst, keepFile.Path)
@@ -228,8 +233,8 @@ func (f *faultRun) mismatch(t *testing.T) string {
 func (f *faultRun) storedBlobs(t *testing.T) (all map[string]int64, stored map[string]bool) {
 	t.Helper()
 	all, stored = map[string]int64{}, map[string]bool{}
-	if f.dir.from == HuggingFace {
-		fs, err := f.w.hf.Files(hfType(f.from.Type), f.from.ID, HFDefaultBranch)
+	if f.dir.from == migrate.HuggingFace {
+		fs, err := f.w.HF.Files(f.from.Type, f.from.ID, hfhub.DefaultBranch)
 		require.NoError(t, err)
 		for _, fi := range fs {
 			if fi.LFS {
@@ -237,7 +242,7 @@ func (f *faultRun) storedBlobs(t *testing.T) (all map[string]int64, stored map[s
 			}
 		}
 	} else {
-		fs, err := f.w.ms.Files(msKind(f.from.Type), f.from.ID, MSDefaultBranch)
+		fs, err := f.w.MS.Files(f.from.Type, f.from.ID, mshub.DefaultBranch)
 		require.NoError(t, err)
 		for _, fi := range fs {
 			if fi.LFS {
@@ -247,10 +252,10 @@ func (f *faultRun) storedBlobs(t *testing.T) (all map[string]int64, stored map[s
 	}
 	require.NotEmpty(t, all)
 	for sha := range all {
-		if f.dir.to == HuggingFace {
-			stored[sha] = f.w.hf.HasLFSObject(sha)
+		if f.dir.to == migrate.HuggingFace {
+			stored[sha] = f.w.HF.HasLFSObject(sha)
 		} else {
-			stored[sha] = f.w.ms.HasBlob(sha)
+			stored[sha] = f.w.MS.HasLFSObject(sha)
 		}
 	}
 	return all, stored
@@ -258,9 +263,9 @@ func (f *faultRun) storedBlobs(t *testing.T) (all map[string]int64, stored map[s
 
 // uploadRequests is how many upload requests storing a blob of size costs on hub h's fake (the
 // HF fake's upload route counts every multipart part).
-func uploadRequests(h HubName, size int64) int {
+func uploadRequests(h migrate.HubName, size int64) int {
 	const threshold, chunk = 256 << 10, 96 << 10 // newE2EWorld's hubtest options
-	if h == HuggingFace && size >= threshold {
+	if h == migrate.HuggingFace && size >= threshold {
 		return int((size + chunk - 1) / chunk)
 	}
 	return 1
@@ -363,22 +368,8 @@ type faultCase struct {
 	minTime time.Duration // the run must have waited at least this long (rate-limit windows)
 }
 
-// gitFallbackPresent reports whether the Hugging Face git fallback (adapter_hf_git.go) is part of
-// this package: with it a storage-locked source must migrate, without it the run must fail cleanly.
-func gitFallbackPresent(t *testing.T) bool {
-	_, err := os.Stat("adapter_hf_git.go")
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		require.NoError(t, err)
-	}
-	return err == nil
-}
-
 func faultCases(t *testing.T) []faultCase {
 	both := []faultDir{hfToMS, msToHF}
-	lockName, lockWant, lockErr := "storage-lock 403 (no git fallback: clear error)", mustFailClean, error(hubkit.ErrStorageLocked)
-	if gitFallbackPresent(t) {
-		lockName, lockWant, lockErr = "storage-lock 403 (git fallback)", mustComplete, nil
-	}
 	rateLimit := func(f *faultRun) {
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 		f.dst(fault.Rule{Route: dstBatchRoute(f.dir.to), Times: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
@@ -386,20 +377,20 @@ func faultCases(t *testing.T) []faultCase {
 	bursts := func(f *faultRun) {
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 3, Status: http.StatusInternalServerError})
 		f.src(fault.Rule{Route: srcDirectRoute(f.dir.from), Times: 2, Status: http.StatusBadGateway})
-		f.dst(fault.Rule{Route: routeOfUploads(f.dir.to), Times: 2, Status: http.StatusServiceUnavailable})
+		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 2, Status: http.StatusServiceUnavailable})
 		f.dst(fault.Rule{Route: dstBatchRoute(f.dir.to), Times: 2, Status: http.StatusBadGateway})
 	}
 	cutDownload := func(f *faultRun) {
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 3, CutAfter: 30 << 10})
 	}
 	cutUpload := func(f *faultRun) {
-		f.dst(fault.Rule{Route: routeOfUploads(f.dir.to), Times: 2, CutAfter: 40 << 10})
+		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 2, CutAfter: 40 << 10})
 	}
 	slow := func(f *faultRun) {
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), BytesPerSecond: 1 << 20})
 	}
 	commitRate := func(f *faultRun) {
-		if f.dir.to == ModelScope { // inside HTTP 200, as ModelScope answers commits that come too fast
+		if f.dir.to == migrate.ModelScope { // inside HTTP 200, as migrate.ModelScope answers commits that come too fast
 			f.dst(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 2))
 			return
 		}
@@ -420,9 +411,9 @@ func faultCases(t *testing.T) []faultCase {
 			commitRate(f)
 			slow(f)
 		}},
-		{name: lockName, dirs: []faultDir{hfToMS, hfToHF}, want: lockWant, wantErr: lockErr, inject: func(f *faultRun) {
+		{name: "storage-lock 403 (git fallback)", dirs: []faultDir{hfToMS, hfToHF}, want: mustComplete, inject: func(f *faultRun) {
 			f.lock = true
-			f.w.hf.SetStorageLock(hfType(f.from.Type), f.from.ID, true)
+			f.w.HF.SetStorageLock(f.from.Type, f.from.ID, true)
 		}},
 		{name: "source serves wrong bytes once (LFS)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrHashMismatch, inject: func(f *faultRun) {
 			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1, Corrupt: true})
@@ -453,12 +444,12 @@ func runFault(t *testing.T, f *faultRun, want outcome, wantErr error, minTime ti
 	var res runResult
 	headBefore := f.head(t)
 	start := time.Now()
-	rep, err := f.w.migrate(t, f.from, f.to)
+	rep, err := f.w.migrate(t, f.from, f.to, migrate.Options{})
 	elapsed := time.Since(start)
-	f.w.faults(HuggingFace).Clear()
-	f.w.faults(ModelScope).Clear()
+	f.w.Faults(migrate.HuggingFace).Clear()
+	f.w.Faults(migrate.ModelScope).Clear()
 	if f.lock {
-		f.w.hf.SetStorageLock(hfType(f.from.Type), f.from.ID, false)
+		f.w.HF.SetStorageLock(f.from.Type, f.from.ID, false)
 	}
 	require.NotNil(t, rep)
 
@@ -472,12 +463,12 @@ func runFault(t *testing.T, f *faultRun, want outcome, wantErr error, minTime ti
 	if err != nil {
 		msg = err.Error()
 	}
-	for _, tok := range []string{e2eHFToken, e2eMSToken} {
+	for _, tok := range []string{testworld.HFToken, testworld.MSToken} {
 		require.NotContains(t, msg, tok, "a token leaked into the error")
 		require.NotContains(t, rep.Error, tok, "a token leaked into the report")
 	}
-	res.completed = err == nil && rep.Status == StatusSucceeded && rep.Verification.OK() && moved && diff == ""
-	res.failedClean = err != nil && rep.Status == StatusFailed && rep.Error != "" && !moved &&
+	res.completed = err == nil && rep.Status == migrate.StatusSucceeded && rep.Verification.OK() && moved && diff == ""
+	res.failedClean = err != nil && rep.Status == migrate.StatusFailed && rep.Error != "" && !moved &&
 		(wantErr == nil || errors.Is(err, wantErr))
 	t.Logf("%s: %s in %s; status %s; error: %v", f.dir, map[bool]string{true: "completed", false: "did not complete"}[res.completed],
 		elapsed.Round(time.Millisecond), rep.Status, err)
@@ -485,7 +476,7 @@ func runFault(t *testing.T, f *faultRun, want outcome, wantErr error, minTime ti
 	require.False(t, res.corrupted, "the destination's head moved to content that differs from the source: %s", diff)
 	switch want {
 	case mustComplete:
-		require.NoError(t, err, "transient faults only: the run must complete (%s)", f.w.faults(f.dir.to))
+		require.NoError(t, err, "transient faults only: the run must complete (%s)", f.w.Faults(f.dir.to))
 		require.True(t, res.completed, "status %s, verification %+v, %s", rep.Status, rep.Verification, diff)
 		require.GreaterOrEqual(t, elapsed, minTime, "the run did not wait for the rate-limit window")
 	case mustFailClean:
@@ -515,19 +506,19 @@ func rerunResumes(t *testing.T, f *faultRun) bool {
 			wantUploads += uploadRequests(f.dir.to, size)
 		}
 	}
-	before := f.w.uploads(f.dir.to)
+	before := f.w.Uploads(f.dir.to)
 	headBefore := f.head(t)
-	rep, err := f.w.migrate(t, f.from, f.to)
+	rep, err := f.w.migrate(t, f.from, f.to, migrate.Options{})
 	require.NoError(t, err, "the re-run after a failure must finish the job")
-	require.Equal(t, StatusSucceeded, rep.Status)
+	require.Equal(t, migrate.StatusSucceeded, rep.Status)
 	require.True(t, rep.Verification.OK(), "%+v", rep.Verification)
 	require.NotEqual(t, headBefore, f.head(t))
 	require.Empty(t, f.mismatch(t))
-	require.Equal(t, wantUploads, f.w.uploads(f.dir.to)-before,
+	require.Equal(t, wantUploads, f.w.Uploads(f.dir.to)-before,
 		"the re-run uploads only the blobs the destination does not store (%d of %d stored)", countTrue(stored), len(all))
 	storedReported := 0
 	for _, fr := range rep.Files {
-		if fr.Action == ActionStored {
+		if fr.Action == migrate.ActionStored {
 			storedReported++
 		}
 	}
@@ -634,21 +625,21 @@ type soakFault struct {
 
 var soakFaults = []soakFault{
 	{"429", false, func(f *faultRun, r *rand.Rand) {
-		routes := []func() (HubName, string){
-			func() (HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
-			func() (HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
-			func() (HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
+		routes := []func() (migrate.HubName, string){
+			func() (migrate.HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
+			func() (migrate.HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
+			func() (migrate.HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
 		}
 		h, route := routes[r.IntN(len(routes))]()
 		f.add(h, fault.Rule{Route: route, Times: 1 + r.IntN(2), Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	}},
 	{"5xx", false, func(f *faultRun, r *rand.Rand) {
 		statuses := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
-		routes := []func() (HubName, string){
-			func() (HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
-			func() (HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
-			func() (HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
-			func() (HubName, string) { return f.dir.to, routeOfUploads(f.dir.to) },
+		routes := []func() (migrate.HubName, string){
+			func() (migrate.HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
+			func() (migrate.HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
+			func() (migrate.HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
+			func() (migrate.HubName, string) { return f.dir.to, testworld.UploadRoute(f.dir.to) },
 		}
 		h, route := routes[r.IntN(len(routes))]()
 		f.add(h, fault.Rule{Route: route, Times: 1 + r.IntN(2), Status: statuses[r.IntN(len(statuses))]})
@@ -657,13 +648,13 @@ var soakFaults = []soakFault{
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1 + r.IntN(3), CutAfter: int64(1 + r.IntN(60<<10))})
 	}},
 	{"cut-upload", false, func(f *faultRun, r *rand.Rand) {
-		f.dst(fault.Rule{Route: routeOfUploads(f.dir.to), Times: 1 + r.IntN(2), CutAfter: int64(1 + r.IntN(60<<10))})
+		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 1 + r.IntN(2), CutAfter: int64(1 + r.IntN(60<<10))})
 	}},
 	{"slow", false, func(f *faultRun, r *rand.Rand) {
 		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), BytesPerSecond: int64(1+r.IntN(4)) << 20})
 	}},
 	{"commit-frequency", false, func(f *faultRun, _ *rand.Rand) {
-		if f.dir.to == ModelScope {
+		if f.dir.to == migrate.ModelScope {
 			f.dst(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 1))
 			return
 		}
@@ -709,7 +700,7 @@ func faultSoakRun(t *testing.T, table *faultTable, seed uint64, i int) {
 // worker's pid) and kills the worker with SIGKILL once the job has stored `stored` blobs and the
 // big file is in flight: a worker process dying mid-transfer, with no chance to clean up.
 type killingExecutor struct {
-	sub     Subprocess
+	sub     worker.Subprocess
 	pidFile string
 	stored  int
 	bigPath string
@@ -718,19 +709,19 @@ type killingExecutor struct {
 	log     []string // the blob job's events, for the failure message
 }
 
-func (k *killingExecutor) Run(ctx context.Context, job Job, emit func(Event)) error {
-	// The job that moves blobs: a shard's, or the single PhaseAll job of an unsplit run.
-	if job.Phase == PhaseCommit || k.killed.Load() {
+func (k *killingExecutor) Run(ctx context.Context, job migrate.Job, emit func(migrate.Event)) error {
+	// The job that moves blobs: a shard's, or the single migrate.PhaseAll job of an unsplit run.
+	if job.Phase == migrate.PhaseCommit || k.killed.Load() {
 		return k.sub.Run(ctx, job, emit)
 	}
 	done := 0
-	return k.sub.Run(ctx, job, func(ev Event) {
+	return k.sub.Run(ctx, job, func(ev migrate.Event) {
 		emit(ev)
 		k.log = append(k.log, fmt.Sprintf("%s %s %s %d/%d", ev.Time.Format("05.000"), ev.Type, ev.Path, ev.Bytes, ev.Size))
-		if ev.Type == EventFileDone && ev.Action == ActionCopied {
+		if ev.Type == migrate.EventFileDone && ev.Action == migrate.ActionCopied {
 			done++
 		}
-		if ev.Type == EventProgress && ev.Path == k.bigPath && done >= k.stored && ev.Bytes < ev.Size && k.killed.CompareAndSwap(false, true) {
+		if ev.Type == migrate.EventProgress && ev.Path == k.bigPath && done >= k.stored && ev.Bytes < ev.Size && k.killed.CompareAndSwap(false, true) {
 			k.killErr = killPidFile(k.pidFile)
 		}
 	})
@@ -769,38 +760,38 @@ func faultWorkerKill(t *testing.T, table *faultTable) {
 	// Slow CDN bodies: the small blobs land in well under a second, the big one takes ~2.5 s.
 	f.src(fault.Rule{Route: hubtest.RouteCDN, BytesPerSecond: 128 << 10})
 	pidFile := filepath.Join(t.TempDir(), "worker.pid")
-	sub := Subprocess{
+	sub := worker.Subprocess{
 		Command: []string{"/bin/sh", "-c", `echo $$ > "$HF2MS_TEST_PIDFILE" && exec "$0" worker`, bin},
-		Env: []string{"HF_TOKEN=" + e2eHFToken, "MODELSCOPE_TOKEN=" + e2eMSToken, "HF2MS_TEST_PIDFILE=" + pidFile,
+		Env: []string{"HF_TOKEN=" + testworld.HFToken, "MODELSCOPE_TOKEN=" + testworld.MSToken, "HF2MS_TEST_PIDFILE=" + pidFile,
 			"HF_ENDPOINT=", "MODELSCOPE_ENDPOINT=", "MODELSCOPE_DOMAIN="},
 	}
-	ep := WithEndpoints(Endpoints{HF: f.w.hf.URL(), MS: f.w.ms.URL()})
+	ep := migrate.WithEndpoints(migrate.Endpoints{HF: f.w.HF.URL(), MS: f.w.MS.URL()})
 	kill := &killingExecutor{sub: sub, pidFile: pidFile, stored: 3, bigPath: big}
 
 	headBefore := f.head(t)
-	rep, err := f.w.migrate(t, f.from, f.to, WithExecutor(kill), ep)
+	rep, err := f.w.migrate(t, f.from, f.to, migrate.Options{}, migrate.WithExecutor(kill), ep)
 	require.True(t, kill.killed.Load(), "the worker was never killed mid-transfer: %v; events:\n%s", err, strings.Join(kill.log, "\n"))
 	require.NoError(t, kill.killErr)
 	require.Error(t, err, "a killed worker fails the run")
 	require.Contains(t, err.Error(), "re-run to resume")
-	require.Equal(t, StatusFailed, rep.Status)
+	require.Equal(t, migrate.StatusFailed, rep.Status)
 	require.Equal(t, headBefore, f.head(t), "no commit after a killed worker")
 	_, stored := f.storedBlobs(t)
 	require.Equal(t, 3, countTrue(stored), "the three small blobs were stored before the kill")
 	res := runResult{failedClean: true}
-	f.w.faults(HuggingFace).Clear()
+	f.w.Faults(migrate.HuggingFace).Clear()
 
 	// Re-started with a normal subprocess executor: only the big blob moves.
-	before := f.w.uploads(ModelScope)
-	rep, err = f.w.migrate(t, f.from, f.to, WithExecutor(sub), ep)
+	before := f.w.Uploads(migrate.ModelScope)
+	rep, err = f.w.migrate(t, f.from, f.to, migrate.Options{}, migrate.WithExecutor(sub), ep)
 	require.NoError(t, err)
-	require.Equal(t, StatusSucceeded, rep.Status)
+	require.Equal(t, migrate.StatusSucceeded, rep.Status)
 	require.True(t, rep.Verification.OK(), "%+v", rep.Verification)
 	require.Empty(t, f.mismatch(t))
-	require.Equal(t, 1, f.w.uploads(ModelScope)-before, "only the blob in flight when the worker died is uploaded again")
+	require.Equal(t, 1, f.w.Uploads(migrate.ModelScope)-before, "only the blob in flight when the worker died is uploaded again")
 	storedReported := 0
 	for _, fr := range rep.Files {
-		if fr.Action == ActionStored {
+		if fr.Action == migrate.ActionStored {
 			storedReported++
 		}
 	}

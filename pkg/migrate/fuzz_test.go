@@ -2,24 +2,15 @@ package migrate
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
-	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
 // Fuzz tests for the engine's parsers of untrusted input: repository references (command line,
@@ -166,182 +157,4 @@ func requireSameNode(t *testing.T, b, a *yaml.Node) {
 	for i := range b.Content {
 		requireSameNode(t, b.Content[i], a.Content[i])
 	}
-}
-
-// unsafeListingPath is an independent statement of what a listing must never smuggle into the
-// planner: escapes (.., absolute, backslash, drive letters), NUL and other control characters,
-// empty or dot segments.
-func unsafeListingPath(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") {
-		return true
-	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return true
-	}
-	for _, s := range strings.Split(p, "/") {
-		if s == "" || s == "." || s == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// onlyHost is a transport that refuses any request to another host than the test server's, so
-// a Link header or redirect can never send the client to the internet.
-type onlyHost struct {
-	host    string
-	foreign []string
-}
-
-func (o *onlyHost) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host != o.host {
-		if r.URL.Host != "" { // no host at all cannot reach anything: the request just fails
-			o.foreign = append(o.foreign, r.URL.Host)
-		}
-		return nil, fmt.Errorf("refused request to foreign host %q", r.URL.Host)
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// listingServer serves one fuzzed answer to every request, recording the requests it saw.
-type listingServer struct {
-	srv   *httptest.Server
-	tr    *onlyHost
-	body  []byte
-	link  string
-	paths []string
-}
-
-func newListingServer(t testing.TB, page func(l *listingServer, w http.ResponseWriter, r *http.Request)) *listingServer {
-	l := &listingServer{}
-	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.paths = append(l.paths, r.URL.RequestURI())
-		page(l, w, r)
-	}))
-	t.Cleanup(l.srv.Close)
-	u, err := url.Parse(l.srv.URL)
-	require.NoError(t, err)
-	l.tr = &onlyHost{host: u.Host}
-	return l
-}
-
-func (l *listingServer) client() *http.Client {
-	return &http.Client{Transport: l.tr, Timeout: 10 * time.Second}
-}
-
-// requireListingSafe asserts the combination the engine relies on: whatever a client returns
-// from a hostile listing, an entry with an unsafe path or an impossible size never passes the
-// planner's check.
-func requireListingSafe(t *testing.T, hubName HubName, repo Repo, files []File) {
-	t.Helper()
-	bad := false
-	for _, f := range files {
-		if unsafeListingPath(f.Path) {
-			require.Error(t, ValidatePath(f.Path), "ValidatePath accepts %q", f.Path)
-			bad = true
-		}
-		if f.Size < 0 {
-			bad = true
-		}
-	}
-	cp := append([]File(nil), files...)
-	err := checkListing(hubName, repo, cp)
-	if bad {
-		require.Error(t, err, "checkListing accepts a listing with unsafe entries: %+v", files)
-	}
-	if err == nil {
-		for _, f := range cp {
-			require.NoError(t, ValidatePath(f.Path))
-			require.GreaterOrEqual(t, f.Size, int64(0))
-		}
-	}
-}
-
-// FuzzHFListing: a Hugging Face tree page (JSON body and Link header) goes through hub.Client
-// and the engine's adapter; nothing panics, the Link cursor never leaves the endpoint, and unsafe
-// entries never get past the planner's listing check.
-func FuzzHFListing(f *testing.F) {
-	f.Add([]byte(`[{"type":"file","oid":"3f2a6c2f0b1d5c1b9b5b4e7b1a2f1c9d8e7f6a5b","size":12,"path":"README.md"}]`), "")
-	f.Fuzz(func(t *testing.T, body []byte, link string) {
-		l := newListingServer(t, func(l *listingServer, w http.ResponseWriter, _ *http.Request) {
-			if l.link != "" {
-				w.Header().Set("Link", l.link)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(l.body)
-		})
-		l.body, l.link = body, strings.ReplaceAll(link, "%SERVER%", l.srv.URL)
-		c := hub.NewClient(hub.WithEndpoint(l.srv.URL), hub.WithHTTPClient(l.client()), hub.WithToken("hf_fuzzSecretToken123"))
-		h := NewHFHub(c)
-		repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}
-		files, err := h.List(context.Background(), repo, "")
-		require.Empty(t, l.tr.foreign, "the client followed a cursor off the endpoint")
-		require.LessOrEqual(t, len(l.paths), 2, "requests: %q", l.paths)
-		if err != nil {
-			require.NotContains(t, err.Error(), "hf_fuzzSecretToken123")
-			return
-		}
-		requireListingSafe(t, HuggingFace, repo, files)
-	})
-}
-
-// FuzzMSListing: a ModelScope listing answer (the whole envelope) goes through msclient and the
-// engine's adapter, for models (/repo/files) and datasets (/repo/tree, paged); nothing panics,
-// a Success:false envelope is an error, and unsafe entries never get past the listing check.
-func FuzzMSListing(f *testing.F) {
-	f.Add([]byte(`{"Code":200,"Data":{"Files":[{"Name":"README.md","Path":"README.md","Type":"blob","Size":12,"Sha256":"","IsLFS":false,"Revision":"abc"}]},"Success":true}`), false)
-	f.Fuzz(func(t *testing.T, body []byte, dataset bool) {
-		l := newListingServer(t, func(l *listingServer, w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			if p := r.URL.Query().Get("PageNumber"); p != "" && p != "1" {
-				_, _ = w.Write([]byte(`{"Code":200,"Data":{"Files":[]},"Success":true}`))
-				return
-			}
-			_, _ = w.Write(l.body)
-		})
-		l.body = body
-		c := msclient.NewClient(msclient.WithEndpoint(l.srv.URL), msclient.WithHTTPClient(l.client()), msclient.WithToken("ms-fuzz-secret-token"))
-		h := NewMSHub(c)
-		repo := Repo{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}
-		if dataset {
-			repo.Type = hubkit.Dataset
-		}
-		files, err := h.List(context.Background(), repo, "")
-		require.Empty(t, l.tr.foreign)
-		require.LessOrEqual(t, len(l.paths), 10, "requests: %q", l.paths)
-		if err != nil {
-			require.NotContains(t, err.Error(), "ms-fuzz-secret-token")
-			return
-		}
-		require.False(t, successFalse(body), "a Success:false envelope was accepted: %s", body)
-		requireListingSafe(t, ModelScope, repo, files)
-	})
-}
-
-// successFalse reports whether body is a JSON object whose last "success" member (matched without
-// regard to case, as encoding/json does) is false: an envelope any client must treat as a failure.
-func successFalse(body []byte) bool {
-	if !json.Valid(body) {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return false
-	}
-	found := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return false
-		}
-		if strings.EqualFold(key, "success") {
-			found = string(bytes.TrimSpace(v)) == "false"
-		}
-	}
-	return found
 }

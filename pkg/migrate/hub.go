@@ -85,7 +85,40 @@ type BlobUpload interface {
 	Blob() Blob
 	// Upload streams the blob from src into the hub, verifying size and SHA-256 in flight; on a
 	// mismatch it fails with an error matching hubkit.ErrHashMismatch and the hub keeps nothing.
-	Upload(ctx context.Context, src hubkit.Source) error
+	// It makes one attempt: the engine owns retrying a whole blob (see the package doc).
+	Upload(ctx context.Context, src hubkit.Source, o UploadOptions) (UploadResult, error)
+}
+
+// UploadOptions tune one blob upload.
+type UploadOptions struct {
+	// Parts is how many parts of a multipart upload are in flight (0: the hub's default).
+	Parts int
+}
+
+// UploadResult says how a blob travelled.
+type UploadResult struct {
+	// Transfer is the transfer the hub chose ("basic", "multipart", "xet"; "" if unknown).
+	Transfer string `json:"transfer,omitempty"`
+	// Deduplicated is how many of the blob's bytes did not travel because the destination
+	// already held them (Xet's chunk deduplication).
+	Deduplicated int64 `json:"deduplicated,omitempty"`
+}
+
+// UploadFunc makes a BlobUpload of a blob and the function that uploads it (what hub adapters
+// return from PrepareBlobs).
+func UploadFunc(b Blob, upload func(context.Context, hubkit.Source, UploadOptions) (UploadResult, error)) BlobUpload {
+	return uploadFunc{b, upload}
+}
+
+type uploadFunc struct {
+	b Blob
+	f func(context.Context, hubkit.Source, UploadOptions) (UploadResult, error)
+}
+
+func (u uploadFunc) Blob() Blob { return u.b }
+
+func (u uploadFunc) Upload(ctx context.Context, src hubkit.Source, o UploadOptions) (UploadResult, error) {
+	return u.f(ctx, src, o)
 }
 
 // UploadCandidate is a file the destination must classify as LFS or regular.
@@ -106,9 +139,24 @@ type Limits struct {
 	MaxInlineBytes int64
 }
 
-// Hub is what the engine needs from a hub. The adapters in this package wrap pkg/hub and
-// pkg/msclient; tests and library users may provide their own. Errors match the kinds in
-// internal/apierr (re-exported here as hubkit.ErrNotFound, hubkit.ErrUnauthorized, ...) with errors.Is.
+// Override returns l with o's non-zero fields in place of l's.
+func (l Limits) Override(o Limits) Limits {
+	if o.MaxOps > 0 {
+		l.MaxOps = o.MaxOps
+	}
+	if o.MaxInlineFiles > 0 {
+		l.MaxInlineFiles = o.MaxInlineFiles
+	}
+	if o.MaxInlineBytes > 0 {
+		l.MaxInlineBytes = o.MaxInlineBytes
+	}
+	return l
+}
+
+// Hub is what the engine needs from a hub. The adapters hfhub and mshub (subpackages) wrap
+// pkg/hub and pkg/msclient; tests and library users may provide their own; the contract suite in
+// migratetest says what every implementation must do. Errors match the kinds of
+// pkg/hubkit (hubkit.ErrNotFound, hubkit.ErrUnauthorized, ...) with errors.Is.
 type Hub interface {
 	// Name says which hub this is.
 	Name() HubName
@@ -140,4 +188,35 @@ type Hub interface {
 	Limits() Limits
 	// WebURL is the repo's page on the hub's website.
 	WebURL(repo Repo) string
+}
+
+// JobHub is implemented by hubs whose behaviour depends on a job's options (the Hugging Face
+// adapter reads Options.UseGit). The engine calls ForJob once per run or job and uses the hub it
+// returns, so the option works the same in-process and in a remote worker.
+type JobHub interface {
+	ForJob(o Options) Hub
+}
+
+// forJob returns h configured for o when h is a JobHub.
+func forJob(h Hub, o Options) Hub {
+	if j, ok := h.(JobHub); ok {
+		return j.ForJob(o)
+	}
+	return h
+}
+
+// Noticer is implemented by hubs that have something to tell about a repo (e.g. that it is read
+// through the git fallback). The engine appends the notices to the plan, so they appear once in
+// the progress output (EventNotice) and in the report.
+type Noticer interface {
+	// Notices returns the notices about repo so far.
+	Notices(repo Repo) []string
+}
+
+// hubNotices returns h's notices about repo, if h has any.
+func hubNotices(h Hub, repo Repo) []string {
+	if n, ok := h.(Noticer); ok {
+		return n.Notices(repo)
+	}
+	return nil
 }

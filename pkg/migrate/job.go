@@ -62,6 +62,9 @@ type Job struct {
 	Shards       int       `json:"shards"` // n
 	Options      Options   `json:"options"`
 	Endpoints    Endpoints `json:"endpoints"`
+
+	// plan is the orchestrator's plan, for workers in its process; it does not travel.
+	plan *Plan
 }
 
 // Executor runs jobs: in-process, as `hf2ms worker` subprocesses, or on Modal sandboxes. Run

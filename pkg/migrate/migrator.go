@@ -59,7 +59,7 @@ func New(src, dst Hub, from, to Repo, opts ...Option) (*Migrator, error) {
 		return nil, fmt.Errorf("%w: source and destination are the same repository %s", ErrUnsupported, from)
 	}
 	m := &Migrator{src: src, dst: dst, from: from, to: to, cfg: newConfig(opts)}
-	m.src = withUseGit(m.src, m.cfg.opts.UseGit) // Options.UseGit forces the git source (adapter_hf_git.go)
+	m.src = forJob(m.src, m.cfg.opts)
 	if _, err := newMatcher(m.cfg.opts.Include, m.cfg.opts.Exclude); err != nil {
 		return nil, err
 	}

@@ -60,10 +60,10 @@ func ValidatePath(p string) error {
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// checkListing refuses a listing that is unsafe or inconsistent: unsafe paths, duplicates
+// CheckListing refuses a listing that is unsafe or inconsistent: unsafe paths, duplicates
 // (including paths differing only in case), impossible sizes, malformed hashes, and LFS files
 // without a SHA-256. It normalises hashes to lower case in place.
-func checkListing(hub HubName, repo Repo, files []File) error {
+func CheckListing(hub HubName, repo Repo, files []File) error {
 	seen := make(map[string]string, len(files))
 	for i := range files {
 		f := &files[i]

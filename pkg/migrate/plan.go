@@ -57,6 +57,8 @@ type contentHash struct {
 	size           int64
 	// managed holds the bytes of a hub-managed file (see hubManaged), checked by coverage.
 	managed []byte
+	// data holds the bytes to write while the plan keeps them (planKeepBytes).
+	data []byte
 }
 
 // Summary is the plan as events and reports carry it.
@@ -122,9 +124,9 @@ type planInput struct {
 	opts       Options
 }
 
-// readmeFix reports whether path gets the README license rewrite in this direction.
-func (in *planInput) readmeFix(p string) bool {
-	return p == "README.md" && !in.opts.NoReadmeFix && in.to.Hub == HuggingFace && in.from.Hub == ModelScope
+// readmeFix reports whether path gets the README license rewrite from one hub to the other.
+func readmeFix(from, to HubName, o Options, path string) bool {
+	return path == "README.md" && !o.NoReadmeFix && to == HuggingFace && from == ModelScope
 }
 
 // newMatcher compiles include/exclude globs into a selection predicate.
@@ -152,6 +154,10 @@ func newMatcher(include, exclude []string) (func(string) bool, error) {
 	}, nil
 }
 
+// planKeepBytes bounds the regular files' bytes a plan keeps after reading them to decide, so
+// the commit step need not read them again.
+const planKeepBytes = 16 << 20
+
 // buildPlan lists both sides and decides per file. It is deterministic for a given pinned source
 // listing, destination listing and options, which is what lets workers derive their shard.
 func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
@@ -167,121 +173,27 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 	if in.opts.Private != nil {
 		p.DestPrivate = *in.opts.Private
 	}
-	srcAll, err := in.src.List(ctx, in.from, in.commit)
+	srcFiles, err := listSource(ctx, in, selected)
 	if err != nil {
-		return nil, fmt.Errorf("list source %s@%s: %w", in.from, in.commit, err)
-	}
-	if err := checkListing(in.from.Hub, in.from, srcAll); err != nil {
 		return nil, err
 	}
-	var srcFiles []File
-	for _, f := range srcAll {
-		if selected(f.Path) {
-			srcFiles = append(srcFiles, f)
-		}
+	dest, err := listDest(ctx, in, p)
+	if err != nil {
+		return nil, err
 	}
-	dest := map[string]File{}
-	if in.destInfo != nil {
-		if in.opts.Private == nil {
-			p.DestPrivate = in.destInfo.Private
-		}
-		if in.destInfo.DefaultBranch != "" {
-			p.DestBranch = in.destInfo.DefaultBranch
-		}
-		dstFiles, err := in.dst.List(ctx, in.to, p.DestBranch)
-		if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
-			return nil, fmt.Errorf("list destination %s@%s: %w", in.to, p.DestBranch, err)
-		}
-		for _, f := range dstFiles {
-			f.SHA256 = strings.ToLower(f.SHA256)
-			f.GitOID = strings.ToLower(f.GitOID)
-			dest[f.Path] = f
-		}
-	}
-
-	// Decide. Files needing their bytes read (no comparable hash, or the README fix) are read
-	// concurrently afterwards.
-	type pending struct {
-		f    File
-		d    File
-		have bool
-	}
-	var toRead []pending
-	inSource := make(map[string]bool, len(srcFiles))
-	for _, f := range srcFiles {
-		inSource[f.Path] = true
-		d, have := dest[f.Path]
-		managed := hubManaged(in.to.Hub, f.Path) && !isBlob(f) && f.Size <= InlineLimit
-		needRead := managed || (!isBlob(f) && f.Size <= InlineLimit && (in.readmeFix(f.Path) || (have && !in.opts.Force && d.Size == f.Size && !comparable(f, d))))
-		switch {
-		case needRead:
-			toRead = append(toRead, pending{f, d, have})
-		case in.opts.Force || !have:
-			p.Copy = append(p.Copy, f)
-		case sameContent(f, d):
-			p.Skip = append(p.Skip, f)
-		default:
-			p.Copy = append(p.Copy, f)
-		}
-	}
-	if len(toRead) > 0 {
-		var mu sync.Mutex
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(in.opts.files() * 2)
-		for _, r := range toRead {
-			g.Go(func() error {
-				b, err := readAll(gctx, in.src, in.from, in.commit, r.f)
-				if err != nil {
-					return err
-				}
-				var notice string
-				if in.readmeFix(r.f.Path) {
-					fixed, changed, err := FixReadmeLicense(b)
-					switch {
-					case err != nil:
-						notice = fmt.Sprintf("README.md kept as is: %v", err)
-					case changed:
-						b = fixed
-						notice = "README.md: license rewritten for Hugging Face"
-					}
-				}
-				h := contentHash{sha256: hubkit.SHA256Hex(b), gitOID: hubkit.GitBlobID(b), size: int64(len(b))}
-				same := r.have && !in.opts.Force && r.d.Size == h.size &&
-					((r.d.SHA256 != "" && r.d.SHA256 == h.sha256) || (r.d.SHA256 == "" && r.d.GitOID != "" && r.d.GitOID == h.gitOID))
-				if hubManaged(in.to.Hub, r.f.Path) {
-					h.managed = b
-					if r.have && !same && !in.opts.Force {
-						db, err := readAll(gctx, in.dst, in.to, p.DestBranch, r.d)
-						if err != nil {
-							return err
-						}
-						same = coversLines(db, b)
-					}
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				p.content[r.f.Path] = h
-				if notice != "" && !same {
-					p.Notices = append(p.Notices, notice)
-				}
-				if same {
-					p.Skip = append(p.Skip, r.f)
-				} else {
-					p.Copy = append(p.Copy, r.f)
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
+	toRead := p.decide(in, srcFiles, dest)
+	if err := p.decideByContent(ctx, in, toRead); err != nil {
+		return nil, err
 	}
 	if in.opts.Delete {
+		inSource := make(map[string]bool, len(srcFiles))
+		for _, f := range srcFiles {
+			inSource[f.Path] = true
+		}
 		for _, d := range dest {
-			if inSource[d.Path] || !selected(d.Path) || protected(in.to.Hub, d.Path) {
-				continue
+			if !inSource[d.Path] && selected(d.Path) && !protected(in.to.Hub, d.Path) {
+				p.Delete = append(p.Delete, d)
 			}
-			p.Delete = append(p.Delete, d)
 		}
 	}
 	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
@@ -296,6 +208,141 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 		p.Shards = ShardPlan(blobs, MaxFileSize*MaxShards)
 	}
 	return p, nil
+}
+
+// listSource lists the pinned source, refuses an unsafe listing, and keeps the selected files.
+func listSource(ctx context.Context, in planInput, selected func(string) bool) ([]File, error) {
+	all, err := in.src.List(ctx, in.from, in.commit)
+	if err != nil {
+		return nil, fmt.Errorf("list source %s@%s: %w", in.from, in.commit, err)
+	}
+	if err := CheckListing(in.from.Hub, in.from, all); err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, f := range all {
+		if selected(f.Path) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// listDest lists an existing destination's branch by path (and takes its visibility and
+// default branch into p).
+func listDest(ctx context.Context, in planInput, p *Plan) (map[string]File, error) {
+	dest := map[string]File{}
+	if in.destInfo == nil {
+		return dest, nil
+	}
+	if in.opts.Private == nil {
+		p.DestPrivate = in.destInfo.Private
+	}
+	if in.destInfo.DefaultBranch != "" {
+		p.DestBranch = in.destInfo.DefaultBranch
+	}
+	files, err := in.dst.List(ctx, in.to, p.DestBranch)
+	if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
+		return nil, fmt.Errorf("list destination %s@%s: %w", in.to, p.DestBranch, err)
+	}
+	for _, f := range files {
+		f.SHA256 = strings.ToLower(f.SHA256)
+		f.GitOID = strings.ToLower(f.GitOID)
+		dest[f.Path] = f
+	}
+	return dest, nil
+}
+
+// pending is a file whose decision needs its bytes.
+type pending struct {
+	f, d File
+	have bool
+}
+
+// decide sorts the selected source files into Copy and Skip by listing alone, and returns those
+// that must be read first: no comparable hash, the README fix, or a hub-managed file.
+func (p *Plan) decide(in planInput, src []File, dest map[string]File) []pending {
+	var toRead []pending
+	for _, f := range src {
+		d, have := dest[f.Path]
+		small := !isBlob(f) && f.Size <= InlineLimit
+		managed := hubManaged(in.to.Hub, f.Path) && small
+		needRead := managed || (small && (readmeFix(in.from.Hub, in.to.Hub, in.opts, f.Path) ||
+			(have && !in.opts.Force && d.Size == f.Size && !comparable(f, d))))
+		switch {
+		case needRead:
+			toRead = append(toRead, pending{f, d, have})
+		case in.opts.Force || !have:
+			p.Copy = append(p.Copy, f)
+		case sameContent(f, d):
+			p.Skip = append(p.Skip, f)
+		default:
+			p.Copy = append(p.Copy, f)
+		}
+	}
+	return toRead
+}
+
+// decideByContent reads the pending files (concurrently) and decides them by their bytes as
+// they will be written. Files to copy keep their bytes in the plan while planKeepBytes allows.
+func (p *Plan) decideByContent(ctx context.Context, in planInput, toRead []pending) error {
+	var mu sync.Mutex
+	var kept int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.opts.files() * 2)
+	for _, r := range toRead {
+		g.Go(func() error {
+			b, notice, err := p.read(gctx, in.src, r.f)
+			if err != nil {
+				return err
+			}
+			h := contentHash{sha256: hubkit.SHA256Hex(b), gitOID: hubkit.GitBlobID(b), size: int64(len(b))}
+			same := r.have && !in.opts.Force && r.d.Size == h.size &&
+				((r.d.SHA256 != "" && r.d.SHA256 == h.sha256) || (r.d.SHA256 == "" && r.d.GitOID != "" && r.d.GitOID == h.gitOID))
+			if hubManaged(in.to.Hub, r.f.Path) {
+				h.managed = b
+				if r.have && !same && !in.opts.Force {
+					db, err := readAll(gctx, in.dst, in.to, p.DestBranch, r.d)
+					if err != nil {
+						return err
+					}
+					same = coversLines(db, b)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !same && kept+h.size <= planKeepBytes {
+				h.data, kept = b, kept+h.size
+			}
+			p.content[r.f.Path] = h
+			if same {
+				p.Skip = append(p.Skip, r.f)
+				return nil
+			}
+			if notice != "" {
+				p.Notices = append(p.Notices, notice)
+			}
+			p.Copy = append(p.Copy, r.f)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// read reads a regular source file and applies the README fix when it gets one, saying so.
+func (p *Plan) read(ctx context.Context, src Hub, f File) (b []byte, notice string, err error) {
+	b, err = readAll(ctx, src, p.Source, p.SourceCommit, f)
+	if err != nil || !readmeFix(p.Source.Hub, p.Dest.Hub, p.Options, f.Path) {
+		return b, "", err
+	}
+	fixed, changed, ferr := FixReadmeLicense(b)
+	switch {
+	case ferr != nil:
+		return b, fmt.Sprintf("README.md kept as is: %v", ferr), nil
+	case changed:
+		return fixed, "README.md: license rewritten for Hugging Face", nil
+	}
+	return b, "", nil
 }
 
 // hubManaged reports whether the destination hub edits path itself: the Hugging Face Hub appends

@@ -50,7 +50,7 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	ms := mstest.NewServer()
 	t.Cleanup(ms.Close)
 	ms.AddUser("alice", "acme")
-	ms.AddToken(msTok, "alice")
+	ms.AddToken(msTok, "alice", mstest.RoleWrite)
 
 	require.NoError(t, hf.CreateRepo(hubkit.Model, "acme/model", hubtest.RepoOptions{}))
 	files := []hubtest.File{

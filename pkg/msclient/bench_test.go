@@ -57,7 +57,7 @@ func heapPeak() (stop func() float64) {
 func benchServer(b *testing.B) (*mstest.Server, *Client) {
 	s := mstest.NewServer(mstest.WithMemoryLimit(8 << 20))
 	s.AddUser("alice")
-	s.AddToken(aliceToken, "alice")
+	s.AddToken(aliceToken, "alice", mstest.RoleWrite)
 	c := NewClient(WithEndpoint(s.URL()), WithToken(aliceToken))
 	return s, c
 }
@@ -73,7 +73,7 @@ func BenchmarkUpload(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		s, c := benchServer(b)
-		require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+		require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
 		ups, err := c.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
 		require.NoError(b, err)
 		require.Len(b, ups, 1)
@@ -82,7 +82,7 @@ func BenchmarkUpload(b *testing.B) {
 		require.NoError(b, ups[0].Upload(context.Background(), blobSource{blob}))
 		b.StopTimer()
 		peak = max(peak, stop())
-		require.True(b, s.HasBlob(o.OID))
+		require.True(b, s.HasLFSObject(o.OID))
 		s.Close()
 		b.StartTimer()
 	}
@@ -94,7 +94,7 @@ func BenchmarkDownload(b *testing.B) {
 	blob := synth.Blob{Size: benchSize, Seed: 8}
 	s, c := benchServer(b)
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
 	_, err := s.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
 	require.NoError(b, err)
 	b.SetBytes(benchSize)
@@ -133,7 +133,7 @@ func BenchmarkHubToHub(b *testing.B) {
 	o := Object{OID: blob.SHA256(), Size: blob.Size}
 	src, srcClient := benchServer(b)
 	defer src.Close()
-	require.NoError(b, src.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+	require.NoError(b, src.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
 	_, err := src.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
 	require.NoError(b, err)
 	b.SetBytes(benchSize)
@@ -142,7 +142,7 @@ func BenchmarkHubToHub(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dst, dstClient := benchServer(b)
-		require.NoError(b, dst.CreateRepo(hubkit.Model, "alice/bench", mstest.Public))
+		require.NoError(b, dst.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
 		ups, err := dstClient.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
 		require.NoError(b, err)
 		stop := heapPeak()
@@ -150,7 +150,7 @@ func BenchmarkHubToHub(b *testing.B) {
 		require.NoError(b, ups[0].Upload(context.Background(), downloadSource{srcClient, model("alice/bench"), "big.bin"}))
 		b.StopTimer()
 		peak = max(peak, stop())
-		require.True(b, dst.HasBlob(o.OID))
+		require.True(b, dst.HasLFSObject(o.OID))
 		dst.Close()
 		b.StartTimer()
 	}

@@ -33,8 +33,10 @@ const (
 	ListingCut = 3000
 	// MaxCommitActions is the most actions one commit may carry (the hub answers 422 above).
 	MaxCommitActions = 2000
-	// MaxCommitBytes is the advisory cap on one commit's request body (inline content is base64).
-	MaxCommitBytes = 8 << 20
+	// MaxCommitInlineBytes is the most inline content (before base64) one commit should carry:
+	// the newest SDK keeps a commit's request body under about 8 MiB, and inline bytes travel
+	// base64 (4/3) inside JSON, which leaves room for the actions themselves.
+	MaxCommitInlineBytes = 5 << 20
 	// LFSBatchSize is the most objects sent in one LFS batch request.
 	LFSBatchSize = 64
 )
@@ -58,13 +60,9 @@ type Client struct {
 
 	listingCut     int
 	listWorkers    int
-	maxActions     int
-	maxCommitBytes int
 	commitAttempts int
 	commitBackoff  time.Duration
 	commitMaxWait  time.Duration
-	uploadAttempts int
-	uploadBackoff  time.Duration
 	resumeOpts     []httpx.ResumeOption
 
 	nrOnce sync.Once
@@ -85,13 +83,9 @@ type settings struct {
 	hc, upload       *http.Client
 	userAgent        string
 	listingCut       int
-	maxActions       int
-	maxCommitBytes   int
 	commitAttempts   int
 	commitBackoff    time.Duration
 	commitMaxWait    time.Duration
-	uploadAttempts   int
-	uploadBackoff    time.Duration
 	resume           []httpx.ResumeOption
 }
 
@@ -129,26 +123,12 @@ func WithUserAgent(ua string) Option { return func(s *settings) { s.userAgent = 
 // (default ListingCut); a mirror or test server with a different cut needs it.
 func WithListingCut(n int) Option { return func(s *settings) { s.listingCut = n } }
 
-// WithCommitLimits sets the most actions and the most request-body bytes per commit that
-// CommitInBatches sends (defaults MaxCommitActions, MaxCommitBytes; values above the defaults
-// are capped to them for actions).
-func WithCommitLimits(actions, bodyBytes int) Option {
-	return func(s *settings) { s.maxActions, s.maxCommitBytes = actions, bodyBytes }
-}
-
-// WithCommitRetry sets how CommitInBatches retries a commit the hub refused as too frequent or
+// WithCommitRetry sets how Commit retries a commit the hub refused as too frequent or
 // as a transient ref conflict: at most attempts tries per commit, exponential backoff from
 // initial (a longer Retry-After wins), and at most maxWait in total per commit (defaults 6
 // attempts, 2s, 5m).
 func WithCommitRetry(attempts int, initial, maxWait time.Duration) Option {
 	return func(s *settings) { s.commitAttempts, s.commitBackoff, s.commitMaxWait = attempts, initial, maxWait }
-}
-
-// WithUploadRetry sets how often BlobUpload.Upload re-opens its source and retries after a
-// transient failure (connection cut, 408, 429, 5xx), and the initial backoff (defaults 4
-// attempts, 1s). A hash mismatch is never retried.
-func WithUploadRetry(attempts int, initial time.Duration) Option {
-	return func(s *settings) { s.uploadAttempts, s.uploadBackoff = attempts, initial }
 }
 
 // WithResumeOptions passes options to the resuming reader Download returns (tries, backoff).
@@ -162,13 +142,9 @@ func WithResumeOptions(opts ...httpx.ResumeOption) Option {
 func NewClient(opts ...Option) *Client {
 	s := settings{
 		listingCut:     ListingCut,
-		maxActions:     MaxCommitActions,
-		maxCommitBytes: MaxCommitBytes,
 		commitAttempts: 6,
 		commitBackoff:  2 * time.Second,
 		commitMaxWait:  5 * time.Minute,
-		uploadAttempts: 4,
-		uploadBackoff:  time.Second,
 	}
 	for _, o := range opts {
 		o(&s)
@@ -178,23 +154,13 @@ func NewClient(opts ...Option) *Client {
 		ua:             s.userAgent,
 		listingCut:     s.listingCut,
 		listWorkers:    8,
-		maxActions:     s.maxActions,
-		maxCommitBytes: s.maxCommitBytes,
 		commitAttempts: max(1, s.commitAttempts),
 		commitBackoff:  s.commitBackoff,
 		commitMaxWait:  s.commitMaxWait,
-		uploadAttempts: max(1, s.uploadAttempts),
-		uploadBackoff:  s.uploadBackoff,
 		resumeOpts:     s.resume,
 	}
 	if c.ua == "" {
 		c.ua = "hf2ms/" + httpx.Version + " msclient"
-	}
-	if c.maxActions <= 0 || c.maxActions > MaxCommitActions {
-		c.maxActions = MaxCommitActions
-	}
-	if c.maxCommitBytes <= 0 {
-		c.maxCommitBytes = MaxCommitBytes
 	}
 	if c.listingCut <= 0 {
 		c.listingCut = ListingCut

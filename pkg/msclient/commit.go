@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -64,18 +63,17 @@ func commitActionOf(op hubkit.CommitOp) (commitAction, error) {
 	return commitAction{}, invalidf("commit %s: unknown operation kind %v", p, op.Kind)
 }
 
-// estimate is the approximate size of the action in the JSON body.
-func (a commitAction) estimate() int {
-	return len(a.Path) + len(a.Content) + len(a.SHA256) + 120
-}
-
 // Commit writes ops to branch ("" means master) as one commit (POST /api/v1/repos/{models|
-// datasets}/{owner}/{name}/commit/{branch}) and returns it. Commits are never retried here: a
-// failed POST may or may not have applied. Branch must be a branch name (the hub refuses commit
-// ids). A commit refused by repository policy (too frequent, or a delete of a missing path; the
-// hub does not tell them apart) fails with an error matching ErrCommitTooFrequent (and
-// hubkit.ErrRateLimited); over MaxCommitActions actions the hub answers 422 (hubkit.ErrInvalid). Use
-// CommitInBatches to split and retry.
+// datasets}/{owner}/{name}/commit/{branch}) and returns it. Branch must be a branch name (the hub
+// refuses commit ids); at most MaxCommitActions operations and about MaxCommitInlineBytes of
+// inline content fit one commit (above 2000 actions the hub answers 422, hubkit.ErrInvalid).
+//
+// The client owns ModelScope's commit-frequency refusals: a commit refused by repository policy
+// (too frequent) or with a transient ref conflict did not apply, so it is sent again after a
+// backoff (honouring Retry-After) within the WithCommitRetry budget, and later commits are then
+// spaced by the wait that worked. Any other failure is returned at once: a failed POST may or
+// may not have applied. When the budget runs out the error matches ErrCommitTooFrequent (and
+// hubkit.ErrRateLimited).
 func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message string, ops []hubkit.CommitOp) (*CommitInfo, error) {
 	if err := c.check(&repo); err != nil {
 		return nil, err
@@ -91,7 +89,7 @@ func (c *Client) Commit(ctx context.Context, repo hubkit.Repo, branch, message s
 		}
 		actions[i] = a
 	}
-	return c.commit(ctx, repo, branch, message, actions)
+	return c.commitRetrying(ctx, repo, branch, message, actions)
 }
 
 func (c *Client) commit(ctx context.Context, repo hubkit.Repo, branch, message string, actions []commitAction) (*CommitInfo, error) {
@@ -142,52 +140,6 @@ func transientCommit(err error) bool {
 	}
 	msg := strings.ToLower(e.Message)
 	return strings.Contains(msg, "could not update refs") || strings.Contains(msg, "try again")
-}
-
-// CommitInBatches writes ops to branch as one commit, or as several when they exceed
-// MaxCommitActions actions or MaxCommitBytes of request body (see WithCommitLimits); ops keep
-// their order, and messages of split commits end in "(part i/n)". A commit the hub refuses as too
-// frequent, or with a transient ref conflict, did not apply: it is retried after a backoff
-// (honouring Retry-After) up to the WithCommitRetry budget, and later commits are then spaced by
-// the wait that worked. Other failures stop at once and return the commits made so far with the
-// error.
-func (c *Client) CommitInBatches(ctx context.Context, repo hubkit.Repo, branch, message string, ops []hubkit.CommitOp) ([]*CommitInfo, error) {
-	if err := c.check(&repo); err != nil {
-		return nil, err
-	}
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	var batches [][]commitAction
-	var cur []commitAction
-	size := 0
-	for _, op := range ops {
-		a, err := commitActionOf(op)
-		if err != nil {
-			return nil, err
-		}
-		est := a.estimate()
-		if len(cur) > 0 && (len(cur) >= c.maxActions || size+est > c.maxCommitBytes) {
-			batches = append(batches, cur)
-			cur, size = nil, 0
-		}
-		cur = append(cur, a)
-		size += est
-	}
-	batches = append(batches, cur)
-	var out []*CommitInfo
-	for i, b := range batches {
-		msg := message
-		if len(batches) > 1 {
-			msg = fmt.Sprintf("%s (part %d/%d)", message, i+1, len(batches))
-		}
-		info, err := c.commitRetrying(ctx, repo, branch, msg, b)
-		if err != nil {
-			return out, fmt.Errorf("msclient: commit part %d/%d: %w", i+1, len(batches), err)
-		}
-		out = append(out, info)
-	}
-	return out, nil
 }
 
 // commitRetrying sends one commit, retrying frequency rejections and transient ref conflicts.

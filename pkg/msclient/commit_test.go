@@ -22,7 +22,7 @@ func TestCommit(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/c", mstest.Public))
+		require.NoError(t, s.CreateRepo(k, "alice/c", mstest.RepoOptions{}))
 		_, err := s.Commit(k, "alice/c", "", "seed", mstest.File{Path: "old.txt", Content: []byte("old")})
 		require.NoError(t, err)
 		require.NoError(t, s.CreateBranch(k, "alice/c", "dev", ""))
@@ -89,10 +89,6 @@ func TestCommit(t *testing.T) {
 		{name: "no write access", client: newClient(s, bobToken), repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrForbidden},
 		{name: "anonymous", client: newClient(s, ""), repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrUnauthorized},
 		{name: "missing repo", client: c, repo: model("alice/none"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}}, kind: hubkit.ErrNotFound},
-		{name: "policy rejection in 200", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
-			rule: ptr(mstest.EnvelopeError(mstest.RouteCommit, mstest.MsgPolicyRejected, 1)), kind: ErrCommitTooFrequent},
-		{name: "429", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
-			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 429, Times: 1}, kind: hubkit.ErrRateLimited},
 		{name: "5xx not retried", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
 			rule: &fault.Rule{Route: mstest.RouteCommit, Status: 502, Times: 1}, kind: hubkit.ErrServer},
 		{name: "409", client: c, repo: model("alice/c"), ops: []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a"}},
@@ -111,14 +107,16 @@ func TestCommit(t *testing.T) {
 			after, err := s.History(hubkit.Model, "alice/c", "")
 			require.NoError(t, err)
 			require.Len(t, after, len(before), "nothing applied")
-			require.LessOrEqual(t, s.Faults().Count(mstest.RouteCommit), sent+1, "Commit never retries")
+			if tt.kind != ErrCommitTooFrequent { // frequency refusals are retried (TestCommitRetries)
+				require.LessOrEqual(t, s.Faults().Count(mstest.RouteCommit), sent+1, "other failures are never retried")
+			}
 		})
 	}
 }
 
 func TestCommitTooManyActions(t *testing.T) {
 	s, c := setup(t, mstest.WithMaxActions(10))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.RepoOptions{}))
 	ops := make([]hubkit.CommitOp, 11)
 	for i := range ops {
 		ops[i] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
@@ -127,76 +125,23 @@ func TestCommitTooManyActions(t *testing.T) {
 	e := requireKind(t, err, hubkit.ErrInvalid)
 	require.Equal(t, http.StatusUnprocessableEntity, e.HTTPStatus)
 	require.Contains(t, e.Message, "actions limit")
-
-	// CommitInBatches splits under the limit.
-	c2 := newClient(s, aliceToken, WithCommitLimits(10, 0))
-	infos, err := c2.CommitInBatches(context.Background(), model("alice/c"), "", "m", ops)
-	require.NoError(t, err)
-	require.Len(t, infos, 2)
-	require.Equal(t, 10, infos[0].Actions)
-	require.Equal(t, 1, infos[1].Actions)
-	hist, err := s.History(hubkit.Model, "alice/c", "")
-	require.NoError(t, err)
-	require.Equal(t, "m (part 2/2)", hist[0].Message)
-	require.Equal(t, "m (part 1/2)", hist[1].Message)
-	files, err := s.Files(hubkit.Model, "alice/c", "")
-	require.NoError(t, err)
-	require.Len(t, files, 11)
-}
-
-func TestCommitInBatchesSplits(t *testing.T) {
-	s, _ := setup(t)
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
-	ctx := context.Background()
-	tests := []struct {
-		name    string
-		actions int
-		bytes   int
-		ops     int
-		size    int
-		batches int
-	}{
-		{name: "one commit", actions: 2000, bytes: 0, ops: 30, size: 10, batches: 1},
-		{name: "by actions", actions: 7, bytes: 0, ops: 30, size: 10, batches: 5},
-		{name: "by body bytes", actions: 2000, bytes: 4000, ops: 30, size: 1000, batches: 15},
-		{name: "one op over the byte cap still goes alone", actions: 2000, bytes: 100, ops: 3, size: 1000, batches: 3},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := newClient(s, aliceToken, WithCommitLimits(tt.actions, tt.bytes))
-			ops := make([]hubkit.CommitOp, tt.ops)
-			for j := range ops {
-				ops[j] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("t%d/f%03d", i, j), Content: []byte(strings.Repeat("x", tt.size))}
-			}
-			infos, err := c.CommitInBatches(ctx, model("alice/c"), "", "batch", ops)
-			require.NoError(t, err)
-			require.Len(t, infos, tt.batches)
-			total := 0
-			for _, in := range infos {
-				total += in.Actions
-				require.NotEmpty(t, in.OID)
-			}
-			require.Equal(t, tt.ops, total)
-		})
-	}
-	infos, err := newClient(s, aliceToken).CommitInBatches(ctx, model("alice/c"), "", "none", nil)
-	require.NoError(t, err)
-	require.Empty(t, infos)
 }
 
 // TestCommitFrequency: the hub refuses commits that come faster than its interval; each refused
 // commit is retried after a backoff and lands exactly once.
 func TestCommitFrequency(t *testing.T) {
 	s, _ := setup(t, mstest.WithCommitInterval(150*time.Millisecond))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
-	c := newClient(s, aliceToken, WithCommitLimits(5, 0), WithCommitRetry(10, 20*time.Millisecond, 10*time.Second))
-	ops := make([]hubkit.CommitOp, 20)
-	for i := range ops {
-		ops[i] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("f%02d", i), Content: []byte{byte(i)}}
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.RepoOptions{}))
+	c := newClient(s, aliceToken, WithCommitRetry(10, 20*time.Millisecond, 10*time.Second))
+	for part := 1; part <= 4; part++ {
+		ops := make([]hubkit.CommitOp, 5)
+		for i := range ops {
+			n := (part-1)*5 + i
+			ops[i] = hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: fmt.Sprintf("f%02d", n), Content: []byte{byte(n)}}
+		}
+		_, err := c.Commit(context.Background(), model("alice/c"), "", fmt.Sprintf("freq (part %d/4)", part), ops)
+		require.NoError(t, err)
 	}
-	infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "freq", ops)
-	require.NoError(t, err)
-	require.Len(t, infos, 4)
 	hist, err := s.History(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	var msgs []string
@@ -231,19 +176,19 @@ func TestCommitRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := setup(t)
 			c := newClient(s, aliceToken, WithCommitRetry(3, 5*time.Millisecond, 5*time.Second))
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/c", mstest.RepoOptions{}))
 			for _, r := range tt.rules {
 				s.Faults().Add(r)
 			}
 			start := time.Now()
-			infos, err := c.CommitInBatches(context.Background(), model("alice/c"), "", "m",
+			info, err := c.Commit(context.Background(), model("alice/c"), "", "m",
 				[]hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "a.txt", Content: []byte("a")}})
 			if tt.err != nil {
 				requireKind(t, err, tt.err)
-				require.Empty(t, infos)
+				require.Nil(t, info)
 			} else {
 				require.NoError(t, err)
-				require.Len(t, infos, 1)
+				require.NotEmpty(t, info.OID)
 			}
 			require.Equal(t, tt.sent, s.Faults().Count(mstest.RouteCommit))
 			hist, err := s.History(hubkit.Model, "alice/c", "")

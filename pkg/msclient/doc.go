@@ -57,7 +57,7 @@
 //     upload_header (Range) is ignored as the SDKs do, a standard "header" map is applied.
 //   - Whether the API token works as a git password is unknown: Login returns the separate git
 //     token (registered as a secret) for the git fallback.
-//   - The largest inline file a commit accepts is unknown: batches are capped by MaxCommitBytes
-//     (8 MiB estimated body, the newest SDK's advisory figure); which files go inline is the
-//     caller's choice.
+//   - The largest inline file a commit accepts is unknown: MaxCommitInlineBytes keeps a commit's
+//     body under the newest SDK's 8 MiB advisory figure; which files go inline is the caller's
+//     choice (WantsLFS is the SDK's rule).
 package msclient

@@ -25,7 +25,7 @@ func seedDownloads(t *testing.T, s *mstest.Server) (small []byte, big synth.Blob
 	small = []byte("hello, modelscope\n")
 	big = synth.Blob{Size: 2<<20 + 123, Seed: 42}
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/dl", mstest.Private))
+		require.NoError(t, s.CreateRepo(k, "alice/dl", mstest.RepoOptions{Private: true}))
 		_, err := s.Commit(k, "alice/dl", "", "seed",
 			mstest.File{Path: "README.md", Content: small},
 			mstest.File{Path: "dir/with space/w.bin", Blob: &big, LFS: true},

@@ -59,7 +59,7 @@ func requireSameListing(t *testing.T, s *mstest.Server, kind hubkit.RepoType, id
 func TestListFilesBeyondCut(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/many", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/many", mstest.RepoOptions{}))
 	files := nestedFiles(3150)
 	_, err := s.Commit(hubkit.Model, "alice/many", "", "seed", files...)
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func TestListFilesSmallCut(t *testing.T) {
 	// A cut far below the tree's folder sizes forces the walk to descend several levels.
 	s, _ := setup(t, mstest.WithListingCut(40))
 	c := newClient(s, aliceToken, WithListingCut(40))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
 	files := nestedFiles(120) // root: 30 files + 8 folders, under the cut
 	for i := 0; i < 100; i++ {
 		files = append(files, mstest.File{Path: fmt.Sprintf("l1/l2/l3/s%d/f%03d", i%4, i), Content: []byte{byte(i)}})
@@ -96,7 +96,7 @@ func TestListFilesSmallCut(t *testing.T) {
 	for i := range flat {
 		flat[i] = mstest.File{Path: fmt.Sprintf("flat/%03d", i), Content: []byte{byte(i)}}
 	}
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/flat", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/flat", mstest.RepoOptions{}))
 	_, err = s.Commit(hubkit.Model, "alice/flat", "", "seed", flat...)
 	require.NoError(t, err)
 	_, err = c.ListFiles(context.Background(), model("alice/flat"), "")
@@ -109,9 +109,9 @@ func TestListFiles(t *testing.T) {
 	ctx := context.Background()
 	big := synth.Blob{Size: 3 << 20, Seed: 1}
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
-		require.NoError(t, s.CreateRepo(k, "alice/empty", mstest.Public))
-		require.NoError(t, s.CreateRepo(k, "alice/priv", mstest.Private))
+		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.RepoOptions{}))
+		require.NoError(t, s.CreateRepo(k, "alice/empty", mstest.RepoOptions{}))
+		require.NoError(t, s.CreateRepo(k, "alice/priv", mstest.RepoOptions{Private: true}))
 		files := append(nestedFiles(30), mstest.File{Path: "weights/model.safetensors", Blob: &big, LFS: true})
 		_, err := s.Commit(k, "alice/r", "", "seed", files...)
 		require.NoError(t, err)
@@ -180,7 +180,7 @@ func TestListFilesFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t, mstest.WithDatasetPageSize(5))
 			mk := hubkit.RepoType(tt.kind)
-			require.NoError(t, s.CreateRepo(mk, "alice/r", mstest.Public))
+			require.NoError(t, s.CreateRepo(mk, "alice/r", mstest.RepoOptions{}))
 			_, err := s.Commit(mk, "alice/r", "", "seed", nestedFiles(23)...)
 			require.NoError(t, err)
 			s.Faults().Add(tt.rule)

@@ -38,16 +38,16 @@ func setup(t *testing.T, opts ...mstest.Option) (*mstest.Server, *Client) {
 	t.Cleanup(s.Close)
 	s.AddUser("alice", "acme")
 	s.AddUser("bob")
-	s.AddToken(aliceToken, "alice")
-	s.AddToken(bobToken, "bob")
-	s.AddReadOnlyToken(readToken, "alice")
+	s.AddToken(aliceToken, "alice", mstest.RoleWrite)
+	s.AddToken(bobToken, "bob", mstest.RoleWrite)
+	s.AddToken(readToken, "alice", mstest.RoleRead)
 	return s, newClient(s, aliceToken)
 }
 
 func newClient(s *mstest.Server, token string, opts ...Option) *Client {
 	base := []Option{WithEndpoint(s.URL()), WithHTTPClient(fastHTTP()),
 		WithResumeOptions(httpx.WithResumeBackoff(time.Millisecond, 10*time.Millisecond)),
-		WithCommitRetry(8, 20*time.Millisecond, 10*time.Second), WithUploadRetry(4, time.Millisecond)}
+		WithCommitRetry(8, 20*time.Millisecond, 10*time.Second)}
 	if token != "" {
 		base = append(base, WithToken(token))
 	}
@@ -255,10 +255,10 @@ func TestLoginCookieReused(t *testing.T) {
 func TestRepoInfoAndExists(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", mstest.Public))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.Private))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/internal", mstest.Internal))
-	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/ds", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", mstest.RepoOptions{}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "acme/internal", mstest.RepoOptions{Internal: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/ds", mstest.RepoOptions{}))
 	_, err := s.Commit(hubkit.Model, "alice/pub", "", "seed", mstest.File{Path: "a.bin", Content: make([]byte, 1000), LFS: true},
 		mstest.File{Path: "README.md", Content: []byte("# hi\n")})
 	require.NoError(t, err)
@@ -321,7 +321,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
 			s.Faults().Add(tt.rule)
 			ok, err := c.RepoExists(context.Background(), model("alice/m"))
 			require.False(t, ok)
@@ -330,7 +330,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 	}
 	// And a transient 5xx is retried: the repo exists.
 	s, c := setup(t)
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
 	s.Faults().Add(fault.Rule{Route: mstest.RouteModelInfo, Status: http.StatusBadGateway, Times: 2})
 	ok, err := c.RepoExists(context.Background(), model("alice/m"))
 	require.NoError(t, err)
@@ -339,7 +339,7 @@ func TestRepoExistsErrorsAreNotNo(t *testing.T) {
 
 func TestHiddenAs403(t *testing.T) {
 	s, _ := setup(t, mstest.WithHiddenStatus(http.StatusForbidden))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.Private))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", mstest.RepoOptions{Private: true}))
 	ok, err := newClient(s, bobToken).RepoExists(context.Background(), model("alice/priv"))
 	require.False(t, ok)
 	requireKind(t, err, hubkit.ErrForbidden)
@@ -400,8 +400,8 @@ func TestCreateRepo(t *testing.T) {
 func TestSetPrivate(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
-	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.RepoOptions{}))
 	for _, r := range []struct {
 		repo hubkit.Repo
 		kind hubkit.RepoType
@@ -424,8 +424,8 @@ func TestSetPrivate(t *testing.T) {
 func TestDeleteRepo(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
-	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/d", mstest.RepoOptions{}))
 	requireKind(t, newClient(s, bobToken).DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.NoError(t, c.DeleteRepo(ctx, model("alice/m")))
 	require.NoError(t, c.DeleteRepo(ctx, dataset("alice/d")))
@@ -434,7 +434,7 @@ func TestDeleteRepo(t *testing.T) {
 	requireKind(t, c.DeleteRepo(ctx, model("alice/m")), hubkit.ErrNotFound)
 
 	s2, c2 := setup(t, mstest.WithDeletionRefused())
-	require.NoError(t, s2.CreateRepo(hubkit.Model, "alice/m", mstest.Public))
+	require.NoError(t, s2.CreateRepo(hubkit.Model, "alice/m", mstest.RepoOptions{}))
 	e := requireKind(t, c2.DeleteRepo(ctx, model("alice/m")), hubkit.ErrForbidden)
 	require.Contains(t, e.Message, "no longer supports deletion")
 	require.True(t, s2.RepoExists(hubkit.Model, "alice/m"))
@@ -444,7 +444,7 @@ func TestResolveRevision(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.Public))
+		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.RepoOptions{}))
 		_, err := s.Commit(k, "alice/r", "", "one", mstest.File{Path: "a.txt", Content: []byte("a")})
 		require.NoError(t, err)
 		require.NoError(t, s.CreateTag(k, "alice/r", "v1", ""))

@@ -57,7 +57,7 @@ func obj(b []byte) Object { return Object{OID: sha(b), Size: int64(len(b))} }
 func TestPrepareUpload(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
 	stored := []byte("already stored blob")
 	_, err := s.Commit(hubkit.Model, "alice/up", "", "seed", mstest.File{Path: "s.bin", Content: stored, LFS: true})
 	require.NoError(t, err)
@@ -126,7 +126,7 @@ func ptr[T any](v T) *T { return &v }
 func TestUpload(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
-	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/up", mstest.Private))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "alice/up", mstest.RepoOptions{Private: true}))
 	repo := dataset("alice/up")
 	small := []byte(strings.Repeat("weights ", 5000))
 	big := synth.Blob{Size: 3<<20 + 1, Seed: 9}
@@ -139,8 +139,8 @@ func TestUpload(t *testing.T) {
 	require.NoError(t, ups[0].Upload(ctx, &bytesSource{b: small}))
 	require.NoError(t, ups[1].Upload(ctx, blobSource{big}))
 	require.NoError(t, ups[2].Upload(ctx, &bytesSource{b: empty}))
-	require.True(t, s.HasBlob(sha(small)))
-	require.True(t, s.HasBlob(big.SHA256()))
+	require.True(t, s.HasLFSObject(sha(small)))
+	require.True(t, s.HasLFSObject(big.SHA256()))
 
 	// Once stored, the batch omits them.
 	again, err := c.PrepareUpload(ctx, repo, []Object{obj(small), bigObj})
@@ -173,7 +173,7 @@ func TestUploadHashMismatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
 			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
 			require.NoError(t, err)
 			require.Len(t, ups, 1)
@@ -181,17 +181,19 @@ func TestUploadHashMismatch(t *testing.T) {
 			err = ups[0].Upload(context.Background(), src)
 			require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 			require.Equal(t, int32(1), src.opens.Load(), "a mismatch is not retried")
-			require.False(t, s.HasBlob(sha(good)))
-			require.False(t, s.HasBlob(sha(tt.src)))
+			require.False(t, s.HasLFSObject(sha(good)))
+			require.False(t, s.HasLFSObject(sha(tt.src)))
 		})
 	}
-	// A longer source: only the object's bytes are read and sent, and they match.
+	// A source that serves more than the object's size is wrong too: the last bytes are held back
+	// and nothing is stored.
 	s, c := setup(t)
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
 	ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
 	require.NoError(t, err)
-	require.NoError(t, ups[0].Upload(context.Background(), &longSource{append(append([]byte{}, good...), "trailing"...)}))
-	require.True(t, s.HasBlob(sha(good)))
+	err = ups[0].Upload(context.Background(), &longSource{append(append([]byte{}, good...), "trailing"...)})
+	require.ErrorIs(t, err, hubkit.ErrHashMismatch)
+	require.False(t, s.HasLFSObject(sha(good)))
 }
 
 // longSource ignores n and serves everything from off.
@@ -201,27 +203,27 @@ func (l *longSource) OpenRange(_ context.Context, off, _ int64) (io.ReadCloser, 
 	return io.NopCloser(bytes.NewReader(l.b[off:])), nil
 }
 
+// TestUploadFaults: Upload makes one attempt and says what failed with the error kind the
+// engine's whole-blob retry branches on; a failed PUT stores nothing.
 func TestUploadFaults(t *testing.T) {
 	data := []byte(strings.Repeat("0123456789abcdef", 64<<10)) // 1 MiB
 	tests := []struct {
-		name  string
-		rule  fault.Rule
-		src   hubkit.Source
-		kind  error // nil: the upload lands
-		opens int32
+		name string
+		rule fault.Rule
+		src  hubkit.Source
+		kind error // nil: any error that is not a hub answer (a cut connection)
 	}{
-		{name: "cut upload retried", rule: fault.Rule{Route: mstest.RouteBlobPut, CutAfter: 100 << 10, Times: 1}, opens: 2},
-		{name: "5xx retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 500, Times: 2}, opens: 3},
-		{name: "429 retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 429, Times: 1}, opens: 2},
-		{name: "5xx persisting", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 503}, kind: hubkit.ErrServer, opens: 4},
-		{name: "403 not retried", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 403}, kind: hubkit.ErrForbidden, opens: 1},
-		{name: "error in 200", rule: mstest.EnvelopeError(mstest.RouteBlobPut, mstest.MsgNotLoggedIn, 1), kind: hubkit.ErrUnauthorized, opens: 1},
-		{name: "source fails", src: failingSource{}, kind: errSource},
+		{name: "cut upload", rule: fault.Rule{Route: mstest.RouteBlobPut, CutAfter: 100 << 10, Times: 1}},
+		{name: "5xx", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 500, Times: 1}, kind: hubkit.ErrServer},
+		{name: "429", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 429, Times: 1}, kind: hubkit.ErrRateLimited},
+		{name: "403", rule: fault.Rule{Route: mstest.RouteBlobPut, Status: 403}, kind: hubkit.ErrForbidden},
+		{name: "error in 200", rule: mstest.EnvelopeError(mstest.RouteBlobPut, mstest.MsgNotLoggedIn, 1), kind: hubkit.ErrUnauthorized},
+		{name: "source fails", src: failingSource{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.Public))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
 			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(data)})
 			require.NoError(t, err)
 			if tt.rule.Route != "" {
@@ -233,14 +235,15 @@ func TestUploadFaults(t *testing.T) {
 				src = bs
 			}
 			err = ups[0].Upload(context.Background(), src)
+			require.Error(t, err)
 			if tt.kind != nil {
 				require.ErrorIs(t, err, tt.kind)
-			} else {
-				require.NoError(t, err)
-				require.True(t, s.HasBlob(sha(data)))
 			}
+			require.NotErrorIs(t, err, hubkit.ErrHashMismatch)
+			require.False(t, s.HasLFSObject(sha(data)), "a failed PUT stores nothing")
 			if tt.src == nil {
-				require.Equal(t, tt.opens, bs.opens.Load())
+				require.Equal(t, int32(1), bs.opens.Load(), "one attempt")
+				require.Equal(t, 1, s.Faults().Count(mstest.RouteBlobPut))
 			}
 		})
 	}

@@ -30,7 +30,7 @@ func BenchmarkSynthCopy(b *testing.B) {
 func BenchmarkCDNDownload(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", RepoOptions{}))
 	blob := synth.Blob{Size: benchBlobSize, Seed: 42}
 	_, err := s.Commit(hubkit.Model, "alice/big", "", "big", File{Path: "w.bin", Blob: &blob})
 	require.NoError(b, err)
@@ -50,8 +50,8 @@ func BenchmarkCDNDownload(b *testing.B) {
 func BenchmarkBlobPut(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
-	s.AddToken("tok", "alice")
-	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", Public))
+	s.AddToken("tok", "alice", RoleWrite)
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/big", RepoOptions{}))
 	blob := synth.Blob{Size: benchBlobSize, Seed: 43}
 	oid := blob.SHA256()
 	u := fmt.Sprintf("%s/api/v1/repos/models/alice/big/blobs/%s/%d", s.URL(), oid, blob.Size)
@@ -74,7 +74,7 @@ func BenchmarkBlobPut(b *testing.B) {
 func BenchmarkLargeRepo(b *testing.B) {
 	s := NewServer()
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/many", Public))
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/many", RepoOptions{}))
 	files := make([]File, 100_000)
 	for i := range files {
 		files[i] = File{Path: fmt.Sprintf("d%03d/f%05d.txt", i%100, i), Content: []byte("x")}

@@ -14,8 +14,8 @@ func ExampleNewServer() {
 	s := mstest.NewServer(mstest.WithRedirectThreshold(1 << 10))
 	defer s.Close()
 	s.AddUser("alice", "acme")
-	s.AddToken("ms-token", "alice")
-	if err := s.CreateRepo(hubkit.Model, "acme/demo", mstest.Public); err != nil {
+	s.AddToken("ms-token", "alice", mstest.RoleWrite)
+	if err := s.CreateRepo(hubkit.Model, "acme/demo", mstest.RepoOptions{}); err != nil {
 		panic(err)
 	}
 	blob := synth.Blob{Size: 4 << 10, Seed: 1}

@@ -372,12 +372,20 @@ func (s *Server) AddUser(name string, orgs ...string) {
 	}
 }
 
-// AddToken registers an SDK access token (read/write tier) for user, adding the user if needed.
-func (s *Server) AddToken(token, user string) { s.addToken(token, user, false) }
+// Role is an access token's role.
+type Role string
 
-// AddReadOnlyToken registers a read-tier token: it reads and answers whoami, but login refuses it
-// (400, Code 10010103009) and writes are forbidden.
-func (s *Server) AddReadOnlyToken(token, user string) { s.addToken(token, user, true) }
+// Token roles.
+const (
+	// RoleWrite is an SDK token of the read/write tier.
+	RoleWrite Role = "write"
+	// RoleRead is a read-tier token: it reads and answers whoami, but login refuses it (400,
+	// Code 10010103009) and writes are forbidden.
+	RoleRead Role = "read"
+)
+
+// AddToken registers an SDK access token for user with role, adding the user if needed.
+func (s *Server) AddToken(token, user string, role Role) { s.addToken(token, user, role == RoleRead) }
 
 func (s *Server) addToken(token, name string, readOnly bool) {
 	s.AddUser(name)
@@ -420,12 +428,37 @@ func validName(n string) bool {
 	return true
 }
 
+// RepoOptions are the settings of a repo created with CreateRepo.
+type RepoOptions struct {
+	// Private hides the repo from everyone but its namespace's members.
+	Private bool
+	// Internal is ModelScope's "internal" visibility (read like Private here).
+	Internal bool
+	// License is the repo's licence (default "apache-2.0").
+	License string
+}
+
 // CreateRepo creates an empty repo (one initial commit on master, no files).
-func (s *Server) CreateRepo(kind hubkit.RepoType, id string, vis Visibility) error {
+func (s *Server) CreateRepo(kind hubkit.RepoType, id string, opt RepoOptions) error {
+	vis := Public
+	switch {
+	case opt.Private:
+		vis = Private
+	case opt.Internal:
+		vis = Internal
+	}
+	if opt.License == "" {
+		opt.License = "apache-2.0"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.createRepoLocked(kind, id, vis, "apache-2.0")
+	_, err := s.createRepoLocked(kind, id, vis, opt.License)
 	return err
+}
+
+// Private reports whether the repo exists and is not public.
+func (s *Server) Private(kind hubkit.RepoType, id string) bool {
+	return s.RepoExists(kind, id) && s.RepoVisibility(kind, id) != Public
 }
 
 var errExists = errors.New("mstest: repo already exists")
@@ -820,7 +853,7 @@ func (s *Server) DatasetID(id string) int64 {
 }
 
 // HasBlob reports whether the LFS store holds an object with this SHA-256 (any size).
-func (s *Server) HasBlob(sha256 string) bool {
+func (s *Server) HasLFSObject(sha256 string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.blobs {

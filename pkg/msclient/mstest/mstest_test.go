@@ -35,12 +35,12 @@ func newFixture(t *testing.T, opts ...Option) *Server {
 	s := NewServer(opts...)
 	t.Cleanup(s.Close)
 	s.AddUser("alice", "acme")
-	s.AddToken(tokAlice, "alice")
-	s.AddToken(tokBob, "bob")
-	s.AddReadOnlyToken(tokRO, "alice")
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", Public))
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", Private))
-	require.NoError(t, s.CreateRepo(hubkit.Dataset, "acme/data", Private))
+	s.AddToken(tokAlice, "alice", RoleWrite)
+	s.AddToken(tokBob, "bob", RoleWrite)
+	s.AddToken(tokRO, "alice", RoleRead)
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/pub", RepoOptions{}))
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/priv", RepoOptions{Private: true}))
+	require.NoError(t, s.CreateRepo(hubkit.Dataset, "acme/data", RepoOptions{Private: true}))
 	_, err := s.Commit(hubkit.Model, "alice/pub", "", "seed", File{Path: "README.md", Content: []byte("# pub\n")},
 		File{Path: "config.json", Content: []byte(`{"a":1}`)})
 	require.NoError(t, err)
@@ -380,7 +380,7 @@ func TestModelListing(t *testing.T) {
 	require.False(t, ok)
 	empty := NewServer()
 	defer empty.Close()
-	require.NoError(t, empty.CreateRepo(hubkit.Model, "alice/pub", Public))
+	require.NoError(t, empty.CreateRepo(hubkit.Model, "alice/pub", RepoOptions{}))
 	l, ok = listModel(t, empty, "Recursive=true")
 	require.True(t, ok)
 	require.Empty(t, l.Files)
@@ -645,7 +645,7 @@ func TestUploadFlow(t *testing.T) {
 	// PUT the blob.
 	resp, b = do(t, "PUT", href, bytes.NewReader(weights), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.True(t, s.HasBlob(oid))
+	require.True(t, s.HasLFSObject(oid))
 
 	// The batch now omits it, but not when asked with another size.
 	resp, b = batch(t, s, "alice/pub", auth(tokAlice), map[string]any{"oid": oid, "size": len(weights)},
@@ -733,7 +733,7 @@ func TestUploadErrors(t *testing.T) {
 		t.Run("put "+tc.name, func(t *testing.T) {
 			resp, b := do(t, "PUT", tc.url, tc.body, tc.opts...)
 			expect(t, resp, b, tc.status, tc.code)
-			require.False(t, s.HasBlob(oid))
+			require.False(t, s.HasLFSObject(oid))
 		})
 	}
 
@@ -746,12 +746,12 @@ func TestUploadErrors(t *testing.T) {
 		resp.Body.Close()
 		require.NotEqual(t, 200, resp.StatusCode)
 	}
-	require.False(t, s.HasBlob(oid))
+	require.False(t, s.HasLFSObject(oid))
 	require.Equal(t, 1, s.Faults().Count(RouteBlobPut)-len(putTests))
 
 	resp, b := do(t, "PUT", href, bytes.NewReader(data), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.True(t, s.HasBlob(oid))
+	require.True(t, s.HasLFSObject(oid))
 
 	commitURL := s.URL() + "/api/v1/repos/models/alice/pub/commit/"
 	longActions := make([]map[string]any, 2001)
@@ -1017,7 +1017,7 @@ func TestBigBlobs(t *testing.T) {
 	oid := blob.SHA256()
 	resp, b := put(blob.Size, oid, blob.NewReader(0, blob.Size))
 	expect(t, resp, b, 200, CodeOK)
-	require.True(t, s.HasBlob(oid))
+	require.True(t, s.HasLFSObject(oid))
 
 	// The same size and hash with one byte changed is refused.
 	other := synth.Blob{Size: 2<<20 + 1, Seed: 12}
@@ -1025,14 +1025,14 @@ func TestBigBlobs(t *testing.T) {
 	bad[len(bad)/2] ^= 1
 	resp, b = put(other.Size, other.SHA256(), bytes.NewReader(bad))
 	expect(t, resp, b, 400, 400)
-	require.False(t, s.HasBlob(other.SHA256()))
+	require.False(t, s.HasLFSObject(other.SHA256()))
 
 	// Non-synthetic content above the limit is refused with a clear error.
 	plain := bytes.Repeat([]byte("p"), 2<<20)
 	resp, b = put(int64(len(plain)), oidOf(plain), bytes.NewReader(plain))
 	e := expect(t, resp, b, 413, 413)
 	require.Contains(t, e.Message, "memory limit")
-	require.False(t, s.HasBlob(oidOf(plain)))
+	require.False(t, s.HasLFSObject(oidOf(plain)))
 
 	// Commit the synthetic blob and download it through the CDN.
 	resp, b = do(t, "POST", s.URL()+"/api/v1/repos/models/alice/pub/commit/master", jsonBody(t, commitBody("big",

@@ -1,20 +1,43 @@
-package migrate_test
+package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/memhub"
+	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 )
 
+var (
+	msRepo = migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/model"}
+	hfRepo = migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/model"}
+)
+
+// eventLog collects events (RunJob and executors call emit from one goroutine per job).
+type eventLog struct {
+	mu     sync.Mutex
+	events []migrate.Event
+}
+
+func (l *eventLog) add(ev migrate.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, ev)
+}
+
 // workerEnv switches this test binary into a fake `hf2ms worker` (see TestSubprocessWorkerHelper).
-const workerEnv = "HF2MS_F1_TEST_WORKER"
+const workerEnv = "HF2MS_TEST_WORKER"
 
 // TestSubprocessWorkerHelper is not a test: re-executed with workerEnv set, it plays a worker
 // process. "serve" runs the real ServeWorker on memhub hubs seeded alike in every process.
@@ -26,7 +49,7 @@ func TestSubprocessWorkerHelper(t *testing.T) {
 	switch mode {
 	case "serve":
 		src, dst := workerHubs()
-		err := migrate.ServeWorker(context.Background(), os.Stdin, os.Stdout, func(h migrate.HubName, _ migrate.Endpoints) (migrate.Hub, error) {
+		err := worker.Serve(context.Background(), os.Stdin, os.Stdout, func(h migrate.HubName, _ migrate.Endpoints) (migrate.Hub, error) {
 			if h == migrate.ModelScope {
 				return src, nil
 			}
@@ -55,14 +78,14 @@ func workerHubs() (src, dst *memhub.Hub) {
 	dst = memhub.New(migrate.HuggingFace)
 	src.Seed(msRepo, false,
 		memhub.FileSpec{Path: "config.json", Data: []byte(`{}`)},
-		memhub.FileSpec{Path: "model.safetensors", Blob: blob(256<<10, 7)},
+		memhub.FileSpec{Path: "model.safetensors", Blob: &synth.Blob{Size: 256 << 10, Seed: 7}},
 	)
 	dst.Seed(hfRepo, false)
 	return src, dst
 }
 
-func subprocess(mode string) migrate.Subprocess {
-	return migrate.Subprocess{
+func subprocess(mode string) worker.Subprocess {
+	return worker.Subprocess{
 		Command: []string{os.Args[0], "-test.run=^TestSubprocessWorkerHelper$"},
 		Env:     []string{workerEnv + "=" + mode},
 	}
@@ -146,4 +169,14 @@ func TestSubprocessExecutorRunsMigration(t *testing.T) {
 	require.Equal(t, migrate.StatusSucceeded, rep.Status)
 	require.Equal(t, 2, rep.FilesCopied)
 	require.True(t, rep.Verification.OK())
+}
+
+func TestServeReportsABadJobAsAnEvent(t *testing.T) {
+	var out strings.Builder
+	err := worker.Serve(context.Background(), strings.NewReader("{not json"), &out, nil)
+	require.ErrorIs(t, err, hubkit.ErrInvalid)
+	var ev migrate.Event
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &ev), out.String())
+	require.Equal(t, migrate.EventError, ev.Type)
+	require.Contains(t, ev.Error, "read job")
 }

@@ -1,4 +1,4 @@
-package migrate
+package hfhub
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
 )
 
 const (
@@ -17,7 +19,7 @@ const (
 	hfTestRead  = "hf_test_read_token"
 )
 
-// newHFTestServer starts a fake Hub with user alice (member of org acme) holding a write and a
+// newHFTestServer starts a fake migrate.Hub with user alice (member of org acme) holding a write and a
 // read token, and user bob (a namespace alice may not write to). Multipart starts at 128 KiB so
 // the contract's larger blobs take that path.
 func newHFTestServer(t *testing.T, opts ...hubtest.Option) *hubtest.Server {
@@ -38,29 +40,29 @@ func newHFTestClient(s *hubtest.Server, token string) *hub.Client {
 }
 
 func TestHFHubContract(t *testing.T) {
-	testHubContract(t, func(t *testing.T) contractEnv {
+	migratetest.Run(t, func(t *testing.T) migratetest.Env {
 		s := newHFTestServer(t)
-		repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/contract"}
+		repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/contract"}
 		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
-		return contractEnv{
-			hub:      NewHFHub(newHFTestClient(s, hfTestToken)),
-			badToken: NewHFHub(newHFTestClient(s, "hf_not_a_token")),
-			repo:     repo,
-			seed: func(t *testing.T, files ...contractFile) string {
+		return migratetest.Env{
+			Hub:      New(newHFTestClient(s, hfTestToken)),
+			BadToken: New(newHFTestClient(s, "hf_not_a_token")),
+			Repo:     repo,
+			Seed: func(t *testing.T, files ...migratetest.File) string {
 				t.Helper()
 				fs := make([]hubtest.File, len(files))
 				for i, f := range files {
 					fs[i] = hubtest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
 				}
-				sha, err := s.Commit(hubkit.Model, repo.ID, HFDefaultBranch, "seed", fs...)
+				sha, err := s.Commit(hubkit.Model, repo.ID, DefaultBranch, "seed", fs...)
 				require.NoError(t, err)
 				return sha
 			},
-			foreignNS:       "bob",
-			tokenVar:        "HF_TOKEN",
-			hasBlob:         s.HasLFSObject,
-			endpoint:        s.URL(),
-			strictNamespace: true,
+			ForeignNS:       "bob",
+			TokenVar:        "HF_TOKEN",
+			HasBlob:         s.HasLFSObject,
+			Endpoint:        s.URL(),
+			StrictNamespace: true,
 		}
 	})
 }
@@ -68,21 +70,21 @@ func TestHFHubContract(t *testing.T) {
 func TestHFHubCheckWrite(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
-	h := NewHFHub(newHFTestClient(s, hfTestToken))
-	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "acme/x"}), "an org of the user")
-	require.NoError(t, h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "Alice/x"}), "names compare case-insensitively")
-	err := h.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "bob/x"})
+	h := New(newHFTestClient(s, hfTestToken))
+	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "acme/x"}), "an org of the user")
+	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "Alice/x"}), "names compare case-insensitively")
+	err := h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "acme")
 
-	read := NewHFHub(newHFTestClient(s, hfTestRead))
-	err = read.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
+	read := New(newHFTestClient(s, hfTestRead))
+	err = read.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "read token")
 	require.NotContains(t, err.Error(), hfTestRead)
 
-	anon := NewHFHub(newHFTestClient(s, ""))
-	err = anon.CheckWrite(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
+	anon := New(newHFTestClient(s, ""))
+	err = anon.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "HF_TOKEN")
 }
@@ -92,25 +94,25 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
 	require.NoError(t, s.CreateRepo(hubkit.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
-	h := NewHFHub(newHFTestClient(s, hfTestToken))
-	info, err := h.Info(ctx, Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/gated"})
+	h := New(newHFTestClient(s, hfTestToken))
+	info, err := h.Info(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/gated"})
 	require.NoError(t, err)
 	require.True(t, info.Gated)
-	require.Equal(t, HFDefaultBranch, info.DefaultBranch)
+	require.Equal(t, DefaultBranch, info.DefaultBranch)
 	require.Len(t, info.Head, 40)
 
-	space := Repo{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}
+	space := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Space, ID: "alice/demo"}
 	info, err = h.Info(ctx, space)
 	require.NoError(t, err)
 	require.True(t, info.Private)
 	require.Equal(t, s.URL()+"/spaces/alice/demo", h.WebURL(space))
-	typ, err := DetectType(ctx, h, HuggingFace, "alice/demo")
+	typ, err := migrate.DetectType(ctx, h, migrate.HuggingFace, "alice/demo")
 	require.NoError(t, err)
 	require.Equal(t, hubkit.Space, typ)
 
 	// Private and invisible to another user's token: not found (or unauthorized), never success.
 	s.AddToken("hf_bob", "bob", hubtest.RoleWrite)
-	bob := NewHFHub(newHFTestClient(s, "hf_bob"))
+	bob := New(newHFTestClient(s, "hf_bob"))
 	_, err = bob.Info(ctx, space)
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
@@ -118,13 +120,13 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 func TestHFHubStorageLockIsForbidden(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
-	repo := Repo{Hub: HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/locked"}
+	repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/locked"}
 	require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
-	_, err := s.Commit(hubkit.Model, repo.ID, HFDefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
+	_, err := s.Commit(hubkit.Model, repo.ID, DefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
 	require.NoError(t, err)
 	s.SetStorageLock(hubkit.Model, repo.ID, true)
 	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
-	h := NewHFHub(newHFTestClient(s, hfTestToken), WithGitFallback(false))
+	h := New(newHFTestClient(s, hfTestToken), WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
 	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
@@ -133,8 +135,8 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 
 func TestHFHubLimitsOverride(t *testing.T) {
 	s := newHFTestServer(t)
-	h := NewHFHub(newHFTestClient(s, hfTestToken), WithHubLimits(Limits{MaxInlineFiles: 3}), WithWebBase("https://huggingface.co"))
-	require.Equal(t, Limits{MaxOps: HFMaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: HFMaxInlineBytes}, h.Limits())
-	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "a/b"}))
-	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "a/b"}))
+	h := New(newHFTestClient(s, hfTestToken), WithLimits(migrate.Limits{MaxInlineFiles: 3}), WithWebBase("https://huggingface.co"))
+	require.Equal(t, migrate.Limits{MaxOps: hub.MaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: hub.MaxCommitInlineBytes}, h.Limits())
+	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"}))
+	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "a/b"}))
 }

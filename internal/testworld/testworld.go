@@ -1,0 +1,273 @@
+// Package testworld is the one test world the end-to-end tests of the engine, the CLI and the
+// Action share: a fake Hugging Face Hub (pkg/hub/hubtest) and a fake ModelScope
+// (pkg/msclient/mstest) on loopback, the same user on both (alice, member of acme) with write
+// and read tokens, helpers that create, seed and read repositories on either fake by a
+// migrate.Repo, and the engine's hubs built over the real clients and adapters.
+//
+// It is for tests only (it imports testify); nothing outside _test files and the demo's fakes
+// may import it.
+package testworld
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
+	"github.com/linaqruf/hf2ms/pkg/msclient"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+// The world's user and its recognisable fake tokens (leak checks look for them).
+const (
+	User        = "alice"
+	Org         = "acme"
+	HFToken     = "hf_FAKE-testworld-write-token-0123456789"
+	HFReadToken = "hf_FAKE-testworld-read-token-0123456789"
+	MSToken     = "ms-FAKEtestworld-write-token-0123456789"
+	MSReadToken = "ms-FAKEtestworld-read-token-0123456789"
+)
+
+// Environment variables the CLI and the Action read (see Env).
+const (
+	EnvHFEndpoint = "HF_ENDPOINT"
+	EnvHFToken    = "HF_TOKEN"
+	EnvMSEndpoint = "MODELSCOPE_ENDPOINT"
+	EnvMSToken    = "MODELSCOPE_TOKEN"
+)
+
+// Option configures a World.
+type Option func(*config)
+
+type config struct {
+	hf []hubtest.Option
+	ms []mstest.Option
+}
+
+// WithHF passes options to the fake Hub.
+func WithHF(opts ...hubtest.Option) Option { return func(c *config) { c.hf = append(c.hf, opts...) } }
+
+// WithMS passes options to the fake ModelScope.
+func WithMS(opts ...mstest.Option) Option { return func(c *config) { c.ms = append(c.ms, opts...) } }
+
+// World is the two fakes and the user on them.
+type World struct {
+	HF *hubtest.Server
+	MS *mstest.Server
+}
+
+// New starts both fakes with the world's user and tokens; they close when the test ends, after
+// checking that no credential reached either storage host.
+func New(t testing.TB, opts ...Option) *World {
+	t.Helper()
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	w := &World{HF: hubtest.NewServer(c.hf...), MS: mstest.NewServer(c.ms...)}
+	t.Cleanup(w.HF.Close)
+	t.Cleanup(w.MS.Close)
+	w.HF.AddUser(User, Org)
+	w.HF.AddToken(HFToken, User, hubtest.RoleWrite)
+	w.HF.AddToken(HFReadToken, User, hubtest.RoleRead)
+	w.MS.AddUser(User, Org)
+	w.MS.AddToken(MSToken, User, mstest.RoleWrite)
+	w.MS.AddToken(MSReadToken, User, mstest.RoleRead)
+	t.Cleanup(func() {
+		require.Empty(t, w.HF.AuthLeaks(), "the Hugging Face CDN saw credentials")
+		require.Empty(t, w.MS.AuthLeaks(), "the ModelScope CDN saw credentials")
+	})
+	return w
+}
+
+// Env is the environment the CLI, the Action and workers read to reach the world.
+func (w *World) Env() map[string]string {
+	return map[string]string{EnvHFEndpoint: w.HF.URL(), EnvHFToken: HFToken, EnvMSEndpoint: w.MS.URL(), EnvMSToken: MSToken}
+}
+
+// Hub is the engine's hub for h over the real client and adapter, with the write token and
+// quick retries.
+func (w *World) Hub(h migrate.HubName) migrate.Hub {
+	if h == migrate.HuggingFace {
+		return hfhub.New(hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(HFToken)))
+	}
+	return mshub.New(msclient.NewClient(msclient.WithEndpoint(w.MS.URL()), msclient.WithToken(MSToken),
+		msclient.WithCommitRetry(3, 10*time.Millisecond, time.Second)))
+}
+
+// File is one change to seed with Seed: Content inline (LFS: as an LFS object), or synthetic
+// LFS content (Blob), or Delete.
+type File struct {
+	Path    string
+	Content []byte
+	Blob    *synth.Blob
+	LFS     bool
+	Delete  bool
+}
+
+// Create makes r on its fake.
+func (w *World) Create(t testing.TB, r migrate.Repo, private bool) {
+	t.Helper()
+	if r.Hub == migrate.HuggingFace {
+		require.NoError(t, w.HF.CreateRepo(r.Type, r.ID, hubtest.RepoOptions{Private: private}))
+		return
+	}
+	require.NoError(t, w.MS.CreateRepo(r.Type, r.ID, mstest.RepoOptions{Private: private}))
+}
+
+// Seed commits files to r's default branch on its fake and returns the new head.
+func (w *World) Seed(t testing.TB, r migrate.Repo, files ...File) string {
+	t.Helper()
+	var sha string
+	var err error
+	if r.Hub == migrate.HuggingFace {
+		fs := make([]hubtest.File, len(files))
+		for i, f := range files {
+			fs[i] = hubtest.File{Path: f.Path, Content: f.Content, Blob: f.Blob, LFS: f.LFS, Delete: f.Delete}
+		}
+		sha, err = w.HF.Commit(r.Type, r.ID, hfhub.DefaultBranch, "seed", fs...)
+	} else {
+		fs := make([]mstest.File, len(files))
+		for i, f := range files {
+			fs[i] = mstest.File{Path: f.Path, Content: f.Content, Blob: f.Blob, LFS: f.LFS, Delete: f.Delete}
+		}
+		sha, err = w.MS.Commit(r.Type, r.ID, mshub.DefaultBranch, "seed", fs...)
+	}
+	require.NoError(t, err)
+	return sha
+}
+
+// SeedModel creates r (public) with a README, a config and n synthetic LFS weights of about
+// 64 KiB (the repository the CLI and Action tests migrate).
+func (w *World) SeedModel(t testing.TB, r migrate.Repo, n int) string {
+	t.Helper()
+	w.Create(t, r, false)
+	files := []File{
+		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + r.ID + "\n")},
+		{Path: "config.json", Content: []byte(`{"hidden_size":64}`)},
+	}
+	for i := 0; i < n; i++ {
+		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(r.ID)*1000 + i)}
+		files = append(files, File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
+	}
+	return w.Seed(t, r, files...)
+}
+
+// Paths lists r's default branch as the fake holds it.
+func (w *World) Paths(t testing.TB, r migrate.Repo) []string {
+	t.Helper()
+	var paths []string
+	if r.Hub == migrate.HuggingFace {
+		fs, err := w.HF.Files(r.Type, r.ID, hfhub.DefaultBranch)
+		require.NoError(t, err)
+		for _, f := range fs {
+			paths = append(paths, f.Path)
+		}
+		return paths
+	}
+	fs, err := w.MS.Files(r.Type, r.ID, mshub.DefaultBranch)
+	require.NoError(t, err)
+	for _, f := range fs {
+		paths = append(paths, f.Path)
+	}
+	return paths
+}
+
+// Contents maps every path of r's default branch to its content's SHA-256, read on the fake.
+func (w *World) Contents(t testing.TB, r migrate.Repo) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range w.Paths(t, r) {
+		out[p] = hubkit.SHA256Hex(w.Read(t, r, p))
+	}
+	return out
+}
+
+// Read returns a file of r's default branch, read on the fake.
+func (w *World) Read(t testing.TB, r migrate.Repo, p string) []byte {
+	t.Helper()
+	var b []byte
+	var err error
+	if r.Hub == migrate.HuggingFace {
+		b, err = w.HF.ReadFile(r.Type, r.ID, hfhub.DefaultBranch, p)
+	} else {
+		b, err = w.MS.ReadFile(r.Type, r.ID, mshub.DefaultBranch, p)
+	}
+	require.NoError(t, err, p)
+	return b
+}
+
+// Commit is one commit of a repository's history.
+type Commit struct{ ID, Message string }
+
+// History lists the commits of r's default branch, newest first.
+func (w *World) History(t testing.TB, r migrate.Repo) []Commit {
+	t.Helper()
+	var out []Commit
+	if r.Hub == migrate.HuggingFace {
+		h, err := w.HF.History(r.Type, r.ID, hfhub.DefaultBranch)
+		require.NoError(t, err)
+		for _, c := range h {
+			out = append(out, Commit{c.ID, c.Message})
+		}
+		return out
+	}
+	h, err := w.MS.History(r.Type, r.ID, mshub.DefaultBranch)
+	require.NoError(t, err)
+	for _, c := range h {
+		out = append(out, Commit{c.ID, c.Message})
+	}
+	return out
+}
+
+// Private reports whether r exists and is private on its fake.
+func (w *World) Private(r migrate.Repo) bool {
+	if r.Hub == migrate.HuggingFace {
+		return w.HF.Private(r.Type, r.ID)
+	}
+	return w.MS.Private(r.Type, r.ID)
+}
+
+// Exists reports whether r exists on its fake.
+func (w *World) Exists(r migrate.Repo) bool {
+	if r.Hub == migrate.HuggingFace {
+		return w.HF.RepoExists(r.Type, r.ID)
+	}
+	return w.MS.RepoExists(r.Type, r.ID)
+}
+
+// HasLFSObject reports whether h's fake stores an LFS object.
+func (w *World) HasLFSObject(h migrate.HubName, sha256 string) bool {
+	if h == migrate.HuggingFace {
+		return w.HF.HasLFSObject(sha256)
+	}
+	return w.MS.HasLFSObject(sha256)
+}
+
+// Faults is h's fault set.
+func (w *World) Faults(h migrate.HubName) *fault.Set {
+	if h == migrate.HuggingFace {
+		return w.HF.Faults()
+	}
+	return w.MS.Faults()
+}
+
+// UploadRoute is the fault route of h's blob uploads (HF: basic PUTs and multipart part PUTs).
+func UploadRoute(h migrate.HubName) string {
+	if h == migrate.HuggingFace {
+		return hubtest.RouteLFSUpload
+	}
+	return mstest.RouteBlobPut
+}
+
+// Uploads counts the blob uploads h's fake received.
+func (w *World) Uploads(h migrate.HubName) int { return w.Faults(h).Count(UploadRoute(h)) }
