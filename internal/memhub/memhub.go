@@ -135,10 +135,10 @@ func New(name migrate.HubName, opts ...Option) *Hub {
 	h := &Hub{name: name, repos: map[string]*repo{}, gitOIDs: true, lfsThreshold: 10 << 20, partSize: 1 << 20}
 	if name == migrate.ModelScope {
 		h.defaultBranch, h.regularSHA = "master", true
-		h.limits = migrate.Limits{MaxOps: 2000}
+		h.limits = migrate.Limits{MaxOps: 2000, MaxInlineFiles: 2000, MaxInlineBytes: 1 << 30}
 	} else {
 		h.defaultBranch = "main"
-		h.limits = migrate.Limits{MaxInlineFiles: 100, MaxInlineBytes: 1 << 30}
+		h.limits = migrate.Limits{MaxOps: 10000, MaxInlineFiles: 100, MaxInlineBytes: 1 << 30}
 		h.initial = map[string]string{".gitattributes": "*.safetensors filter=lfs diff=lfs merge=lfs -text\n"}
 	}
 	for _, o := range opts {
@@ -158,7 +158,9 @@ func (h *Hub) Name() migrate.HubName { return h.name }
 func (h *Hub) Limits() migrate.Limits { return h.limits }
 
 // WebURL implements migrate.Hub.
-func (h *Hub) WebURL(r migrate.Repo) string { return "mem://" + string(h.name) + "/" + key(r) }
+func (h *Hub) WebURL(r migrate.Repo) string {
+	return "mem://" + string(h.name) + "/" + hubkit.Repo{Type: r.Type, ID: r.ID}.String()
+}
 
 // Stats returns the counters.
 func (h *Hub) Stats() Stats {
@@ -221,7 +223,10 @@ func (h *Hub) take(op, path string) *Fault {
 	return nil
 }
 
-func (h *Hub) fail(op string) error {
+func (h *Hub) fail(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if f := h.take(op, ""); f != nil {
 		return fmt.Errorf("memhub %s: injected: %w", op, f.Err)
 	}
@@ -255,10 +260,10 @@ func (h *Hub) resolveLocked(rp *repo, rev string) (string, error) {
 }
 
 // Info implements migrate.Hub.
-func (h *Hub) Info(_ context.Context, r migrate.Repo) (*migrate.RepoInfo, error) {
+func (h *Hub) Info(ctx context.Context, r migrate.Repo) (*migrate.RepoInfo, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("info"); err != nil {
+	if err := h.fail(ctx, "info"); err != nil {
 		return nil, err
 	}
 	rp, err := h.repoLocked(r)
@@ -274,10 +279,10 @@ func (h *Hub) Info(_ context.Context, r migrate.Repo) (*migrate.RepoInfo, error)
 }
 
 // Resolve implements migrate.Hub.
-func (h *Hub) Resolve(_ context.Context, r migrate.Repo, rev string) (string, error) {
+func (h *Hub) Resolve(ctx context.Context, r migrate.Repo, rev string) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("resolve"); err != nil {
+	if err := h.fail(ctx, "resolve"); err != nil {
 		return "", err
 	}
 	rp, err := h.repoLocked(r)
@@ -288,10 +293,10 @@ func (h *Hub) Resolve(_ context.Context, r migrate.Repo, rev string) (string, er
 }
 
 // List implements migrate.Hub.
-func (h *Hub) List(_ context.Context, r migrate.Repo, rev string) ([]migrate.File, error) {
+func (h *Hub) List(ctx context.Context, r migrate.Repo, rev string) ([]migrate.File, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("list"); err != nil {
+	if err := h.fail(ctx, "list"); err != nil {
 		return nil, err
 	}
 	rp, err := h.repoLocked(r)
@@ -319,7 +324,10 @@ func (h *Hub) List(_ context.Context, r migrate.Repo, rev string) ([]migrate.Fil
 }
 
 // Open implements migrate.Hub.
-func (h *Hub) Open(_ context.Context, r migrate.Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
+func (h *Hub) Open(ctx context.Context, r migrate.Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Opens++
@@ -372,10 +380,10 @@ func (f *faultReader) Read(p []byte) (int, error) {
 }
 
 // CheckWrite implements migrate.Hub.
-func (h *Hub) CheckWrite(_ context.Context, r migrate.Repo) error {
+func (h *Hub) CheckWrite(ctx context.Context, r migrate.Repo) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("checkwrite"); err != nil {
+	if err := h.fail(ctx, "checkwrite"); err != nil {
 		return err
 	}
 	return h.nsOK(r)
@@ -390,10 +398,10 @@ func (h *Hub) nsOK(r migrate.Repo) error {
 }
 
 // Create implements migrate.Hub: the new repository holds the hub's initial files.
-func (h *Hub) Create(_ context.Context, r migrate.Repo, private bool) error {
+func (h *Hub) Create(ctx context.Context, r migrate.Repo, private bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("create"); err != nil {
+	if err := h.fail(ctx, "create"); err != nil {
 		return err
 	}
 	if err := h.nsOK(r); err != nil {
@@ -446,10 +454,10 @@ func newEntry(c content, lfs bool) *entry {
 }
 
 // SetPrivate implements migrate.Hub.
-func (h *Hub) SetPrivate(_ context.Context, r migrate.Repo, private bool) error {
+func (h *Hub) SetPrivate(ctx context.Context, r migrate.Repo, private bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("setprivate"); err != nil {
+	if err := h.fail(ctx, "setprivate"); err != nil {
 		return err
 	}
 	rp, err := h.repoLocked(r)
@@ -461,10 +469,10 @@ func (h *Hub) SetPrivate(_ context.Context, r migrate.Repo, private bool) error 
 }
 
 // UploadModes implements migrate.Hub: LFS from the size threshold, or for a sample with a NUL.
-func (h *Hub) UploadModes(_ context.Context, r migrate.Repo, _ string, files []migrate.UploadCandidate) (map[string]bool, error) {
+func (h *Hub) UploadModes(ctx context.Context, r migrate.Repo, _ string, files []migrate.UploadCandidate) (map[string]bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("uploadmodes"); err != nil {
+	if err := h.fail(ctx, "uploadmodes"); err != nil {
 		return nil, err
 	}
 	if _, err := h.repoLocked(r); err != nil {
@@ -478,11 +486,11 @@ func (h *Hub) UploadModes(_ context.Context, r migrate.Repo, _ string, files []m
 }
 
 // PrepareBlobs implements migrate.Hub.
-func (h *Hub) PrepareBlobs(_ context.Context, r migrate.Repo, _ string, blobs []migrate.Blob) ([]migrate.BlobUpload, error) {
+func (h *Hub) PrepareBlobs(ctx context.Context, r migrate.Repo, _ string, blobs []migrate.Blob) ([]migrate.BlobUpload, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Prepares++
-	if err := h.fail("prepare"); err != nil {
+	if err := h.fail(ctx, "prepare"); err != nil {
 		return nil, err
 	}
 	rp, err := h.repoLocked(r)
@@ -520,7 +528,7 @@ func (u *upload) Upload(ctx context.Context, src hubkit.Source, _ migrate.Upload
 
 func (u *upload) store(ctx context.Context, src hubkit.Source) error {
 	u.h.mu.Lock()
-	err := u.h.fail("upload")
+	err := u.h.fail(ctx, "upload")
 	part := u.h.partSize
 	u.h.mu.Unlock()
 	if err != nil {
@@ -623,10 +631,10 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 
 // Commit implements migrate.Hub, strictly: limits enforced, LFS pointers must name stored blobs
 // of the right size, deletes must name existing paths.
-func (h *Hub) Commit(_ context.Context, r migrate.Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
+func (h *Hub) Commit(ctx context.Context, r migrate.Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail("commit"); err != nil {
+	if err := h.fail(ctx, "commit"); err != nil {
 		return "", err
 	}
 	rp, err := h.repoLocked(r)
@@ -797,4 +805,37 @@ func (h *Hub) Paths(r migrate.Repo) []string {
 		out[i] = f.Path
 	}
 	return out
+}
+
+// Unauthorized returns h as a caller whose token the hub refuses: every call that needs the
+// token fails with hubkit.ErrUnauthorized (what the contract suite's bad-token hub must do).
+func (h *Hub) Unauthorized() migrate.Hub { return unauthorized{h} }
+
+type unauthorized struct{ *Hub }
+
+var errBadToken = fmt.Errorf("memhub: invalid token: %w", hubkit.ErrUnauthorized)
+
+func (unauthorized) Info(context.Context, migrate.Repo) (*migrate.RepoInfo, error) {
+	return nil, errBadToken
+}
+func (unauthorized) Resolve(context.Context, migrate.Repo, string) (string, error) {
+	return "", errBadToken
+}
+func (unauthorized) List(context.Context, migrate.Repo, string) ([]migrate.File, error) {
+	return nil, errBadToken
+}
+func (unauthorized) Open(context.Context, migrate.Repo, string, string, int64, int64) (io.ReadCloser, error) {
+	return nil, errBadToken
+}
+func (unauthorized) CheckWrite(context.Context, migrate.Repo) error       { return errBadToken }
+func (unauthorized) Create(context.Context, migrate.Repo, bool) error     { return errBadToken }
+func (unauthorized) SetPrivate(context.Context, migrate.Repo, bool) error { return errBadToken }
+func (unauthorized) UploadModes(context.Context, migrate.Repo, string, []migrate.UploadCandidate) (map[string]bool, error) {
+	return nil, errBadToken
+}
+func (unauthorized) PrepareBlobs(context.Context, migrate.Repo, string, []migrate.Blob) ([]migrate.BlobUpload, error) {
+	return nil, errBadToken
+}
+func (unauthorized) Commit(context.Context, migrate.Repo, string, string, []hubkit.CommitOp) (string, error) {
+	return "", errBadToken
 }
