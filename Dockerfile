@@ -6,8 +6,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/linaqruf/hf2ms/internal/httpx.Version=${VERSION}" -o /out/hf2ms ./cmd/hf2ms \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/linaqruf/hf2ms/internal/httpx.Version=${VERSION}" -o /out/hf2ms-action ./cmd/action
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/linaqruf/hf2ms/internal/version.Version=${VERSION}" -o /out/hf2ms ./cmd/hf2ms \
+ && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/linaqruf/hf2ms/internal/version.Version=${VERSION}" -o /out/hf2ms-action ./cmd/action
 
 # alpine rather than scratch: CA certificates, and a /bin/sh that Modal's image builder expects.
 FROM alpine:3.22

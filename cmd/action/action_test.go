@@ -15,49 +15,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
-	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/redact"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
-	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
 // Recognisable fake tokens: the leak checks look for them everywhere.
 const (
-	hfToken = "hf_actiontest_SECRET_token_0123456789"
-	msToken = "ms-actiontest-SECRET-token-0123456789"
+	hfToken = testworld.HFToken
+	msToken = testworld.MSToken
 )
 
-type world struct {
-	hf *hubtest.Server
-	ms *mstest.Server
-}
+// world is the shared test world (internal/testworld).
+type world struct{ *testworld.World }
 
-func newWorld(t *testing.T) *world {
-	t.Helper()
-	w := &world{hf: hubtest.NewServer(), ms: mstest.NewServer()}
-	t.Cleanup(w.hf.Close)
-	t.Cleanup(w.ms.Close)
-	w.hf.AddUser("alice")
-	w.hf.AddToken(hfToken, "alice", hubtest.RoleWrite)
-	w.ms.AddUser("alice")
-	w.ms.AddToken(msToken, "alice", mstest.RoleWrite)
-	return w
-}
+func newWorld(t *testing.T) *world { return &world{testworld.New(t)} }
 
-func (w *world) seedHF(t *testing.T, id string, nFiles int) {
-	t.Helper()
-	require.NoError(t, w.hf.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{}))
-	files := []hubtest.File{
-		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + id + "\n")},
-		{Path: "config.json", Content: []byte(`{"a":1}`)},
-	}
-	for i := 0; i < nFiles; i++ {
-		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(id)*1000 + i)}
-		files = append(files, hubtest.File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
-	}
-	_, err := w.hf.Commit(hubkit.Model, id, "main", "seed", files...)
-	require.NoError(t, err)
+// seedHF seeds hf:<id> (testworld.SeedModel) with n weight files.
+func (w *world) seedHF(t *testing.T, id string, n int) {
+	w.SeedModel(t, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: id}, n)
 }
 
 // result is everything the action left behind.
@@ -83,8 +61,8 @@ func (w *world) run(t *testing.T, inputs map[string]string) *result {
 		"GITHUB_OUTPUT":       outPath,
 		"GITHUB_STEP_SUMMARY": sumPath,
 		"GITHUB_WORKSPACE":    ws,
-		"HF_ENDPOINT":         w.hf.URL(),
-		"MODELSCOPE_ENDPOINT": w.ms.URL(),
+		"HF_ENDPOINT":         w.HF.URL(),
+		"MODELSCOPE_ENDPOINT": w.MS.URL(),
 	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
@@ -161,7 +139,7 @@ func TestSingleMigration(t *testing.T) {
 	var rep migrate.Report
 	require.NoError(t, json.Unmarshal([]byte(res.report), &rep))
 	require.Equal(t, migrate.StatusSucceeded, rep.Status)
-	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/model"))
+	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/model"))
 
 	// A scheduled re-run is an incremental no-op.
 	again := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
@@ -176,7 +154,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	w.seedHF(t, "alice/model", 2)
 	res := w.run(t, with(tokens(), "source", "alice/model", "to", "ms", "dry_run", "true"))
 	require.Equal(t, 0, res.code, res.log)
-	require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"), "a dry run must not create the destination")
+	require.False(t, w.MS.RepoExists(hubkit.Model, "alice/model"), "a dry run must not create the destination")
 	require.Contains(t, res.summary, "dry run")
 	require.Contains(t, res.summary, "| to copy | 5 |")
 }
@@ -187,8 +165,8 @@ func TestBatch(t *testing.T) {
 	w.seedHF(t, "alice/b", 2)
 	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/a\n# a comment\nalice/b alice/b-mirror\n"))
 	require.Equal(t, 0, res.code, res.log)
-	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
-	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b-mirror"))
+	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"))
+	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/b-mirror"))
 	require.Contains(t, res.summary, "## hf2ms batch: 2 repos")
 	require.Contains(t, res.summary, "2 succeeded, 0 up to date, 0 failed")
 	require.Equal(t, "true", res.outputMap["verified"])
@@ -197,14 +175,14 @@ func TestBatch(t *testing.T) {
 func TestCorruptSourceFailsTheStepAndNamesTheFile(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/model", 1)
-	w.hf.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true})
+	w.HF.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true})
 	res := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
 	require.Equal(t, 1, res.code)
 	require.Contains(t, res.summary, "weights/part-000.bin")
 	require.Contains(t, res.log, "::error::")
 	require.Contains(t, res.log, "weights/part-000.bin")
-	if w.ms.RepoExists(hubkit.Model, "alice/model") {
-		files, err := w.ms.Files(hubkit.Model, "alice/model", "master")
+	if w.MS.RepoExists(hubkit.Model, "alice/model") {
+		files, err := w.MS.Files(hubkit.Model, "alice/model", "master")
 		require.NoError(t, err)
 		for _, f := range files {
 			require.NotEqual(t, "weights/part-000.bin", f.Path, "no commit may carry the corrupt file")
@@ -262,7 +240,7 @@ func TestSummaryOfHugeRepoStaysUnderLimit(t *testing.T) {
 			rep.Verification.Bad = append(rep.Verification.Bad, migrate.FileCheck{Path: p, Problem: "mismatched", Detail: "sha256 differs"})
 		}
 	}
-	md := summaryMarkdown(rep, nil)
+	md := summaryMarkdown(rep, nil, redact.Shapes)
 	require.Less(t, len(md), summaryLimit)
 	require.Contains(t, md, "more files (the JSON report lists every file)")
 	require.Contains(t, md, "and 33134 more (see the JSON report)")
@@ -280,7 +258,7 @@ func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
 	w.seedHF(t, "alice/a", 1)
 	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/missing\nalice/a\n"))
 	require.Equal(t, 1, res.code, res.log)
-	require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"), "the other repo still migrates")
+	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"), "the other repo still migrates")
 	require.Contains(t, res.summary, "1 succeeded, 0 up to date, 1 failed")
 	var br migrate.BatchReport
 	require.NoError(t, json.Unmarshal([]byte(res.report), &br))

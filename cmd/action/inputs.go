@@ -7,7 +7,7 @@ import (
 
 	gha "github.com/sethvargo/go-githubactions"
 
-	"github.com/linaqruf/hf2ms/internal/cli"
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -41,13 +41,16 @@ type inputs struct {
 // tokenInputs are masked before anything else runs.
 var tokenInputs = []string{"hf_token", "modelscope_token", "modal_token_id", "modal_token_secret"}
 
-// maskTokens registers every token input with the runner's log masking.
-func maskTokens(a *gha.Action) {
+// maskTokens registers every token input with the runner's log masking and returns them.
+func maskTokens(a *gha.Action) []string {
+	var tokens []string
 	for _, name := range tokenInputs {
 		if v := a.GetInput(name); v != "" {
 			a.AddMask(v)
+			tokens = append(tokens, v)
 		}
 	}
+	return tokens
 }
 
 // readInputs reads and validates every input.
@@ -101,7 +104,7 @@ func readInputs(a *gha.Action) (*inputs, error) {
 		return nil, &inputError{"executor", in.executor, "want local or modal"}
 	}
 	if cs := a.GetInput("chunk_size"); cs != "" {
-		if in.chunkSize, err = cli.ParseSize(cs); err != nil {
+		if in.chunkSize, err = units.ParseSize(cs); err != nil {
 			return nil, &inputError{"chunk_size", cs, "want a size such as 20GiB or 512MB"}
 		}
 	}

@@ -11,14 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/linaqruf/hf2ms/internal/app"
 	gha "github.com/sethvargo/go-githubactions"
-
-	"github.com/linaqruf/hf2ms/internal/cli"
-	"github.com/linaqruf/hf2ms/internal/httpx"
 )
 
 func main() {
-	cli.SetDefaultMemoryLimit()
+	app.SetDefaultMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(mainCode(ctx, gha.New(), os.Getenv, os.Stdout))
@@ -27,14 +25,13 @@ func main() {
 // mainCode runs the action and turns the outcome into the exit code the runner reads; a panic is
 // reported as an internal error without leaking anything it carried.
 func mainCode(ctx context.Context, a *gha.Action, getenv func(string) string, log io.Writer) (code int) {
+	r := &runner{a: a, getenv: getenv, log: log}
 	defer func() {
 		if p := recover(); p != nil {
-			msg := httpx.Redact(fmt.Sprint(p))
-			a.Errorf("hf2ms: internal error: %s", msg)
+			a.Errorf("hf2ms: internal error: %s", r.redact(fmt.Sprint(p)))
 			code = 70
 		}
 	}()
-	r := &runner{a: a, getenv: getenv, log: log}
 	if err := r.run(ctx); err != nil {
 		return 1
 	}

@@ -27,7 +27,7 @@ const (
 	modalSecretToken = "as-actiontest-MODAL_SECRET-secret-0123"
 )
 
-var actionNeedles = []string{hfToken, msToken, hfWrongToken, msWrongToken, modalIDToken, modalSecretToken, "actiontest"}
+var actionNeedles = []string{hfToken, msToken, hfWrongToken, msWrongToken, modalIDToken, modalSecretToken, "actiontest", "FAKE-testworld", "FAKEtestworld"}
 
 // TestMain keeps the Modal SDK (which reads only the process environment and ~/.modal.toml) on
 // a closed loopback port with no profile, so no test can reach Modal.
@@ -76,8 +76,8 @@ func (w *world) runRaw(t *testing.T, inputs map[string]string, envOver map[strin
 		"GITHUB_OUTPUT":       outPath,
 		"GITHUB_STEP_SUMMARY": sumPath,
 		"GITHUB_WORKSPACE":    ws,
-		"HF_ENDPOINT":         w.hf.URL(),
-		"MODELSCOPE_ENDPOINT": w.ms.URL(),
+		"HF_ENDPOINT":         w.HF.URL(),
+		"MODELSCOPE_ENDPOINT": w.MS.URL(),
 		"MODAL_SERVER_URL":    closedPort(t),
 	}
 	for k, v := range envOver {
@@ -137,9 +137,9 @@ func TestActionSecretsNeverLeak(t *testing.T) {
 		{name: "network error", inputs: with(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
 			env: func(*world) map[string]string { return map[string]string{"MODELSCOPE_ENDPOINT": "CLOSED"} }},
 		{name: "hub answers 500", inputs: with(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
-			setup: func(w *world) { w.ms.Faults().Add(fault.Rule{Status: 500, Message: "oops " + msToken}) }},
+			setup: func(w *world) { w.MS.Faults().Add(fault.Rule{Status: 500, Message: "oops " + msToken}) }},
 		{name: "corrupt source", inputs: with(all, "source", "hf:alice/model", "to", "ms"), code: 1,
-			setup: func(w *world) { w.hf.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true}) }},
+			setup: func(w *world) { w.HF.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true}) }},
 		{name: "modal executor, closed control plane", inputs: with(all, "source", "hf:alice/model", "to", "ms", "executor", "modal"), timeout: 20 * time.Second, code: 1},
 		{name: "panic", inputs: with(all, "source", "hf:alice/model", "to", "ms"), code: 70,
 			wrap: func(g func(string) string) func(string) string {
@@ -180,8 +180,8 @@ func TestActionSecretsNeverLeak(t *testing.T) {
 			if c.code != 0 {
 				require.Contains(t, shown[0], "::error", "a failure is annotated")
 			}
-			require.Empty(t, w.hf.AuthLeaks())
-			require.Empty(t, w.ms.AuthLeaks())
+			require.Empty(t, w.HF.AuthLeaks())
+			require.Empty(t, w.MS.AuthLeaks())
 		})
 	}
 }

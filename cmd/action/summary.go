@@ -8,7 +8,7 @@ import (
 
 	gha "github.com/sethvargo/go-githubactions"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -28,19 +28,6 @@ var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", 
 
 // mdEscape makes s safe inside a markdown table cell or line.
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
 
 func resultWord(rep *migrate.Report) string {
 	switch rep.Status {
@@ -65,12 +52,12 @@ func link(r migrate.Repo, url string) string {
 
 // summaryMarkdown is the job summary of one repository's run (plan is set for dry and detached
 // runs).
-func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan) string {
+func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string) string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## hf2ms: %s → %s\n\n", rep.Source.Hub, rep.Dest.Hub)
 	fmt.Fprintf(&b, "%s → %s: **%s**\n\n", link(rep.Source, rep.SourceURL), link(rep.Dest, rep.DestURL), resultWord(rep))
 	if rep.Error != "" {
-		fmt.Fprintf(&b, "> %s\n\n", mdEscape(httpx.Redact(rep.Error)))
+		fmt.Fprintf(&b, "> %s\n\n", mdEscape(redact(rep.Error)))
 	}
 	for _, n := range rep.Notices {
 		fmt.Fprintf(&b, "> note: %s\n\n", mdEscape(n))
@@ -79,16 +66,16 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan) string {
 	if rep.Plan != nil && (rep.Status == migrate.StatusPlanned || rep.Status == migrate.StatusDetached) {
 		p := rep.Plan
 		fmt.Fprintf(&b, "| to copy | %d | %s |\n| to skip | %d | %s |\n| to delete | %d | |\n| shards | %d | |\n",
-			p.CopyFiles, humanBytes(p.CopyBytes), p.SkipFiles, humanBytes(p.SkipBytes), p.DeleteFiles, p.Shards)
+			p.CopyFiles, units.Bytes(p.CopyBytes), p.SkipFiles, units.Bytes(p.SkipBytes), p.DeleteFiles, p.Shards)
 	} else {
 		fmt.Fprintf(&b, "| copied | %d | %s |\n| skipped | %d | |\n| deleted | %d | |\n| failed | %d | |\n",
-			rep.FilesCopied, humanBytes(rep.BytesCopied), rep.FilesSkipped, rep.FilesDeleted, rep.FilesFailed)
+			rep.FilesCopied, units.Bytes(rep.BytesCopied), rep.FilesSkipped, rep.FilesDeleted, rep.FilesFailed)
 	}
 	d := rep.Duration()
 	if d > 0 {
 		rate := ""
 		if rep.BytesCopied > 0 {
-			rate = fmt.Sprintf(" (%s/s)", humanBytes(int64(float64(rep.BytesCopied)/d.Seconds())))
+			rate = fmt.Sprintf(" (%s/s)", units.Bytes(int64(float64(rep.BytesCopied)/d.Seconds())))
 		}
 		round := time.Second
 		switch {
@@ -110,16 +97,16 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan) string {
 	var rows []string
 	if plan != nil {
 		for _, f := range plan.Copy {
-			rows = append(rows, fmt.Sprintf("| copy | `%s` | %s |", mdEscape(f.Path), humanBytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| copy | `%s` | %s |", mdEscape(f.Path), units.Bytes(f.Size)))
 		}
 		for _, f := range plan.Delete {
-			rows = append(rows, fmt.Sprintf("| delete | `%s` | %s |", mdEscape(f.Path), humanBytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| delete | `%s` | %s |", mdEscape(f.Path), units.Bytes(f.Size)))
 		}
 	} else {
 		files := append([]migrate.FileResult(nil), rep.Files...)
 		sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 		for _, f := range files {
-			rows = append(rows, fmt.Sprintf("| %s | `%s` | %s |", f.Action, mdEscape(f.Path), humanBytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| %s | `%s` | %s |", f.Action, mdEscape(f.Path), units.Bytes(f.Size)))
 		}
 	}
 	writeFileList(&b, rows, summaryBudget)
@@ -171,7 +158,7 @@ func writeFileList(b *strings.Builder, rows []string, budget int) {
 }
 
 // batchSummaryMarkdown is the job summary of a batch: one row per repository.
-func batchSummaryMarkdown(br *migrate.BatchReport) string {
+func batchSummaryMarkdown(br *migrate.BatchReport, redact func(string) string) string {
 	var b strings.Builder
 	counts := map[string]int{}
 	for _, r := range br.Repos {
@@ -182,7 +169,7 @@ func batchSummaryMarkdown(br *migrate.BatchReport) string {
 	b.WriteString("| source | destination | result | copied | bytes | verified |\n|---|---|---|---:|---:|---|\n")
 	for i, r := range br.Repos {
 		row := fmt.Sprintf("| %s | %s | %s | %d | %s | %s |\n", link(r.Source, r.SourceURL), link(r.Dest, r.DestURL),
-			resultWord(r), r.FilesCopied, humanBytes(r.BytesCopied), verifiedWord(r))
+			resultWord(r), r.FilesCopied, units.Bytes(r.BytesCopied), verifiedWord(r))
 		if b.Len()+len(row) > summaryBudget-200 {
 			fmt.Fprintf(&b, "\n… and %d more repos (see the JSON report)\n", len(br.Repos)-i)
 			break
@@ -192,7 +179,7 @@ func batchSummaryMarkdown(br *migrate.BatchReport) string {
 	var failed []string
 	for _, r := range br.Repos {
 		if r.Error != "" {
-			failed = append(failed, fmt.Sprintf("- `%s`: %s", r.Source, mdEscape(httpx.Redact(r.Error))))
+			failed = append(failed, fmt.Sprintf("- `%s`: %s", r.Source, mdEscape(redact(r.Error))))
 		}
 	}
 	if len(failed) > 0 && b.Len() < summaryBudget/2 {
@@ -227,7 +214,7 @@ func short(sha string) string {
 
 // annotate emits at most a few annotations for the whole step, one per failure class, naming
 // a few files each, so a run never exceeds GitHub's per-step caps however many files failed.
-func annotate(a *gha.Action, reps []*migrate.Report) {
+func annotate(a *gha.Action, reps []*migrate.Report, redact func(string) string) {
 	var errs, warns []string
 	for _, r := range reps {
 		var failed []string
@@ -250,7 +237,7 @@ func annotate(a *gha.Action, reps []*migrate.Report) {
 				r.Dest, v.Mismatched, v.Missing, listFew(bad)))
 		}
 		if r.Status == migrate.StatusFailed && len(failed) == 0 && (r.Verification == nil || r.Verification.OK()) && r.Error != "" {
-			errs = append(errs, fmt.Sprintf("%s: %s", r.Source, httpx.Redact(r.Error)))
+			errs = append(errs, fmt.Sprintf("%s: %s", r.Source, redact(r.Error)))
 		}
 		if v := r.Verification; v != nil && v.NotCheckable > 0 {
 			warns = append(warns, fmt.Sprintf("%s: %d file(s) could not be checked (no comparable hash)", r.Dest, v.NotCheckable))

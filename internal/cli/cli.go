@@ -1,6 +1,8 @@
-// Package cli is the hf2ms command-line program: its commands, flags, progress display and
-// reports. cmd/hf2ms is a thin main around it; tests run the whole program in-process with their
-// own I/O and environment.
+// Package cli is the hf2ms command-line program: cobra commands and flags wired to the service
+// layer (internal/app), and how results are printed. cmd/hf2ms is a thin main around it; tests
+// run the whole program in-process with their own I/O and environment. It may import
+// internal/app, internal/progress and the engine's types; the demo command also starts the test
+// fakes (pkg/hub/hubtest, pkg/msclient/mstest), which nothing else of the program links.
 package cli
 
 import (
@@ -12,10 +14,12 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/linaqruf/hf2ms/internal/app"
+	"github.com/linaqruf/hf2ms/internal/progress"
+	"github.com/linaqruf/hf2ms/internal/redact"
+	"github.com/linaqruf/hf2ms/internal/version"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
-
-	"github.com/linaqruf/hf2ms/internal/httpx"
 )
 
 // Exit codes.
@@ -40,7 +44,7 @@ type App struct {
 	// Executable is the program run by the subprocess executor ("" = this program).
 	Executable string
 
-	env *Env
+	svc *app.Service
 	// testHook, when set (tests only), runs before every command with the command's name; the
 	// secrets test uses it to panic mid-run and check that the top-level recovery stays redacted.
 	testHook func(command string)
@@ -56,33 +60,11 @@ func Main() int {
 		DotEnv:   ".env",
 		Terminal: isatty.IsTerminal(os.Stderr.Fd()),
 	}
-	SetDefaultMemoryLimit()
+	app.SetDefaultMemoryLimit()
 	ctx, stop := signalContext(context.Background())
 	defer stop()
 	return a.Run(ctx, os.Args[1:])
 }
-
-// DefaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says otherwise.
-// A streaming migration's live heap is the parts in flight (4 x the hub's chunk size) plus
-// small change; without a limit the GC lets the heap grow to twice that before collecting
-// (166 MiB peak RSS for an 8 GiB MS->HF copy in bench/run.sh, 135 MiB with this limit, at the
-// same speed). A larger live heap (more parts, bigger chunks) just makes the GC work harder.
-const DefaultMemoryLimit = 128 << 20
-
-// SetDefaultMemoryLimit applies DefaultMemoryLimit when GOMEMLIMIT is not set.
-func SetDefaultMemoryLimit() {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(DefaultMemoryLimit)
-	}
-}
-
-// usageError marks errors that are the caller's (exit 2).
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // exitError carries an exit code chosen by a command that already printed its outcome.
 type exitError struct{ code int }
@@ -94,9 +76,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func (a *App) Run(ctx context.Context, args []string) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(a.Stderr, "hf2ms: internal error: %s\n", httpx.Redact(fmt.Sprint(r)))
+			fmt.Fprintf(a.Stderr, "hf2ms: internal error: %s\n", a.redact(fmt.Sprint(r)))
 			if a.lookup("HF2MS_DEBUG") != "" {
-				fmt.Fprintln(a.Stderr, httpx.Redact(string(debug.Stack())))
+				fmt.Fprintln(a.Stderr, a.redact(string(debug.Stack())))
 			}
 			code = ExitInternal
 		}
@@ -107,13 +89,13 @@ func (a *App) Run(ctx context.Context, args []string) (code int) {
 	if a.Stdin == nil {
 		a.Stdin = eofReader{}
 	}
-	env, err := NewEnv(a.Lookup, a.DotEnv)
+	env, err := app.NewEnv(a.Lookup, a.DotEnv)
 	if err != nil {
-		fmt.Fprintf(a.Stderr, "hf2ms: %s\n", httpx.Redact(err.Error()))
+		fmt.Fprintf(a.Stderr, "hf2ms: %s\n", redact.Shapes(err.Error()))
 		return ExitUsage
 	}
-	a.env = env
-	env.registerSecrets()
+	a.svc = app.New(env)
+	a.svc.Executable = a.Executable
 
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -128,13 +110,23 @@ func (a *App) Run(ctx context.Context, args []string) (code int) {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintf(a.Stderr, "hf2ms: %s\n", httpx.Redact(err.Error()))
-	var ue usageError
-	if errors.As(err, &ue) {
+	fmt.Fprintf(a.Stderr, "hf2ms: %s\n", a.redact(err.Error()))
+	if app.IsUsage(err) {
 		return ExitUsage
 	}
 	return ExitFailure
 }
+
+// redact removes the program's secrets (once configured) and credential shapes from s.
+func (a *App) redact(s string) string {
+	if a.svc == nil {
+		return redact.Shapes(s)
+	}
+	return a.svc.Redact(s)
+}
+
+// newProgress is the progress display on stderr.
+func (a *App) newProgress() *progress.Progress { return progress.New(a.Stderr, a.Terminal, a.redact) }
 
 func (a *App) lookup(k string) string {
 	if a.Lookup == nil {
@@ -157,7 +149,7 @@ modelscope.ai; HF_ENDPOINT and MODELSCOPE_ENDPOINT override the base URLs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return app.UsageError{Err: err} })
 	if a.testHook != nil {
 		root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { a.testHook(cmd.Name()) }
 	}
@@ -181,7 +173,7 @@ func (a *App) versionCommand() *cobra.Command {
 		Short: "Print the hf2ms version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.Stdout, "hf2ms %s (%s %s/%s)\n", httpx.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(a.Stdout, "hf2ms %s (%s %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
@@ -33,7 +34,7 @@ func readReport(t *testing.T, path string, v any) string {
 
 func hfPaths(w *world, id string) map[string]int64 {
 	out := map[string]int64{}
-	files, _ := w.hf.Files(hubkit.Model, id, "main")
+	files, _ := w.HF.Files(hubkit.Model, id, "main")
 	for _, f := range files {
 		out[f.Path] = f.Size
 	}
@@ -42,7 +43,7 @@ func hfPaths(w *world, id string) map[string]int64 {
 
 func msPaths(w *world, id string) map[string]int64 {
 	out := map[string]int64{}
-	files, _ := w.ms.Files(hubkit.Model, id, "")
+	files, _ := w.MS.Files(hubkit.Model, id, "")
 	for _, f := range files {
 		out[f.Path] = f.Size
 	}
@@ -124,7 +125,7 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 			reportPath := filepath.Join(t.TempDir(), "plan.json")
 			res := run{env: w.env()}.exec(t, append(args, "--report", reportPath)...)
 			require.Equal(t, ExitOK, res.code, res)
-			require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"), "a plan creates nothing")
+			require.False(t, w.MS.RepoExists(hubkit.Model, "alice/model"), "a plan creates nothing")
 			require.Contains(t, res.stdout, "destination does not exist yet")
 			require.Contains(t, res.stdout, "copy (6 files")
 			for _, p := range []string{"README.md", "config.json", "weights/part-000.bin", "weights/part-002.bin", ".gitattributes"} {
@@ -146,11 +147,11 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 		require.Equal(t, ExitOK, run{env: w.env()}.exec(t, "migrate", "hf:alice/model", "--to", "ms").code)
 		// one new file on the source, one stray file on the destination
 		b := synth.Blob{Size: 70 << 10, Seed: 9}
-		_, err := w.hf.Commit(hubkit.Model, "alice/model", "main", "more", hubtest.File{Path: "weights/new.bin", Blob: &b})
+		_, err := w.HF.Commit(hubkit.Model, "alice/model", "main", "more", hubtest.File{Path: "weights/new.bin", Blob: &b})
 		require.NoError(t, err)
-		_, err = w.ms.Commit(hubkit.Model, "alice/model", "", "stray", mstest.File{Path: "stray.txt", Content: []byte("x")})
+		_, err = w.MS.Commit(hubkit.Model, "alice/model", "", "stray", mstest.File{Path: "stray.txt", Content: []byte("x")})
 		require.NoError(t, err)
-		headBefore, err := w.ms.Files(hubkit.Model, "alice/model", "")
+		headBefore, err := w.MS.Files(hubkit.Model, "alice/model", "")
 		require.NoError(t, err)
 
 		res := run{env: w.env()}.exec(t, "plan", "hf:alice/model", "--to", "ms", "--delete")
@@ -161,7 +162,7 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 		require.Contains(t, res.stdout, "\ndelete (1 files, 1 B):")
 		require.Contains(t, res.stdout, "stray.txt")
 		require.Contains(t, res.stdout, "1 to copy (70.0 KiB), 5 to skip, 1 to delete")
-		after, err := w.ms.Files(hubkit.Model, "alice/model", "")
+		after, err := w.MS.Files(hubkit.Model, "alice/model", "")
 		require.NoError(t, err)
 		require.Equal(t, headBefore, after, "a plan changes nothing")
 	})
@@ -197,11 +198,11 @@ func TestBatch(t *testing.T) {
 			require.Regexp(t, `source\s+destination\s+status\s+copied\s+bytes\s+verified\s+error`, res.stdout)
 			require.Regexp(t, `hf:alice/a\s+ms:alice/a\s+succeeded\s+\d+\s+.*true`, res.stdout)
 			require.Contains(t, res.stdout, "2 succeeded, 0 up to date, 0 failed")
-			require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
+			require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"))
 			if c.file != "" {
-				require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b-mirror"))
+				require.True(t, w.MS.RepoExists(hubkit.Model, "alice/b-mirror"))
 			} else {
-				require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b"))
+				require.True(t, w.MS.RepoExists(hubkit.Model, "alice/b"))
 			}
 			var rep migrate.BatchReport
 			readReport(t, reportPath, &rep)
@@ -219,9 +220,9 @@ func TestBatch(t *testing.T) {
 		require.Equal(t, ExitFailure, res.code, res)
 		require.Regexp(t, `hf:alice/missing\s+ms:alice/missing\s+failed`, res.stdout)
 		require.Contains(t, res.stdout, "2 succeeded, 0 up to date, 1 failed")
-		require.True(t, w.ms.RepoExists(hubkit.Model, "alice/a"))
-		require.True(t, w.ms.RepoExists(hubkit.Model, "alice/b"))
-		require.False(t, w.ms.RepoExists(hubkit.Model, "alice/missing"))
+		require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"))
+		require.True(t, w.MS.RepoExists(hubkit.Model, "alice/b"))
+		require.False(t, w.MS.RepoExists(hubkit.Model, "alice/missing"))
 	})
 
 	t.Run("empty list is a usage error", func(t *testing.T) {
@@ -249,7 +250,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	// Break the destination behind the tool's back: one file changed, one gone.
-	_, err := w.ms.Commit(hubkit.Model, "alice/model", "", "break",
+	_, err := w.MS.Commit(hubkit.Model, "alice/model", "", "break",
 		mstest.File{Path: "config.json", Content: []byte(`{"hidden_size":65}`)},
 		mstest.File{Path: "weights/part-001.bin", Delete: true})
 	require.NoError(t, err)
@@ -271,7 +272,7 @@ func TestVerify(t *testing.T) {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.hf.AddToken("hf_readonlyTOKENforvalidate0123", "alice", hubtest.RoleRead)
+	w.HF.AddToken("hf_readonlyTOKENforvalidate0123", "alice", hubtest.RoleRead)
 	cases := []struct {
 		name  string
 		env   map[string]string
@@ -284,24 +285,24 @@ func TestValidate(t *testing.T) {
 			`ok\s+ModelScope \(MODELSCOPE_TOKEN\)\s+user alice at http://127\.0\.0\.1`,
 			`skip\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)`,
 		}},
-		{"missing hf token", with(w.env(), EnvHFToken, ""), nil, ExitFailure, []string{
+		{"missing hf token", with(w.env(), app.EnvHFToken, ""), nil, ExitFailure, []string{
 			`FAIL\s+Hugging Face \(HF_TOKEN\)\s+not set`,
 			`fix: create a write token at https://huggingface\.co/settings/tokens and export HF_TOKEN=\.\.\.`,
 			`ok\s+ModelScope`,
 		}},
-		{"missing ms token", with(w.env(), EnvMSToken, ""), nil, ExitFailure, []string{
+		{"missing ms token", with(w.env(), app.EnvMSToken, ""), nil, ExitFailure, []string{
 			`FAIL\s+ModelScope \(MODELSCOPE_TOKEN\)\s+not set`,
 			`fix: copy your SDK token from https://modelscope\.cn/my/myaccesstoken`,
 		}},
-		{"wrong hf token", with(w.env(), EnvHFToken, hfWrong), nil, ExitFailure, []string{
+		{"wrong hf token", with(w.env(), app.EnvHFToken, hfWrong), nil, ExitFailure, []string{
 			`FAIL\s+Hugging Face \(HF_TOKEN\)\s+the Hub rejected the token`,
 			`fix: the token is invalid or expired`,
 		}},
-		{"wrong ms token", with(w.env(), EnvMSToken, msWrong), nil, ExitFailure, []string{
+		{"wrong ms token", with(w.env(), app.EnvMSToken, msWrong), nil, ExitFailure, []string{
 			`FAIL\s+ModelScope \(MODELSCOPE_TOKEN\)\s+ModelScope rejected the token`,
 			`MODELSCOPE_DOMAIN=modelscope\.ai`,
 		}},
-		{"read-only hf token", with(w.env(), EnvHFToken, "hf_readonlyTOKENforvalidate0123"), nil, ExitOK, []string{
+		{"read-only hf token", with(w.env(), app.EnvHFToken, "hf_readonlyTOKENforvalidate0123"), nil, ExitOK, []string{
 			`WARN\s+Hugging Face \(HF_TOKEN\)\s+user alice, token role read`,
 			`fix: this token can only read`,
 		}},
@@ -309,7 +310,7 @@ func TestValidate(t *testing.T) {
 			`FAIL\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)\s+.*MODAL_TOKEN_ID`,
 			`fix: only needed for --executor modal`,
 		}},
-		{"modal present", with(w.env(), EnvModalTokenID, modalID, EnvModalTokenSecret, modalSecret), nil, ExitOK, []string{
+		{"modal present", with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret), nil, ExitOK, []string{
 			`ok\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)\s+present`,
 		}},
 	}
@@ -390,13 +391,13 @@ func TestWorker(t *testing.T) {
 			w := newWorld(t)
 			w.seedHF(t, "alice/model", 2)
 			// the orchestrator creates the destination before it hands out jobs
-			require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
+			require.NoError(t, w.MS.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 			jobs := workerJobs(t, w, "alice/worker-dest", via != "blobs then commit")
 			types := map[migrate.EventType]int{}
 			for _, job := range jobs {
 				r := run{env: w.env()}
 				if via == "HF2MS_JOB" {
-					r.env = with(r.env, EnvJob, job)
+					r.env = with(r.env, app.EnvJob, job)
 					r.stdin = "this is not read"
 				} else {
 					r.stdin = job
@@ -414,8 +415,8 @@ func TestWorker(t *testing.T) {
 			require.Equal(t, 5, types[migrate.EventFileDone], "README, config, 2 weights, .gitattributes")
 			require.Equal(t, 1, types[migrate.EventCommit])
 			require.Zero(t, types[migrate.EventError])
-			require.True(t, w.ms.RepoExists(hubkit.Model, "alice/worker-dest"))
-			files, err := w.ms.Files(hubkit.Model, "alice/worker-dest", "")
+			require.True(t, w.MS.RepoExists(hubkit.Model, "alice/worker-dest"))
+			files, err := w.MS.Files(hubkit.Model, "alice/worker-dest", "")
 			require.NoError(t, err)
 			require.Len(t, files, 5)
 			w.assertNoLeaks(t)
@@ -426,7 +427,7 @@ func TestWorker(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		w.seedHF(t, "alice/model", 1)
-		require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
+		require.NoError(t, w.MS.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 		good := workerJobs(t, w, "alice/worker-dest", true)[0]
 		unknownHub := strings.Replace(good, `"hub":"ms"`, `"hub":"gitlab"`, 1)
 		require.NotEqual(t, good, unknownHub)
@@ -506,7 +507,7 @@ func TestUsageErrors(t *testing.T) {
 			require.Empty(t, res.stdout)
 		})
 	}
-	require.False(t, w.ms.RepoExists(hubkit.Model, "alice/model"))
+	require.False(t, w.MS.RepoExists(hubkit.Model, "alice/model"))
 }
 
 func TestDotEnvNeverOverridesTheEnvironment(t *testing.T) {
@@ -518,7 +519,7 @@ func TestDotEnvNeverOverridesTheEnvironment(t *testing.T) {
 	// both endpoints (the environment sets neither).
 	require.NoError(t, os.WriteFile(dotenv, []byte("HF_TOKEN="+hfWrong+"\nMODELSCOPE_TOKEN="+msTok+
 		"\nHF_ENDPOINT="+w.hfRec.srv.URL+"\nMODELSCOPE_ENDPOINT="+w.msRec.srv.URL+"\n"), 0o600))
-	res := run{env: map[string]string{EnvHFToken: hfTok}, dotenv: dotenv}.exec(t, "validate")
+	res := run{env: map[string]string{app.EnvHFToken: hfTok}, dotenv: dotenv}.exec(t, "validate")
 	require.Equal(t, ExitOK, res.code, res)
 	require.Regexp(t, `ok\s+Hugging Face \(HF_TOKEN\)\s+user alice`, res.stdout)
 	require.Regexp(t, `ok\s+ModelScope \(MODELSCOPE_TOKEN\)\s+user alice`, res.stdout)
@@ -559,7 +560,7 @@ func TestSubprocessExecutor(t *testing.T) {
 	require.Positive(t, w.msRec.OwnSeen())
 
 	// a worker binary that cannot reach the hub fails the run, naming the shard's error
-	res = run{env: with(w.env(), EnvMSEndpoint, closedURL), exe: exe}.exec(t, "migrate", "hf:alice/model", "--to", "ms",
+	res = run{env: with(w.env(), app.EnvMSEndpoint, closedURL), exe: exe}.exec(t, "migrate", "hf:alice/model", "--to", "ms",
 		"--dest", "alice/elsewhere", "--executor", "subprocess", "--repo-type", "model")
 	require.NotEqual(t, ExitOK, res.code, res)
 	requireNoSecret(t, "a failed subprocess run", res.stdout, res.stderr)

@@ -8,14 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/synth"
-	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
-	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
-	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
-	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -94,10 +92,16 @@ func (d *demoHubs) Close() {
 	d.ms.Close()
 }
 
-func (d *demoHubs) hubs() (hf, ms migrate.Hub) {
-	hf = hfhub.New(hub.NewClient(hub.WithToken(demoHFToken), hub.WithEndpoint(d.hf.URL())))
-	ms = mshub.New(msclient.NewClient(msclient.WithToken(demoMSToken), msclient.WithEndpoint(d.ms.URL())))
-	return hf, ms
+// hubs are the engine's hubs over the fakes, built by the service layer exactly as for the real
+// hubs: the environment only points it at the fakes.
+func (d *demoHubs) hubs() (hf, ms migrate.Hub, err error) {
+	env := map[string]string{app.EnvHFEndpoint: d.hf.URL(), app.EnvHFToken: demoHFToken,
+		app.EnvMSEndpoint: d.ms.URL(), app.EnvMSToken: demoMSToken}
+	e, err := app.NewEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	return app.New(e).Hubs(migrate.HuggingFace, migrate.ModelScope)
 }
 
 func (a *App) demoCommand() *cobra.Command {
@@ -116,9 +120,9 @@ With --serve it only starts and seeds the two fakes and prints their endpoints a
 can point the CLI (HF_ENDPOINT, MODELSCOPE_ENDPOINT) or the Action at them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := ParseSize(size)
+			n, err := units.ParseSize(size)
 			if err != nil {
-				return usagef("--size: %v", err)
+				return app.Usagef("--size: %v", err)
 			}
 			d, err := startDemoHubs(n)
 			if err != nil {
@@ -152,9 +156,12 @@ try:    go run ./cmd/hf2ms migrate hf:%s --to ms
 }
 
 func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
-	hf, ms := d.hubs()
+	hf, ms, err := d.hubs()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(a.Stdout, "fake Hugging Face Hub at %s, fake ModelScope at %s\nseeded hf:%s with %s of weights\n",
-		d.hf.URL(), d.ms.URL(), demoRepo, humanBytes(weights))
+		d.hf.URL(), d.ms.URL(), demoRepo, units.Bytes(weights))
 
 	type leg struct {
 		title    string

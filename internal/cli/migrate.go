@@ -2,15 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/linaqruf/hf2ms/pkg/hubkit"
+	"github.com/linaqruf/hf2ms/internal/app"
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
@@ -78,100 +78,34 @@ func (f *migrateFlags) options() (migrate.Options, error) {
 		NoReadmeFix:   f.noReadmeFix,
 	}
 	if f.private && f.public {
-		return o, usagef("--private and --public exclude each other")
+		return o, app.Usagef("--private and --public exclude each other")
 	}
 	if f.private || f.public {
-		p := f.private
-		o.Private = &p
+		o.Private = &f.private
 	}
-	n, err := ParseSize(f.chunkSize)
+	n, err := units.ParseSize(f.chunkSize)
 	if err != nil {
-		return o, usagef("--chunk-size: %v", err)
+		return o, app.Usagef("--chunk-size: %v", err)
 	}
 	o.ChunkSize = n
+	// The service checks these too; here the messages name the flags.
 	if f.workers < 0 || f.workers > migrate.MaxShards {
-		return o, usagef("--workers must be between 1 and %d", migrate.MaxShards)
+		return o, app.Usagef("--workers must be between 1 and %d", migrate.MaxShards)
 	}
 	switch f.executor {
-	case "local", "subprocess", "modal":
+	case app.ExecLocal, app.ExecSubprocess, app.ExecModal:
 	default:
-		return o, usagef("--executor %q: want local, subprocess or modal", f.executor)
+		return o, app.Usagef("--executor %q: want local, subprocess or modal", f.executor)
 	}
-	if f.detach && f.executor != "modal" {
-		return o, usagef("--detach needs --executor modal (a local run cannot outlive this process)")
+	if f.detach && f.executor != app.ExecModal {
+		return o, app.Usagef("--detach needs --executor modal (a local run cannot outlive this process)")
 	}
 	return o, nil
 }
 
-// Resolved is a source and destination ready to migrate.
-type Resolved struct {
-	From, To migrate.Repo
-	Src, Dst migrate.Hub
-	Notices  []string
-}
-
-type resolved = Resolved
-
-func (a *App) resolve(ctx context.Context, source, to, dest, repoType string) (*resolved, error) {
-	return Resolve(ctx, a.env, source, to, dest, repoType)
-}
-
-// Resolve parses the source and destination references and builds both hubs from env; the
-// repo type is detected on the source hub when repoType is "". Errors caused by the input are
-// usage errors (IsUsage).
-func Resolve(ctx context.Context, env *Env, source, to, dest, repoType string) (*Resolved, error) {
-	if source == "" {
-		return nil, usagef("no source repo given")
-	}
-	ref, err := migrate.ParseRef(source)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if repoType != "" {
-		t, err := parseRepoType(repoType)
-		if err != nil {
-			return nil, err
-		}
-		ref.Type = t
-	}
-	from, toRepo, err := migrate.ResolveDirection(ref, to, dest)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	ep := env.Endpoints()
-	r := &Resolved{From: from, To: toRepo}
-	if r.Src, err = env.Hub(from.Hub, ep); err != nil {
-		return nil, err
-	}
-	if r.Dst, err = env.Hub(toRepo.Hub, ep); err != nil {
-		return nil, err
-	}
-	if ref.Type == "" {
-		d, err := migrate.Detect(ctx, r.Src, from.Hub, from.ID)
-		if err != nil {
-			return nil, err
-		}
-		if d.Notice != "" {
-			r.Notices = append(r.Notices, d.Notice)
-		}
-		r.From.Type, r.To.Type = d.Type, d.Type
-	}
-	return r, nil
-}
-
-// IsUsage reports whether err was caused by the caller's input (flags, references).
-func IsUsage(err error) bool { return errors.As(err, new(usageError)) }
-
-func parseRepoType(s string) (hubkit.RepoType, error) {
-	switch strings.ToLower(s) {
-	case "model", "models":
-		return hubkit.Model, nil
-	case "dataset", "datasets":
-		return hubkit.Dataset, nil
-	case "space", "spaces":
-		return hubkit.Space, nil
-	}
-	return "", usagef("--repo-type %q: want model, dataset or space", s)
+// exec is the executor the flags select.
+func (f *migrateFlags) exec() app.ExecSpec {
+	return app.ExecSpec{Kind: f.executor, Workers: f.workers, ModalImage: f.modalImage, ModalSecret: f.modalSecret}
 }
 
 func (a *App) migrateCommand() *cobra.Command {
@@ -186,7 +120,7 @@ func (a *App) migrateCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if f.source != "" {
-					return usagef("give the source once: as an argument or with --source")
+					return app.Usagef("give the source once: as an argument or with --source")
 				}
 				f.source = args[0]
 			}
@@ -220,91 +154,35 @@ func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.resolve(ctx, f.source, f.to, f.dest, f.repoType)
-	if err != nil {
-		return err
-	}
-	for _, n := range r.Notices {
-		fmt.Fprintf(a.Stderr, "note: %s\n", n)
-	}
-	exec, closeExec, err := a.executor(ctx, f, r)
-	if err != nil {
-		return err
-	}
-	defer closeExec()
-
 	prog := a.newProgress()
-	mopts := []migrate.Option{
-		migrate.WithOptions(opts),
-		migrate.WithDryRun(f.dryRun),
-		migrate.WithEndpoints(a.env.Endpoints()),
-		migrate.WithEvents(prog.Event),
-	}
-	if exec != nil {
-		mopts = append(mopts, migrate.WithExecutor(exec))
-	}
-	if f.workers > 0 {
-		mopts = append(mopts, migrate.WithWorkers(f.workers))
-	}
-	m, err := migrate.New(r.Src, r.Dst, r.From, r.To, mopts...)
-	if err != nil {
-		return err
-	}
-	if f.dryRun {
-		plan, err := m.Plan(ctx)
-		prog.Close()
-		if err != nil {
-			return err
-		}
-		printPlan(a.Stdout, plan)
-		return writeReport(f.report, planReport(plan, r))
-	}
-	if f.detach {
-		prog.Close()
-		return a.runDetached(ctx, f, m, r)
-	}
-	rep, runErr := m.Run(ctx)
+	out, runErr := a.svc.Run(ctx, app.Request{
+		Target:  app.Target{Source: f.source, To: f.to, Dest: f.dest, RepoType: f.repoType},
+		Options: opts, DryRun: f.dryRun, Detach: f.detach, Exec: f.exec(), Events: prog.Event,
+	})
 	prog.Close()
-	if rep != nil {
-		rep.Notices = append(r.Notices, rep.Notices...)
-		printReport(a.Stdout, rep)
-		if err := writeReport(f.report, rep); err != nil {
-			return err
-		}
-	}
-	if runErr != nil {
+	if out == nil || out.Report == nil {
 		return runErr
 	}
-	return nil
-}
-
-// planReport is the JSON report of a dry run.
-func planReport(p *migrate.Plan, r *resolved) *migrate.Report {
-	return &migrate.Report{
-		Status:       migrate.StatusPlanned,
-		Source:       r.From,
-		Dest:         r.To,
-		SourceURL:    r.Src.WebURL(r.From),
-		DestURL:      r.Dst.WebURL(r.To),
-		SourceCommit: p.SourceCommit,
-		Plan:         p.Summary(),
-		Notices:      r.Notices,
+	for _, n := range out.Resolved.Notices {
+		fmt.Fprintf(a.Stderr, "note: %s\n", n)
 	}
-}
-
-// writeReport writes v as indented JSON to path ("" = no report).
-func writeReport(path string, v any) error {
-	if path == "" {
-		return nil
+	switch {
+	case f.detach:
+		fmt.Fprint(a.Stdout, app.ModalPlanText(out.Plan, f.workers))
+		if runErr == nil {
+			id := out.Report.RunID
+			fmt.Fprintf(a.Stdout, "\nrun %s started (%d containers); follow it with:\n  hf2ms status %s\n  hf2ms wait %s\n  hf2ms cancel %s\n",
+				id, out.Jobs, id, id, id)
+		}
+	case f.dryRun:
+		printPlan(a.Stdout, out.Plan)
+	default:
+		printReport(a.Stdout, out.Report)
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	if err := app.WriteReport(f.report, out.Report); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing the report: %w", err)
-	}
-	return nil
+	return runErr
 }
 
 func (a *App) verifyCommand() *cobra.Command {
@@ -320,7 +198,7 @@ func (a *App) verifyCommand() *cobra.Command {
 			if len(args) == 2 {
 				ref, err := migrate.ParseRef(args[1])
 				if err != nil {
-					return usageError{err}
+					return app.UsageError{Err: err}
 				}
 				if ref.Hub != "" && f.to == "" {
 					f.to = string(ref.Hub)
@@ -341,65 +219,23 @@ func (a *App) verifyCommand() *cobra.Command {
 }
 
 func (a *App) runVerify(ctx context.Context, source, dest string, f *migrateFlags) error {
-	r, err := a.resolve(ctx, source, f.to, dest, f.repoType)
+	r, err := a.svc.Resolve(ctx, app.Target{Source: source, To: f.to, Dest: dest, RepoType: f.repoType})
 	if err != nil {
 		return err
 	}
-	m, err := migrate.New(r.Src, r.Dst, r.From, r.To, migrate.WithOptions(migrate.Options{
-		Revision: f.revision, Include: f.include, Exclude: f.exclude,
-	}))
-	if err != nil {
-		return err
-	}
-	plan, err := m.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	rev := ""
-	if plan.DestExists {
-		rev = plan.DestBranch
-	}
-	v, err := migrate.VerifyDest(ctx, plan, r.Dst, rev)
+	v, err := app.Verify(ctx, r, migrate.Options{Revision: f.revision, Include: f.include, Exclude: f.exclude})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "%s  vs  %s\n\n", r.Src.WebURL(r.From), r.Dst.WebURL(r.To))
 	printVerification(a.Stdout, v)
-	if err := writeReport(f.report, v); err != nil {
+	if err := app.WriteReport(f.report, v); err != nil {
 		return err
 	}
 	if !v.OK() {
 		return exitError{ExitFailure}
 	}
 	return nil
-}
-
-// batchItemsFromLines parses a batch list: one repo a line ("SOURCE" or "SOURCE DEST"), blank
-// lines and # comments ignored.
-func batchItemsFromLines(text string) ([][2]string, error) {
-	var out [][2]string
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if j := strings.Index(line, "#"); j == 0 {
-			continue
-		}
-		if line == "" {
-			continue
-		}
-		fields := strings.Fields(line)
-		switch len(fields) {
-		case 1:
-			out = append(out, [2]string{fields[0], ""})
-		case 2:
-			out = append(out, [2]string{fields[0], fields[1]})
-		default:
-			return nil, usagef("batch line %d: want SOURCE [DEST], got %q", i+1, line)
-		}
-	}
-	if len(out) == 0 {
-		return nil, usagef("the batch list is empty")
-	}
-	return out, nil
 }
 
 func (a *App) batchCommand() *cobra.Command {
@@ -414,19 +250,13 @@ func (a *App) batchCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := strings.Join(args, "\n")
 			if file != "" {
-				var b []byte
-				var err error
-				if file == "-" {
-					b, err = readAllLimited(a.Stdin, 1<<20)
-				} else {
-					b, err = os.ReadFile(file)
-				}
+				b, err := a.readBatchFile(file)
 				if err != nil {
-					return usagef("--file: %v", err)
+					return app.Usagef("--file: %v", err)
 				}
 				text += "\n" + string(b)
 			}
-			lines, err := batchItemsFromLines(text)
+			lines, err := app.ParseBatch(text)
 			if err != nil {
 				return err
 			}
@@ -439,50 +269,45 @@ func (a *App) batchCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *App) runBatch(ctx context.Context, lines [][2]string, f *migrateFlags, concurrency int) error {
+// readBatchFile reads a batch list from path ("-": stdin), at most app.MaxBatchText bytes.
+func (a *App) readBatchFile(path string) ([]byte, error) {
+	var r io.Reader = a.Stdin
+	if path != "-" {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		r = fh
+	}
+	b, err := io.ReadAll(io.LimitReader(r, app.MaxBatchText+1))
+	if err == nil && len(b) > app.MaxBatchText {
+		err = fmt.Errorf("larger than %s", units.Bytes(app.MaxBatchText))
+	}
+	return b, err
+}
+
+func (a *App) runBatch(ctx context.Context, lines []app.BatchLine, f *migrateFlags, concurrency int) error {
 	opts, err := f.options()
 	if err != nil {
 		return err
 	}
-	bp, err := ResolveBatch(ctx, a.env, lines, f.to, f.repoType)
-	if err != nil {
-		return err
-	}
-	exec, closeExec, err := a.executor(ctx, f, nil)
-	if err != nil {
-		return err
-	}
-	defer closeExec()
-	bopts := []migrate.Option{
-		migrate.WithOptions(opts),
-		migrate.WithDryRun(f.dryRun),
-		migrate.WithEndpoints(a.env.Endpoints()),
-		migrate.WithBatchConcurrency(concurrency),
-	}
-	if exec != nil {
-		// One worker (one container on Modal) per repo.
-		bopts = append(bopts, migrate.WithExecutor(exec))
-	}
 	prog := a.newProgress()
-	var rep *migrate.BatchReport
-	if len(bp.Items) > 0 {
-		rep, err = migrate.RunBatch(ctx, bp.Items, append(bopts, migrate.WithEvents(prog.Event))...)
-	}
+	rep, err := a.svc.RunBatch(ctx, app.BatchRequest{Lines: lines, To: f.to, RepoType: f.repoType, Options: opts,
+		DryRun: f.dryRun, Exec: f.exec(), Concurrency: concurrency, Events: prog.Event})
 	prog.Close()
-	if rep != nil || bp.AnyFailed() {
-		rep = bp.Merge(rep)
-		printBatch(a.Stdout, rep)
-		if werr := writeReport(f.report, rep); werr != nil {
-			return werr
-		}
+	if rep == nil {
+		return err
+	}
+	printBatch(a.Stdout, rep)
+	if werr := app.WriteReport(f.report, rep); werr != nil {
+		return werr
 	}
 	if err != nil {
 		return err
 	}
-	for _, r := range rep.Repos {
-		if r.Status == migrate.StatusFailed {
-			return exitError{ExitFailure}
-		}
+	if app.Failed(rep) {
+		return exitError{ExitFailure}
 	}
 	return nil
 }

@@ -1,86 +1,14 @@
 package cli
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
-	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/modal"
 )
-
-// NewRunID returns a short random run id (lower-case, safe in sandbox names and tags).
-func NewRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(b[:]), "="))
-}
-
-// modalOptions are the Modal settings shared by migrate and the run commands.
-func (a *App) modalOptions(image, secret string) []modal.Option {
-	opts := []modal.Option{modal.WithGetenv(a.env.Getenv)}
-	if httpx.Version != "dev" {
-		// Workers run exactly this version's code: the image released with it.
-		opts = append(opts, modal.WithVersion(httpx.Version))
-	}
-	if image != "" {
-		opts = append(opts, modal.WithImage(image))
-	}
-	if secret != "" {
-		opts = append(opts, modal.WithSecretName(secret))
-	}
-	return opts
-}
-
-func (a *App) newModal(ctx context.Context, image, secret string, extra ...modal.Option) (*modal.Executor, error) {
-	if err := modal.CheckCredentials(a.env.Getenv); err != nil {
-		return nil, err
-	}
-	return modal.New(ctx, append(a.modalOptions(image, secret), extra...)...)
-}
-
-func (a *App) modalExecutor(ctx context.Context, f *migrateFlags) (migrate.Executor, func(), error) {
-	var extra []modal.Option
-	if f.workers > 0 {
-		extra = append(extra, modal.WithConcurrency(f.workers))
-	}
-	e, err := a.newModal(ctx, f.modalImage, f.modalSecret, extra...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, func() { _ = e.Close() }, nil
-}
-
-// runDetached plans, prints the plan, starts every worker on Modal and returns the run id.
-func (a *App) runDetached(ctx context.Context, f *migrateFlags, m *migrate.Migrator, r *resolved) error {
-	plan, err := m.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	opts, _ := f.options()
-	runID := NewRunID()
-	jobs := migrate.Jobs(plan, runID, opts, a.env.Endpoints())
-	fmt.Fprint(a.Stdout, ModalPlanText(plan, f.workers))
-	e, err := a.newModal(ctx, f.modalImage, f.modalSecret)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-	if err := e.Launch(ctx, runID, jobs); err != nil {
-		return fmt.Errorf("starting run %s on Modal: %w", runID, err)
-	}
-	rep := &migrate.Report{Status: migrate.StatusDetached, Source: r.From, Dest: r.To, RunID: runID,
-		SourceURL: r.Src.WebURL(r.From), DestURL: r.Dst.WebURL(r.To), SourceCommit: plan.SourceCommit, Plan: plan.Summary()}
-	fmt.Fprintf(a.Stdout, "\nrun %s started (%d containers); follow it with:\n  hf2ms status %s\n  hf2ms wait %s\n  hf2ms cancel %s\n",
-		runID, len(jobs), runID, runID, runID)
-	return writeReport(f.report, rep)
-}
 
 func (a *App) modalCommands() []*cobra.Command {
 	var image, secret string
@@ -88,7 +16,7 @@ func (a *App) modalCommands() []*cobra.Command {
 	// withModal connects to Modal for one command and closes the connection after it.
 	withModal := func(run func(*cobra.Command, []string, *modal.Executor) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			e, err := a.newModal(cmd.Context(), image, secret)
+			e, err := a.svc.Modal(cmd.Context(), image, secret)
 			if err != nil {
 				return err
 			}
@@ -124,7 +52,7 @@ func (a *App) modalCommands() []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(a.Stdout, httpx.Redact(statusText(st)))
+			fmt.Fprint(a.Stdout, a.svc.Redact(statusText(st)))
 			return nil
 		}),
 	}
@@ -136,7 +64,7 @@ func (a *App) modalCommands() []*cobra.Command {
 		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			st, err := e.Wait(cmd.Context(), args[0], poll)
 			if st != nil {
-				fmt.Fprint(a.Stdout, httpx.Redact(statusText(st)))
+				fmt.Fprint(a.Stdout, a.svc.Redact(statusText(st)))
 			}
 			if err != nil {
 				return err
@@ -164,21 +92,6 @@ func (a *App) modalCommands() []*cobra.Command {
 	}
 	addFlags(cancel)
 	return []*cobra.Command{hello, status, wait, cancel}
-}
-
-// ModalPlanText renders a plan before a Modal run: shards, bytes per shard, containers at once
-// (workers, 0 = the executor's default) and an estimated time.
-func ModalPlanText(plan *migrate.Plan, workers int) string {
-	shardBytes := make([]int64, len(plan.Shards))
-	for i, sh := range plan.Shards {
-		for _, f := range sh {
-			shardBytes[i] += f.Size
-		}
-	}
-	if workers <= 0 {
-		workers = modal.DefaultConcurrency
-	}
-	return modal.PlanText(plan.Summary(), shardBytes, workers)
 }
 
 // statusText renders a run's status, one line per shard.

@@ -4,70 +4,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
-
-// ParseSize parses sizes such as "20GiB", "512MB", "1.5G" or a plain byte count.
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(strings.ToUpper(s))
-	if t == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	mult := float64(1)
-	for _, u := range []struct {
-		suffix string
-		m      float64
-	}{
-		{"TIB", 1 << 40}, {"GIB", 1 << 30}, {"MIB", 1 << 20}, {"KIB", 1 << 10},
-		{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3},
-		{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1},
-	} {
-		if strings.HasSuffix(t, u.suffix) {
-			mult = u.m
-			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v <= 0 || v*mult > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size (examples: 20GiB, 512MB, 1073741824)", s)
-	}
-	return int64(v * mult), nil
-}
-
-// humanBytes renders n in binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
-func humanRate(bytesPerSec float64) string {
-	return humanBytes(int64(bytesPerSec)) + "/s"
-}
-
-func readAllLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("input larger than %s", humanBytes(max))
-	}
-	return b, nil
-}
 
 // planListLimit caps each list printed by plan; the counts stay exact.
 const planListLimit = 200
@@ -91,25 +34,25 @@ func printPlan(w io.Writer, p *migrate.Plan) {
 		for _, f := range files {
 			total += f.Size
 		}
-		fmt.Fprintf(w, "\n%s (%d files, %s):\n", title, len(files), humanBytes(total))
+		fmt.Fprintf(w, "\n%s (%d files, %s):\n", title, len(files), units.Bytes(total))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		for i, f := range files {
 			if i == planListLimit {
 				fmt.Fprintf(tw, "\t... and %d more\t\n", len(files)-planListLimit)
 				break
 			}
-			fmt.Fprintf(tw, "%s\t  %s\t\n", humanBytes(f.Size), f.Path)
+			fmt.Fprintf(tw, "%s\t  %s\t\n", units.Bytes(f.Size), f.Path)
 		}
 		tw.Flush()
 	}
 	section("copy", p.Copy)
 	section("skip (already identical)", p.Skip)
 	section("delete", p.Delete)
-	fmt.Fprintf(w, "\n%d to copy (%s), %d to skip, %d to delete", s.CopyFiles, humanBytes(s.CopyBytes), s.SkipFiles, s.DeleteFiles)
+	fmt.Fprintf(w, "\n%d to copy (%s), %d to skip, %d to delete", s.CopyFiles, units.Bytes(s.CopyBytes), s.SkipFiles, s.DeleteFiles)
 	if s.Shards > 1 {
 		fmt.Fprintf(w, ", %d shards", s.Shards)
 	}
-	fmt.Fprintf(w, "\nestimated time at %s per worker: %s\n", humanRate(assumedRate), p.ETA(assumedRate).Round(time.Second))
+	fmt.Fprintf(w, "\nestimated time at %s per worker: %s\n", units.Rate(assumedRate), p.ETA(assumedRate).Round(time.Second))
 }
 
 func short(sha string) string {
@@ -128,10 +71,10 @@ func printReport(w io.Writer, r *migrate.Report) {
 	d := r.Duration()
 	rate := ""
 	if secs := d.Seconds(); secs > 0 && r.BytesCopied > 0 {
-		rate = fmt.Sprintf(" at %s", humanRate(float64(r.BytesCopied)/secs))
+		rate = fmt.Sprintf(" at %s", units.Rate(float64(r.BytesCopied)/secs))
 	}
 	fmt.Fprintf(w, "  copied %d files (%s)%s, skipped %d, deleted %d, failed %d in %s\n",
-		r.FilesCopied, humanBytes(r.BytesCopied), rate, r.FilesSkipped, r.FilesDeleted, r.FilesFailed, d.Round(100*time.Millisecond))
+		r.FilesCopied, units.Bytes(r.BytesCopied), rate, r.FilesSkipped, r.FilesDeleted, r.FilesFailed, d.Round(100*time.Millisecond))
 	if r.DestCommit != "" {
 		fmt.Fprintf(w, "  destination commit %s\n", short(r.DestCommit))
 	}
@@ -186,7 +129,7 @@ func printBatch(w io.Writer, b *migrate.BatchReport) {
 		if r.Verification != nil {
 			verified = fmt.Sprint(r.Verification.OK())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Source, r.Dest, r.Status, r.FilesCopied, humanBytes(r.BytesCopied), verified, oneLine(r.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Source, r.Dest, r.Status, r.FilesCopied, units.Bytes(r.BytesCopied), verified, oneLine(r.Error))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d succeeded, %d up to date, %d failed\n",

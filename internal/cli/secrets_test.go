@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
@@ -76,17 +77,17 @@ func panicHook(string) {
 var secretScenarios = []secretScenario{
 	{name: "success", ok: true, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string { return env }},
 	{name: "wrong hf token", setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, EnvHFToken, hfWrong)
+		return with(env, app.EnvHFToken, hfWrong)
 	}},
 	{name: "wrong ms token", setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, EnvMSToken, msWrong)
+		return with(env, app.EnvMSToken, msWrong)
 	}},
 	{name: "network error", timeout: 4 * time.Second, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, EnvHFEndpoint, closedURL, EnvMSEndpoint, closedURL)
+		return with(env, app.EnvHFEndpoint, closedURL, app.EnvMSEndpoint, closedURL)
 	}},
 	{name: "hubs answer 500", timeout: 4 * time.Second, setup: func(_ *testing.T, w *world, env map[string]string) map[string]string {
-		w.hf.Faults().Add(fault.Rule{Status: 500, Message: "internal error " + hfTok})
-		w.ms.Faults().Add(fault.Rule{Status: 500, Message: "internal error " + msTok})
+		w.HF.Faults().Add(fault.Rule{Status: 500, Message: "internal error " + hfTok})
+		w.MS.Faults().Add(fault.Rule{Status: 500, Message: "internal error " + msTok})
 		return env
 	}},
 	{name: "panic", hook: panicHook, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
@@ -109,7 +110,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				w.seedMS(t, "alice/ms-model", 2)
 				// Modal credentials are configured (through the program's environment only: the
 				// Modal SDK reads the process environment, where TestMain put none).
-				env := with(w.env(), EnvModalTokenID, modalID, EnvModalTokenSecret, modalSecret)
+				env := with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
 				r := run{exe: exe, hook: sc.hook}
 				if cmd.premigrate {
 					require.Equal(t, ExitOK, run{env: env}.exec(t, "migrate", "hf:alice/model", "--to", "ms").code)
@@ -121,14 +122,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 					case "{report}":
 						args = append(args, report)
 					case "{job}":
-						require.NoError(t, w.ms.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
+						require.NoError(t, w.MS.CreateRepo(hubkit.Model, "alice/worker-dest", mstest.RepoOptions{}))
 						r.stdin = workerJobs(t, w, "alice/worker-dest", true)[0]
 					default:
 						args = append(args, a)
 					}
 				}
 				r.env = sc.setup(t, w, env)
-				if r.env[EnvHFEndpoint] == closedURL {
+				if r.env[app.EnvHFEndpoint] == closedURL {
 					// a job carries its endpoints: the worker must meet the same closed port
 					r.stdin = strings.NewReplacer(w.hfRec.srv.URL, closedURL, w.msRec.srv.URL, closedURL).Replace(r.stdin)
 				}
@@ -178,7 +179,7 @@ func TestSecretsModalClosedPort(t *testing.T) {
 			w.seedHF(t, "alice/model", 1)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			env := with(w.env(), EnvModalTokenID, modalID, EnvModalTokenSecret, modalSecret)
+			env := with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
 			res := run{env: env, ctx: ctx}.exec(t, cmd.args...)
 			require.NotEqual(t, ExitOK, res.code)
 			require.Contains(t, res.stderr, "hf2ms: ")

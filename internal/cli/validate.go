@@ -9,11 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
-	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/modal"
-	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
 // check is one line of `hf2ms validate`.
@@ -43,20 +41,15 @@ func (a *App) validateCommand() *cobra.Command {
 }
 
 func (a *App) validate(ctx context.Context, needModal bool) []check {
-	ep := a.env.Endpoints()
 	var out []check
 
 	// Hugging Face: whoami-v2 says who the token is and whether it can write.
-	hfc := check{name: "Hugging Face (" + EnvHFToken + ")"}
-	if tok := a.env.Get(EnvHFToken); tok == "" {
+	hfc := check{name: "Hugging Face (" + app.EnvHFToken + ")"}
+	if tok := a.svc.Env.Get(app.EnvHFToken); tok == "" {
 		hfc.status, hfc.detail = "FAIL", "not set"
 		hfc.fix = "create a write token at https://huggingface.co/settings/tokens and export HF_TOKEN=..."
 	} else {
-		opts := []hub.Option{hub.WithToken(tok)}
-		if ep.HF != "" {
-			opts = append(opts, hub.WithEndpoint(ep.HF))
-		}
-		u, err := hub.NewClient(opts...).WhoAmI(ctx)
+		u, err := a.svc.HFClient("").WhoAmI(ctx)
 		switch {
 		case err == nil:
 			hfc.status = "ok"
@@ -72,23 +65,19 @@ func (a *App) validate(ctx context.Context, needModal bool) []check {
 			hfc.status, hfc.detail = "FAIL", "the Hub rejected the token"
 			hfc.fix = "the token is invalid or expired: create a new one at https://huggingface.co/settings/tokens"
 		default:
-			hfc.status, hfc.detail = "FAIL", httpx.Redact(err.Error())
+			hfc.status, hfc.detail = "FAIL", a.redact(err.Error())
 			hfc.fix = "check the network and HF_ENDPOINT"
 		}
 	}
 	out = append(out, hfc)
 
 	// ModelScope: login with the access token returns the user name.
-	msc := check{name: "ModelScope (" + EnvMSToken + ")"}
-	if tok := a.env.Get(EnvMSToken); tok == "" {
+	msc := check{name: "ModelScope (" + app.EnvMSToken + ")"}
+	if tok := a.svc.Env.Get(app.EnvMSToken); tok == "" {
 		msc.status, msc.detail = "FAIL", "not set"
 		msc.fix = "copy your SDK token from https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_TOKEN=..."
 	} else {
-		opts := []msclient.Option{msclient.WithToken(tok)}
-		if ep.MS != "" {
-			opts = append(opts, msclient.WithEndpoint(ep.MS))
-		}
-		c := msclient.NewClient(opts...)
+		c := a.svc.MSClient("")
 		l, err := c.Login(ctx)
 		switch {
 		case err == nil:
@@ -97,16 +86,16 @@ func (a *App) validate(ctx context.Context, needModal bool) []check {
 			msc.status, msc.detail = "FAIL", "ModelScope rejected the token"
 			msc.fix = "the token is invalid (or for the other site: set MODELSCOPE_DOMAIN=modelscope.ai for the international site)"
 		default:
-			msc.status, msc.detail = "FAIL", httpx.Redact(err.Error())
+			msc.status, msc.detail = "FAIL", a.redact(err.Error())
 			msc.fix = "check the network, MODELSCOPE_DOMAIN and MODELSCOPE_ENDPOINT"
 		}
 	}
 	out = append(out, msc)
 
 	// Modal: presence only; `hf2ms hello` proves they work.
-	mc := check{name: "Modal (" + EnvModalTokenID + ", " + EnvModalTokenSecret + ")"}
-	if err := modal.CheckCredentials(a.env.Getenv); err != nil {
-		mc.status, mc.detail = "skip", httpx.Redact(err.Error())
+	mc := check{name: "Modal (" + app.EnvModalTokenID + ", " + app.EnvModalTokenSecret + ")"}
+	if err := modal.CheckCredentials(a.svc.Env.Getenv); err != nil {
+		mc.status, mc.detail = "skip", a.redact(err.Error())
 		if needModal {
 			mc.status = "FAIL"
 		}

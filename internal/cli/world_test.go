@@ -20,17 +20,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/linaqruf/hf2ms/internal/synth"
-	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/internal/app"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
-	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
 // Recognisable fake tokens: the leak checks look for them (and for their distinctive cores)
 // everywhere a user or a log could see them.
 const (
-	hfTok       = "hf_FAKE-secret-test-token-for-cli"
-	msTok       = "ms-SECRETtestTOKEN-cli-0123456789-abcdef"
+	hfTok       = testworld.HFToken
+	msTok       = testworld.MSToken
 	modalID     = "ak-MODAL_SECRET_id_cli_0123456789"
 	modalSecret = "as-MODAL_SECRET_secret_cli_0123456789"
 	// wrong tokens, as recognisable as the right ones
@@ -40,7 +40,7 @@ const (
 
 // secretNeedles are the strings no output may contain.
 var secretNeedles = []string{hfTok, msTok, modalID, modalSecret, hfWrong, msWrong,
-	"SECRETtestTOKEN", "SECRETwrongTOKEN", "MODAL_SECRET"}
+	"FAKE-testworld", "FAKEtestworld", "SECRETwrongTOKEN", "MODAL_SECRET"}
 
 // closedURL is a loopback URL nothing listens on (set up by TestMain).
 var closedURL string
@@ -186,67 +186,37 @@ func (r *recorder) OwnSeen() int {
 	return r.ownSeen
 }
 
-// world is a fake Hugging Face Hub and a fake ModelScope, each behind a recording proxy, with
-// user alice (hfTok / msTok) and seeded repos.
+// world is the shared test world (internal/testworld) with each fake behind a recording proxy.
 type world struct {
-	hf           *hubtest.Server
-	ms           *mstest.Server
+	*testworld.World
 	hfRec, msRec *recorder
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{hf: hubtest.NewServer(), ms: mstest.NewServer()}
-	t.Cleanup(w.hf.Close)
-	t.Cleanup(w.ms.Close)
-	w.hf.AddUser("alice")
-	w.hf.AddToken(hfTok, "alice", hubtest.RoleWrite)
-	w.ms.AddUser("alice")
-	w.ms.AddToken(msTok, "alice", mstest.RoleWrite)
-	w.hfRec = newRecorder(t, w.hf.URL(), hfTok, msTok, msWrong, modalID, modalSecret)
-	w.msRec = newRecorder(t, w.ms.URL(), msTok, hfTok, hfWrong, modalID, modalSecret)
+	w := &world{World: testworld.New(t)}
+	w.hfRec = newRecorder(t, w.HF.URL(), hfTok, msTok, msWrong, modalID, modalSecret)
+	w.msRec = newRecorder(t, w.MS.URL(), msTok, hfTok, hfWrong, modalID, modalSecret)
 	return w
 }
 
-// seedHF creates hf:alice/<name> with a README, a config and n small synthetic weight files.
+// seedHF seeds hf:<id> (testworld.SeedModel) with n weight files.
 func (w *world) seedHF(t *testing.T, id string, n int) {
-	t.Helper()
-	require.NoError(t, w.hf.CreateRepo(hubkit.Model, id, hubtest.RepoOptions{}))
-	files := []hubtest.File{
-		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + id + "\n")},
-		{Path: "config.json", Content: []byte(`{"hidden_size":64}`)},
-	}
-	for i := 0; i < n; i++ {
-		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(id)*100 + i)}
-		files = append(files, hubtest.File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
-	}
-	_, err := w.hf.Commit(hubkit.Model, id, "main", "seed", files...)
-	require.NoError(t, err)
+	w.SeedModel(t, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: id}, n)
 }
 
-// seedMS creates ms:alice/<name> with a README and n synthetic LFS files.
+// seedMS seeds ms:<id> (testworld.SeedModel) with n weight files.
 func (w *world) seedMS(t *testing.T, id string, n int) {
-	t.Helper()
-	require.NoError(t, w.ms.CreateRepo(hubkit.Model, id, mstest.RepoOptions{}))
-	files := []mstest.File{
-		{Path: "README.md", Content: []byte("---\nlicense: Apache License 2.0\n---\n# " + id + "\n")},
-		{Path: "configuration.json", Content: []byte(`{"framework":"pytorch"}`)},
-	}
-	for i := 0; i < n; i++ {
-		b := synth.Blob{Size: 48<<10 + int64(i), Seed: uint64(len(id)*300 + i)}
-		files = append(files, mstest.File{Path: fmt.Sprintf("model-%d.safetensors", i), Blob: &b})
-	}
-	_, err := w.ms.Commit(hubkit.Model, id, "", "seed", files...)
-	require.NoError(t, err)
+	w.SeedModel(t, migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: id}, n)
 }
 
 // env is the environment a run sees: both endpoints (through the recorders) and both tokens.
 func (w *world) env() map[string]string {
 	return map[string]string{
-		EnvHFEndpoint: w.hfRec.srv.URL,
-		EnvMSEndpoint: w.msRec.srv.URL,
-		EnvHFToken:    hfTok,
-		EnvMSToken:    msTok,
+		app.EnvHFEndpoint: w.hfRec.srv.URL,
+		app.EnvMSEndpoint: w.msRec.srv.URL,
+		app.EnvHFToken:    hfTok,
+		app.EnvMSToken:    msTok,
 	}
 }
 
@@ -254,8 +224,6 @@ func (w *world) env() map[string]string {
 // no token reached another service's host.
 func (w *world) assertNoLeaks(t *testing.T) {
 	t.Helper()
-	require.Empty(t, w.hf.AuthLeaks(), "credentials reached the Hugging Face CDN")
-	require.Empty(t, w.ms.AuthLeaks(), "credentials reached the ModelScope CDN")
 	require.Empty(t, w.hfRec.Leaks(), "another service's token reached the Hugging Face hub")
 	require.Empty(t, w.msRec.Leaks(), "another service's token reached ModelScope")
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/linaqruf/hf2ms/internal/redact"
 )
 
 // cleanURL is u without userinfo, query or fragment: safe to log and show.
@@ -13,7 +15,7 @@ func cleanURL(u *url.URL) string {
 		return ""
 	}
 	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, Opaque: u.Opaque}
-	return Redact(c.String())
+	return redact.Shapes(c.String())
 }
 
 // cleanURLString is cleanURL for a URL in text form.
@@ -24,7 +26,7 @@ func cleanURLString(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
-	return Redact(s)
+	return redact.Shapes(s)
 }
 
 // redactedError shows a redacted message but unwraps to the original error, so errors.Is and
@@ -69,7 +71,7 @@ func redactMessage(err error) string {
 			msg = strings.ReplaceAll(msg, ue.URL, cleanURLString(ue.URL))
 		}
 	}
-	return Redact(msg)
+	return redact.Shapes(msg)
 }
 
 // wrapTransportErr turns an error from one of our round trips into "httpx: METHOD clean-url:

@@ -17,9 +17,6 @@ type Gate struct {
 // NewGate returns an empty Gate.
 func NewGate() *Gate { return &Gate{until: map[string]time.Time{}} }
 
-// DefaultGate is the process-wide Gate clients use unless WithGate says otherwise.
-var DefaultGate = NewGate()
-
 // Block closes host (host or host:port, as in a URL; default ports are ignored) until the given
 // time. A later Block extends the closure, an earlier one is ignored.
 func (g *Gate) Block(host string, until time.Time) {

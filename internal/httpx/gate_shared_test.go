@@ -17,7 +17,7 @@ import (
 // The per-host gate is shared by every client of the process: a 429 seen by one worker slows
 // every request to that hub until the window resets, not just the request that got it, while
 // other hubs are not held. These tests use clients built with the default options, so they
-// share DefaultGate exactly as the hub clients of one hf2ms process do.
+// share one Gate exactly as the hub clients of one hf2ms process do (the app layer builds them with WithGate).
 
 // arrivalLog records when each path of a server was requested.
 type arrivalLog struct {
@@ -77,9 +77,10 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 			defer otherSrv.Close()
 			hubHost := strings.TrimPrefix(hubSrv.URL, "http://")
 
-			// Two clients with default options: both use the process-wide DefaultGate.
-			worker1 := NewClient(WithBackoff(time.Millisecond, 5*time.Millisecond))
-			worker2 := NewClient(WithBackoff(time.Millisecond, 5*time.Millisecond))
+			// Two clients sharing one Gate, as every client of one hf2ms process does.
+			gate := NewGate()
+			worker1 := NewClient(WithGate(gate), WithBackoff(time.Millisecond, 5*time.Millisecond))
+			worker2 := NewClient(WithGate(gate), WithBackoff(time.Millisecond, 5*time.Millisecond))
 
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -101,9 +102,9 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 			go fetch(worker1, hubSrv.URL+"/limited")
 
 			// Wait (bounded, so a gate that never closes fails instead of hanging) until the
-			// 429 has closed DefaultGate for the hub's host.
+			// 429 has closed the shared gate for the hub's host.
 			deadline := time.Now().Add(5 * time.Second)
-			for DefaultGate.blockedUntil(hubHost).IsZero() {
+			for gate.blockedUntil(hubHost).IsZero() {
 				require.True(t, time.Now().Before(deadline), "the 429 never closed the shared gate")
 				time.Sleep(time.Millisecond)
 			}
@@ -141,7 +142,7 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 
 func TestSeparateGatesDoNotShareALimit(t *testing.T) {
 	// The counter-check: a client with its own Gate is not held by another gate's 429, so the
-	// sharing above comes from DefaultGate and not from timing.
+	// sharing above comes from the shared Gate and not from timing.
 	var limited atomic.Bool
 	var limitedAt atomic.Pointer[time.Time]
 	hub := &arrivalLog{}

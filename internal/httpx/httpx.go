@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-)
 
-// Version is the hf2ms version, set with -ldflags by builds; it forms the default user agent
-// "hf2ms/<Version>".
-var Version = "dev"
+	"github.com/linaqruf/hf2ms/internal/version"
+)
 
 // Option configures NewClient.
 type Option func(*config)
@@ -32,16 +30,15 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		userAgent:   "hf2ms/" + Version,
+		userAgent:   version.UserAgent(),
 		maxRetries:  5,
-		gate:        DefaultGate,
 		maxWait:     5 * time.Minute,
 		backoffInit: time.Second,
 		backoffMax:  30 * time.Second,
 	}
 }
 
-// WithUserAgent sets the User-Agent sent on requests that carry none (default "hf2ms/"+Version).
+// WithUserAgent sets the User-Agent sent on requests that carry none (default "hf2ms/<version>").
 func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
 
 // WithMaxRetries sets how many times a retryable request is retried after its first attempt
@@ -58,7 +55,9 @@ func WithMaxRetries(n int) Option {
 // HTTP/1.1 *http.Transport, see DefaultTransport).
 func WithBaseTransport(rt http.RoundTripper) Option { return func(c *config) { c.base = rt } }
 
-// WithGate sets the per-host rate-limit gate (default DefaultGate, shared by the whole process).
+// WithGate sets the per-host rate-limit gate. Clients that must wait out one another's rate
+// limits share one (the app layer gives all of a process's clients the same); by default each
+// client has its own.
 func WithGate(g *Gate) Option { return func(c *config) { c.gate = g } }
 
 // WithLogger sets where retries and waits are logged (Debug/Info, always redacted). Default:

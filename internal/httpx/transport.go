@@ -46,7 +46,7 @@ func NewClient(opts ...Option) *http.Client {
 		c.base = DefaultTransport()
 	}
 	if c.gate == nil {
-		c.gate = DefaultGate
+		c.gate = NewGate()
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

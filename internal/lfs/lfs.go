@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/redact"
 )
 
 // MediaType is the Git LFS JSON content type, sent as Accept and Content-Type of batch requests.
@@ -124,7 +125,7 @@ func (e *StatusError) Error() string {
 	if msg == "" {
 		return fmt.Sprintf("lfs %s: HTTP %d", e.Op, e.StatusCode)
 	}
-	return fmt.Sprintf("lfs %s: HTTP %d: %s", e.Op, e.StatusCode, httpx.Redact(msg))
+	return fmt.Sprintf("lfs %s: HTTP %d: %s", e.Op, e.StatusCode, redact.Shapes(msg))
 }
 
 // Client sends batch and verify requests to one LFS endpoint.

@@ -146,8 +146,11 @@ func (w *World) Seed(t testing.TB, r migrate.Repo, files ...File) string {
 	return sha
 }
 
-// SeedModel creates r (public) with a README, a config and n synthetic LFS weights of about
-// 64 KiB (the repository the CLI and Action tests migrate).
+// SeedModel creates r (public) and seeds the small model repository the CLI and Action tests
+// migrate: on Hugging Face a README (license mit), config.json and n synthetic LFS weights
+// weights/part-NNN.bin of about 64 KiB; on ModelScope a README written the way ModelScope cards
+// write their licence (Apache License 2.0), configuration.json and n model-N.safetensors of
+// about 48 KiB.
 func (w *World) SeedModel(t testing.TB, r migrate.Repo, n int) string {
 	t.Helper()
 	w.Create(t, r, false)
@@ -155,9 +158,17 @@ func (w *World) SeedModel(t testing.TB, r migrate.Repo, n int) string {
 		{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# " + r.ID + "\n")},
 		{Path: "config.json", Content: []byte(`{"hidden_size":64}`)},
 	}
+	weight := func(i int) (string, int64) { return fmt.Sprintf("weights/part-%03d.bin", i), 64<<10 + int64(i) }
+	if r.Hub == migrate.ModelScope {
+		files = []File{
+			{Path: "README.md", Content: []byte("---\nlicense: Apache License 2.0\n---\n# " + r.ID + "\n")},
+			{Path: "configuration.json", Content: []byte(`{"framework":"pytorch"}`)},
+		}
+		weight = func(i int) (string, int64) { return fmt.Sprintf("model-%d.safetensors", i), 48<<10 + int64(i) }
+	}
 	for i := 0; i < n; i++ {
-		b := synth.Blob{Size: 64<<10 + int64(i), Seed: uint64(len(r.ID)*1000 + i)}
-		files = append(files, File{Path: fmt.Sprintf("weights/part-%03d.bin", i), Blob: &b})
+		p, size := weight(i)
+		files = append(files, File{Path: p, Blob: &synth.Blob{Size: size, Seed: uint64(len(r.ID)*1000 + i)}})
 	}
 	return w.Seed(t, r, files...)
 }

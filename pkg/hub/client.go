@@ -25,17 +25,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/internal/redact"
+	"github.com/linaqruf/hf2ms/internal/version"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
-// DefaultEndpoint is the Hub's base URL when neither WithEndpoint nor HF_ENDPOINT says otherwise.
+// DefaultEndpoint is the Hub's base URL unless WithEndpoint says otherwise.
 const DefaultEndpoint = "https://huggingface.co"
 
 // LFSObject is an LFS object (SHA-256 and size), as taken by PrepareLFSUpload.
@@ -51,23 +52,39 @@ type Client struct {
 	userAgent     string
 	concurrency   int
 	maxCommitWait time.Duration
+	secrets       redact.Set // the token, kept out of every error
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
 // WithToken sets the access token sent as "Authorization: Bearer" to the Hub's own host (never to
-// the CDN or to storage). The token is registered with the HTTP layer's redaction.
-func WithToken(token string) Option {
-	return func(c *Client) {
-		c.token = strings.TrimSpace(token)
-		if c.token != "" {
-			httpx.RegisterSecret(c.token)
-		}
+// the CDN or to storage).
+func WithToken(token string) Option { return func(c *Client) { c.token = strings.TrimSpace(token) } }
+
+// Environment variables OptionsFromEnv reads (huggingface_hub's names).
+const (
+	// EnvEndpoint is the Hub's base URL (a mirror, a test server).
+	EnvEndpoint = "HF_ENDPOINT"
+	// EnvToken is the access token.
+	EnvToken = "HF_TOKEN"
+)
+
+// OptionsFromEnv returns the options the environment asks for, read through getenv (os.Getenv,
+// or a program's own configuration): the token and the endpoint. NewClient itself never reads
+// the environment.
+func OptionsFromEnv(getenv func(string) string) []Option {
+	var opts []Option
+	if t := strings.TrimSpace(getenv(EnvToken)); t != "" {
+		opts = append(opts, WithToken(t))
 	}
+	if e := strings.TrimSpace(getenv(EnvEndpoint)); e != "" {
+		opts = append(opts, WithEndpoint(e))
+	}
+	return opts
 }
 
-// WithEndpoint sets the Hub's base URL (default: $HF_ENDPOINT, else https://huggingface.co). A
+// WithEndpoint sets the Hub's base URL (default https://huggingface.co). A
 // trailing slash is ignored; a base path (a mirror under /hf) is kept.
 func WithEndpoint(endpoint string) Option {
 	return func(c *Client) {
@@ -114,18 +131,16 @@ func WithMaxCommitWait(d time.Duration) Option {
 func NewClient(opts ...Option) *Client {
 	c := &Client{
 		endpoint:      DefaultEndpoint,
-		userAgent:     "hf2ms/" + httpx.Version,
+		userAgent:     version.UserAgent(),
 		concurrency:   lfs.DefaultConcurrency,
 		maxCommitWait: 5 * time.Minute,
-	}
-	if e := os.Getenv("HF_ENDPOINT"); e != "" {
-		c.endpoint = strings.TrimRight(e, "/")
 	}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
 		}
 	}
+	c.secrets.Add(c.token)
 	if c.hc == nil {
 		c.hc = httpx.NewClient(httpx.WithUserAgent(c.userAgent))
 	}

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/internal/lfs"
+	"github.com/linaqruf/hf2ms/internal/redact"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -65,7 +65,7 @@ func (e *Error) Error() string {
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " [request %s]", e.RequestID)
 	}
-	return httpx.Redact(b.String())
+	return redact.Shapes(b.String())
 }
 
 // Unwrap returns the kinds the error matches.
@@ -108,6 +108,7 @@ func (c *Client) newError(op string, rc routeClass, resp *http.Response) *Error 
 		e.RetryAt = retryAt(resp.Header, time.Now())
 	}
 	e.kinds = c.classify(e, rc)
+	e.Message = c.secrets.String(e.Message) // a Hub that echoes the token never shows it
 	return e
 }
 

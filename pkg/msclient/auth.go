@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -19,7 +18,7 @@ type Login struct {
 	// Email is the owner's e-mail, when the hub gives it.
 	Email string
 	// GitToken is the separate token for git over HTTPS (the fallback path), "" when the hub
-	// gave none. It is registered with the redactor.
+	// gave none. The client keeps it out of its errors.
 	GitToken string
 	// Reduced is true when the hub refused the login (a read-only or scoped token) but
 	// /openapi/v1/users/me accepted the token: reads work, writes likely will not, and there is
@@ -58,14 +57,14 @@ func (c *Client) Login(ctx context.Context) (*Login, error) {
 		}
 		return nil, err
 	}
-	httpx.RegisterSecret(data.AccessToken)
+	c.secrets.Add(data.AccessToken)
 	if resp != nil {
 		if cks := resp.Cookies(); len(cks) > 0 {
 			c.mu.Lock()
 			c.cookies = cks
 			c.mu.Unlock()
 			for _, ck := range cks {
-				httpx.RegisterSecret(ck.Value)
+				c.secrets.Add(ck.Value)
 			}
 		}
 	}

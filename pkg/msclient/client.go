@@ -12,12 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
+	redactpkg "github.com/linaqruf/hf2ms/internal/redact"
+	"github.com/linaqruf/hf2ms/internal/version"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -41,13 +42,32 @@ const (
 	LFSBatchSize = 64
 )
 
-// Environment variables NewClient reads when no option says otherwise.
+// Environment variables OptionsFromEnv reads (the official SDK's names).
 const (
 	// EnvEndpoint is the full base URL (mirrors, tests); it wins over EnvDomain.
 	EnvEndpoint = "MODELSCOPE_ENDPOINT"
 	// EnvDomain is the site's domain, bare ("modelscope.ai") or with a scheme.
 	EnvDomain = "MODELSCOPE_DOMAIN"
+	// EnvToken is the SDK access token.
+	EnvToken = "MODELSCOPE_TOKEN"
 )
+
+// OptionsFromEnv returns the options the environment asks for, read through getenv (os.Getenv,
+// or a program's own configuration): the token, the endpoint and the domain. NewClient itself
+// never reads the environment.
+func OptionsFromEnv(getenv func(string) string) []Option {
+	var opts []Option
+	if t := strings.TrimSpace(getenv(EnvToken)); t != "" {
+		opts = append(opts, WithToken(t))
+	}
+	if e := strings.TrimSpace(getenv(EnvEndpoint)); e != "" {
+		opts = append(opts, WithEndpoint(e))
+	}
+	if d := strings.TrimSpace(getenv(EnvDomain)); d != "" {
+		opts = append(opts, WithDomain(d))
+	}
+	return opts
+}
 
 // Client talks to one ModelScope endpoint. It is safe for concurrent use.
 type Client struct {
@@ -64,6 +84,8 @@ type Client struct {
 	commitBackoff  time.Duration
 	commitMaxWait  time.Duration
 	resumeOpts     []httpx.ResumeOption
+
+	secrets redactpkg.Set // the token and what Login hands out
 
 	nrOnce sync.Once
 	nr     *http.Client // c.http with redirects left to the caller
@@ -89,21 +111,16 @@ type settings struct {
 	resume           []httpx.ResumeOption
 }
 
-// WithToken sets the ModelScope access token (an "ms-..." SDK token). It is registered with the
-// redactor so it never appears in logs or errors.
-func WithToken(token string) Option {
-	return func(s *settings) {
-		s.token = strings.TrimSpace(token)
-		httpx.RegisterSecret(s.token)
-	}
-}
+// WithToken sets the ModelScope access token (an "ms-..." SDK token). The client keeps it, and
+// the secrets a login hands out, out of every error it returns.
+func WithToken(token string) Option { return func(s *settings) { s.token = strings.TrimSpace(token) } }
 
 // WithEndpoint sets the full base URL ("https://www.modelscope.cn", a mirror, or a test server);
-// "https://" is added when the scheme is missing. It wins over WithDomain and the environment.
+// "https://" is added when the scheme is missing. It wins over WithDomain.
 func WithEndpoint(endpoint string) Option { return func(s *settings) { s.endpoint = endpoint } }
 
 // WithDomain selects the site by domain ("modelscope.cn", "modelscope.ai", or with a scheme). It
-// wins over the environment but not over WithEndpoint.
+// does not win over WithEndpoint.
 func WithDomain(domain string) Option { return func(s *settings) { s.domain = domain } }
 
 // WithHTTPClient sets the HTTP client for API calls and downloads (default httpx.NewClient()).
@@ -136,8 +153,8 @@ func WithResumeOptions(opts ...httpx.ResumeOption) Option {
 	return func(s *settings) { s.resume = append(s.resume, opts...) }
 }
 
-// NewClient returns a client. The endpoint is, in order: WithEndpoint, WithDomain,
-// $MODELSCOPE_ENDPOINT, $MODELSCOPE_DOMAIN, then https://modelscope.cn. An invalid endpoint is
+// NewClient returns a client configured by opts only. The endpoint is, in order: WithEndpoint,
+// WithDomain, then https://modelscope.cn. An invalid endpoint is
 // reported by every call (and by Endpoint returning "").
 func NewClient(opts ...Option) *Client {
 	s := settings{
@@ -160,11 +177,12 @@ func NewClient(opts ...Option) *Client {
 		resumeOpts:     s.resume,
 	}
 	if c.ua == "" {
-		c.ua = "hf2ms/" + httpx.Version + " msclient"
+		c.ua = version.UserAgent() + " msclient"
 	}
 	if c.listingCut <= 0 {
 		c.listingCut = ListingCut
 	}
+	c.secrets.Add(s.token)
 	c.endpoint, c.epErr = resolveEndpoint(s.endpoint, s.domain)
 	c.http = s.hc
 	if c.http == nil {
@@ -182,18 +200,12 @@ func NewClient(opts ...Option) *Client {
 }
 
 // resolveEndpoint derives the base URL the way the official SDK does: an explicit endpoint, else a
-// domain, else the environment, else the default domain; https:// is added when no scheme is
+// domain, else the default domain; https:// is added when no scheme is
 // given and trailing slashes are dropped.
 func resolveEndpoint(endpoint, domain string) (*url.URL, error) {
 	raw := strings.TrimSpace(endpoint)
 	if raw == "" {
 		raw = strings.TrimSpace(domain)
-	}
-	if raw == "" {
-		raw = strings.TrimSpace(os.Getenv(EnvEndpoint))
-	}
-	if raw == "" {
-		raw = strings.TrimSpace(os.Getenv(EnvDomain))
 	}
 	if raw == "" {
 		raw = DefaultDomain
@@ -412,6 +424,17 @@ const bodyAttempts = 3
 // do sends a JSON API call, checks the status and the envelope, and decodes Data into cl.out.
 // A GET (or a call marked idempotent) whose response body is cut is sent again.
 func (c *Client) do(ctx context.Context, cl call) error {
+	err := c.doRetrying(ctx, cl)
+	var e *Error
+	if errors.As(err, &e) {
+		e.Message = c.secrets.String(e.Message)
+	}
+	return err
+}
+
+// doRetrying sends cl, sending an idempotent request again when its answer's body was cut (the
+// transport, which retries idempotent requests, has returned by then).
+func (c *Client) doRetrying(ctx context.Context, cl call) error {
 	for attempt := 1; ; attempt++ {
 		err := c.doOnce(ctx, cl)
 		var be *bodyError
@@ -524,5 +547,5 @@ type redactedErr struct{ err error }
 func (r *redactedErr) Error() string { return redact(r.err.Error()) }
 func (r *redactedErr) Unwrap() error { return r.err }
 
-// redact removes registered secrets (tokens) from s.
-func redact(s string) string { return httpx.Redact(s) }
+// redact removes credential shapes from s (the client's own secrets: Client.do).
+func redact(s string) string { return redactpkg.Shapes(s) }

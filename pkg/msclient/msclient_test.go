@@ -87,15 +87,14 @@ func TestEndpointResolution(t *testing.T) {
 		{name: "endpoint wins over domain", endpoint: "https://a.example", domain: "modelscope.ai", want: "https://a.example"},
 		{name: "env endpoint", envEndpoint: "http://localhost:9/", envDomain: "modelscope.ai", want: "http://localhost:9"},
 		{name: "env domain", envDomain: "modelscope.ai", want: "https://modelscope.ai"},
-		{name: "option beats env", domain: "modelscope.cn", envEndpoint: "http://localhost:9", want: "https://modelscope.cn"},
+		{name: "a later option beats env", endpoint: "https://a.example", envEndpoint: "http://localhost:9", want: "https://a.example"},
 		{name: "bad scheme", endpoint: "ftp://x.example", wantErr: true},
 		{name: "userinfo refused", endpoint: "https://u:p@x.example", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(EnvEndpoint, tt.envEndpoint)
-			t.Setenv(EnvDomain, tt.envDomain)
-			var opts []Option
+			env := map[string]string{EnvEndpoint: tt.envEndpoint, EnvDomain: tt.envDomain}
+			opts := OptionsFromEnv(func(k string) string { return env[k] })
 			if tt.endpoint != "" {
 				opts = append(opts, WithEndpoint(tt.endpoint))
 			}
@@ -113,6 +112,12 @@ func TestEndpointResolution(t *testing.T) {
 			require.Equal(t, tt.want, c.Endpoint())
 		})
 	}
+	// NewClient itself never reads the environment.
+	t.Setenv(EnvEndpoint, "http://127.0.0.1:9")
+	t.Setenv(EnvToken, "ms-from-the-environment")
+	c := NewClient()
+	require.Equal(t, "https://modelscope.cn", c.Endpoint())
+	require.Empty(t, c.token)
 }
 
 func TestRepoValidate(t *testing.T) {
@@ -158,8 +163,8 @@ func TestLoginAndWhoAmI(t *testing.T) {
 	require.Equal(t, s.GitToken("alice"), l.GitToken)
 	require.NotEmpty(t, l.GitToken)
 	require.False(t, l.Reduced)
-	// The git token is a secret from now on.
-	require.NotContains(t, httpx.Redact("token "+l.GitToken), l.GitToken)
+	// The git token is one of the client's secrets from now on.
+	require.NotContains(t, c.secrets.String("token "+l.GitToken), l.GitToken)
 
 	u, err := c.WhoAmI(ctx)
 	require.NoError(t, err)
@@ -498,10 +503,11 @@ func TestErrorText(t *testing.T) {
 	require.ErrorIs(t, ErrCommitTooFrequent, hubkit.ErrRateLimited)
 	require.NotErrorIs(t, hubkit.ErrRateLimited, ErrCommitTooFrequent)
 	// Tokens never appear in errors, even if the hub echoes them.
-	httpx.RegisterSecret(aliceToken)
-	e2 := newError("GET", "/x", &http.Response{StatusCode: 400, Header: http.Header{}},
-		[]byte(`{"Code":400,"Message":"bad token `+aliceToken+`","Success":false}`), nil, nil)
-	require.NotContains(t, e2.Error(), aliceToken)
+	s, c := setup(t)
+	s.Faults().Add(fault.Rule{Status: 400, Message: "bad token " + aliceToken})
+	_, err := c.RepoInfo(context.Background(), model("alice/x"), "")
+	require.ErrorContains(t, err, "bad token [REDACTED]")
+	require.NotContains(t, err.Error(), aliceToken)
 }
 
 func TestClassify(t *testing.T) {

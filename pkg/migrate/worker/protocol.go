@@ -57,6 +57,8 @@ func DecodeJob(r io.Reader) (migrate.Job, error) {
 // Encoder writes events to w, one JSON object a line, flushing after each. It is safe for
 // concurrent use; Err reports the first write error (later events are dropped).
 type Encoder struct {
+	redact func(string) string // nil: as is
+
 	mu  sync.Mutex
 	bw  *bufio.Writer
 	enc *json.Encoder
@@ -78,6 +80,9 @@ func (e *Encoder) Emit(ev migrate.Event) {
 	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
+	}
+	if e.redact != nil {
+		ev.Error, ev.Message = e.redact(ev.Error), e.redact(ev.Message)
 	}
 	if e.err = e.enc.Encode(ev); e.err == nil {
 		e.err = e.bw.Flush()

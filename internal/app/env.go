@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"errors"
@@ -8,23 +8,22 @@ import (
 
 	"github.com/joho/godotenv"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
-	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
-	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 )
 
 // Environment variables hf2ms reads. Tokens come only from here (or the Action's inputs).
 const (
-	EnvHFToken          = "HF_TOKEN"
-	EnvHFEndpoint       = "HF_ENDPOINT"
-	EnvMSToken          = "MODELSCOPE_TOKEN"
-	EnvMSDomain         = "MODELSCOPE_DOMAIN"
-	EnvMSEndpoint       = "MODELSCOPE_ENDPOINT"
+	EnvHFToken          = hub.EnvToken
+	EnvHFEndpoint       = hub.EnvEndpoint
+	EnvMSToken          = msclient.EnvToken
+	EnvMSDomain         = msclient.EnvDomain
+	EnvMSEndpoint       = msclient.EnvEndpoint
 	EnvModalTokenID     = "MODAL_TOKEN_ID"
 	EnvModalTokenSecret = "MODAL_TOKEN_SECRET"
+	// EnvJob carries a worker's job when it cannot come on stdin (Modal sandboxes).
+	EnvJob = "HF2MS_JOB"
 )
 
 // Env resolves configuration: the process environment first, then a .env file in the working
@@ -80,40 +79,4 @@ func endpointForDomain(d string) string {
 		return d
 	}
 	return "https://" + d
-}
-
-// registerSecrets makes sure every token hf2ms holds is redacted from anything it prints.
-func (e *Env) registerSecrets() {
-	for _, k := range []string{EnvHFToken, EnvMSToken, EnvModalTokenSecret, EnvModalTokenID} {
-		if v := e.Get(k); v != "" {
-			httpx.RegisterSecret(v)
-		}
-	}
-}
-
-// Hub builds the engine's Hub for name, with the token from the environment and the endpoint
-// from ep (a job's endpoints in a worker, the environment's otherwise).
-func (e *Env) Hub(name migrate.HubName, ep migrate.Endpoints) (migrate.Hub, error) {
-	e.registerSecrets()
-	switch name {
-	case migrate.HuggingFace:
-		opts := []hub.Option{}
-		if t := e.Get(EnvHFToken); t != "" {
-			opts = append(opts, hub.WithToken(t))
-		}
-		if ep.HF != "" {
-			opts = append(opts, hub.WithEndpoint(ep.HF))
-		}
-		return hfhub.New(hub.NewClient(opts...)), nil
-	case migrate.ModelScope:
-		opts := []msclient.Option{}
-		if t := e.Get(EnvMSToken); t != "" {
-			opts = append(opts, msclient.WithToken(t))
-		}
-		if ep.MS != "" {
-			opts = append(opts, msclient.WithEndpoint(ep.MS))
-		}
-		return mshub.New(msclient.NewClient(opts...)), nil
-	}
-	return nil, fmt.Errorf("unknown hub %q (want hf or ms)", name)
 }

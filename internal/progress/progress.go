@@ -1,4 +1,7 @@
-package cli
+// Package progress renders a migration's event stream for people: live bars in a terminal, a
+// line every few seconds otherwise (CI logs). The CLI and the Action both use it. It may import
+// pkg/migrate and internal/units.
+package progress
 
 import (
 	"fmt"
@@ -9,16 +12,17 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/linaqruf/hf2ms/internal/httpx"
+	"github.com/linaqruf/hf2ms/internal/units"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 )
 
 // Progress renders the event stream: live bars in a terminal, a line every few seconds otherwise
 // (CI logs). Its Event method is safe to call from any goroutine.
 type Progress struct {
-	mu    sync.Mutex
-	out   io.Writer
-	start time.Time
+	mu     sync.Mutex
+	out    io.Writer
+	redact func(string) string
+	start  time.Time
 
 	// totals
 	planned   int64
@@ -40,12 +44,10 @@ type Progress struct {
 // lineInterval is how often the plain (non-terminal) display prints a progress line.
 const lineInterval = 5 * time.Second
 
-func (a *App) newProgress() *Progress { return NewProgress(a.Stderr, a.Terminal) }
-
-// NewProgress returns a display writing to w: live bars when terminal is true, plain lines
-// otherwise.
-func NewProgress(w io.Writer, terminal bool) *Progress {
-	p := &Progress{out: w, start: time.Now(), perFile: map[string]int64{}, fbars: map[string]*mpb.Bar{}, every: lineInterval}
+// New returns a display writing to w: live bars when terminal is true, plain lines otherwise.
+// Messages from the hubs pass through redact (the program's secret redaction) before they show.
+func New(w io.Writer, terminal bool, redact func(string) string) *Progress {
+	p := &Progress{out: w, redact: redact, start: time.Now(), perFile: map[string]int64{}, fbars: map[string]*mpb.Bar{}, every: lineInterval}
 	if terminal {
 		p.bars = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
 	}
@@ -62,7 +64,7 @@ func (p *Progress) Event(e migrate.Event) {
 			p.planned += e.Plan.CopyBytes
 			p.files += e.Plan.CopyFiles
 			p.printf("plan: %d files to copy (%s), %d to skip, %d to delete, %d shard(s)",
-				e.Plan.CopyFiles, humanBytes(e.Plan.CopyBytes), e.Plan.SkipFiles, e.Plan.DeleteFiles, e.Plan.Shards)
+				e.Plan.CopyFiles, units.Bytes(e.Plan.CopyBytes), e.Plan.SkipFiles, e.Plan.DeleteFiles, e.Plan.Shards)
 			if p.bars != nil && p.total == nil && p.planned > 0 {
 				p.total = p.bars.AddBar(p.planned, mpb.BarPriority(1<<30),
 					mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 8}), decor.CountersKibiByte("% .1f / % .1f")),
@@ -70,7 +72,7 @@ func (p *Progress) Event(e migrate.Event) {
 			}
 		}
 	case migrate.EventNotice:
-		p.printf("note: %s", httpx.Redact(e.Message))
+		p.printf("note: %s", p.redact(e.Message))
 	case migrate.EventFileStart:
 		if p.bars != nil && e.Size > 0 {
 			p.fbars[e.Path] = p.bars.AddBar(e.Size, mpb.BarRemoveOnComplete(),
@@ -100,7 +102,7 @@ func (p *Progress) Event(e migrate.Event) {
 		delete(p.perFile, e.Path)
 		p.filesDone++
 		if e.Action == migrate.ActionFailed {
-			p.printf("failed: %s: %s", e.Path, httpx.Redact(e.Error))
+			p.printf("failed: %s: %s", e.Path, p.redact(e.Error))
 		}
 	case migrate.EventCommit:
 		p.printf("commit %s: %s", short(e.Commit), e.Message)
@@ -110,7 +112,7 @@ func (p *Progress) Event(e migrate.Event) {
 				e.Verify.Matched, e.Verify.Mismatched, e.Verify.Missing, e.Verify.NotCheckable)
 		}
 	case migrate.EventError:
-		p.printf("error: %s", httpx.Redact(e.Error))
+		p.printf("error: %s", p.redact(e.Error))
 	}
 	if p.bars == nil && time.Since(p.lastLine) >= p.every && p.planned > 0 && e.Type == migrate.EventProgress {
 		p.lastLine = time.Now()
@@ -121,7 +123,7 @@ func (p *Progress) Event(e migrate.Event) {
 			eta = (time.Duration(float64(p.planned-p.done)/rate) * time.Second).Round(time.Second).String()
 		}
 		fmt.Fprintf(p.out, "progress: %s / %s (%.0f%%), %d/%d files, %s, ETA %s\n",
-			humanBytes(p.done), humanBytes(p.planned), 100*float64(p.done)/float64(p.planned), p.filesDone, p.files, humanRate(rate), eta)
+			units.Bytes(p.done), units.Bytes(p.planned), 100*float64(p.done)/float64(p.planned), p.filesDone, p.files, units.Rate(rate), eta)
 	}
 }
 
@@ -168,3 +170,6 @@ func trimPath(p string, n int) string {
 	}
 	return "..." + p[len(p)-n+3:]
 }
+
+// short is a commit id's first 12 characters.
+func short(sha string) string { return sha[:min(len(sha), 12)] }
