@@ -263,7 +263,7 @@ var HTTPDownloadRoutes = []string{RouteResolve, RouteCDN, RouteTree, RoutePathsI
 func (s *Server) HTTPDownloads() int {
 	n := 0
 	for _, r := range HTTPDownloadRoutes {
-		n += s.faults.Count(r)
+		n += s.Faults().Count(r)
 	}
 	return n
 }

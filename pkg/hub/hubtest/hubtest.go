@@ -19,14 +19,11 @@
 package hubtest
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"sort"
 	"strings"
@@ -34,7 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -229,13 +226,11 @@ type repo struct {
 
 func (r *repo) id() string { return r.ns + "/" + r.name }
 
-// Server is a running fake Hub. Its methods are safe for concurrent use.
+// Server is a running fake Hub. Its methods are safe for concurrent use. URL, CDNURL, Close,
+// Faults and AuthLeaks come from its two hosts (internal/fakehost).
 type Server struct {
+	*fakehost.Hosts
 	cfg    config
-	hub    *httptest.Server
-	cdn    *httptest.Server
-	faults fault.Set
-	secret []byte
 	reqSeq atomic.Uint64
 
 	mu      sync.RWMutex
@@ -246,7 +241,6 @@ type Server struct {
 	objects map[string]gitObject
 	lfsObjs map[string]*lfsObject
 	uploads map[string]*multipartUpload
-	leaks   []string
 }
 
 // NewServer starts a fake Hub and its storage host on loopback. Call Close when done.
@@ -269,7 +263,6 @@ func NewServer(opts ...Option) *Server {
 	}
 	s := &Server{
 		cfg:     cfg,
-		secret:  make([]byte, 32),
 		users:   map[string]*user{},
 		orgs:    map[string]bool{},
 		tokens:  map[string]token{},
@@ -278,35 +271,8 @@ func NewServer(opts ...Option) *Server {
 		lfsObjs: map[string]*lfsObject{},
 		uploads: map[string]*multipartUpload{},
 	}
-	_, _ = rand.Read(s.secret)
-	s.hub = httptest.NewServer(http.HandlerFunc(s.serveHub))
-	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
 	return s
-}
-
-// URL returns the Hub endpoint, e.g. http://127.0.0.1:PORT (what HF_ENDPOINT would be).
-func (s *Server) URL() string { return s.hub.URL }
-
-// CDNURL returns the base URL of the storage/CDN host.
-func (s *Server) CDNURL() string { return s.cdn.URL }
-
-// Close shuts both servers down.
-func (s *Server) Close() {
-	s.hub.CloseClientConnections()
-	s.cdn.CloseClientConnections()
-	s.hub.Close()
-	s.cdn.Close()
-}
-
-// Faults returns the fault set every handler consults first (see the Route constants).
-func (s *Server) Faults() *fault.Set { return &s.faults }
-
-// AuthLeaks lists the requests that reached the storage host carrying Authorization or Cookie
-// (as "METHOD /path (Header)", never the credential itself). Each of them was refused.
-func (s *Server) AuthLeaks() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return append([]string(nil), s.leaks...)
 }
 
 // AddUser creates a user, member of orgs (organisations are created as needed).
@@ -707,18 +673,6 @@ func (s *Server) SetStorageLock(typ hubkit.RepoType, id string, locked bool) {
 	if r, err := s.lookup(typ, id); err == nil {
 		r.locked = locked
 	}
-}
-
-// sign returns the signature of a storage URL's fields.
-func (s *Server) sign(fields ...string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte(strings.Join(fields, "\x00")))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func (s *Server) checkSig(sig string, fields ...string) bool {
-	want := s.sign(fields...)
-	return hmac.Equal([]byte(sig), []byte(want))
 }
 
 // cleanPath validates a repo path the way the Hub does for commits. Control characters (C0 and

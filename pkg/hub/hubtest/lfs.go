@@ -140,7 +140,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 			}
 			res.Authenticated = true
 			res.Actions = map[string]*lfsAction{"download": {
-				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.sign("GET", rp.uid, o.OID, expS)),
+				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.Sign("GET", rp.uid, o.OID, expS)),
 				ExpiresIn: int(URLExpiry / time.Second),
 			}}
 		case stored != nil && rp.lfs[o.OID]:
@@ -164,11 +164,11 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 				for n := 1; n <= up.nparts; n++ {
 					ns := strconv.Itoa(n)
 					hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
-						s.CDNURL(), up.id, n, expS, s.sign("PUT", up.id, ns, expS))
+						s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
 				}
 				res.Actions = map[string]*lfsAction{
 					"upload": {
-						Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.sign("POST", up.id, expS)),
+						Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
 						Header:    hdr,
 						ExpiresIn: int(URLExpiry / time.Second),
 					},
@@ -179,7 +179,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 			sz := strconv.FormatInt(o.Size, 10)
 			res.Actions = map[string]*lfsAction{
 				"upload": {
-					Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.sign("PUT", rp.uid, o.OID, sz, expS)),
+					Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.Sign("PUT", rp.uid, o.OID, sz, expS)),
 					ExpiresIn: int(URLExpiry / time.Second),
 				},
 				"verify": verify,
@@ -216,7 +216,7 @@ func (s *Server) repoByUID(uid string) *repo {
 func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, oid string) {
 	qs := r.URL.Query()
 	sz, exp := qs.Get("size"), qs.Get("Expires")
-	if !s.checkSig(qs.Get("Signature"), "PUT", uid, oid, sz, exp) {
+	if !s.Verify(qs.Get("Signature"), "PUT", uid, oid, sz, exp) {
 		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return
 	}
@@ -320,7 +320,7 @@ func compareStream(body io.Reader, b synth.Blob, off, n int64) *hubError {
 func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, uploadID, part string) {
 	qs := r.URL.Query()
 	exp := qs.Get("Expires")
-	if !s.checkSig(qs.Get("Signature"), "PUT", uploadID, part, exp) {
+	if !s.Verify(qs.Get("Signature"), "PUT", uploadID, part, exp) {
 		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return
 	}
@@ -363,7 +363,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 			return
 		}
 	}
-	etag := `"` + s.sign("part", uploadID, part, strconv.FormatInt(want, 10))[:32] + `"`
+	etag := `"` + s.Sign("part", uploadID, part, strconv.FormatInt(want, 10))[:32] + `"`
 	up.mu.Lock()
 	up.etags[n-1] = etag
 	up.mu.Unlock()
@@ -375,7 +375,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *request) {
 	qs := r.URL.Query()
 	id, exp := qs.Get("uploadId"), qs.Get("Expires")
-	if !s.checkSig(qs.Get("Signature"), "POST", id, exp) || !validExpiry(exp) {
+	if !s.Verify(qs.Get("Signature"), "POST", id, exp) || !validExpiry(exp) {
 		writeError(w, &hubError{status: http.StatusForbidden, msg: "Invalid or expired completion URL"}, false)
 		return
 	}

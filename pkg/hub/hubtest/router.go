@@ -57,7 +57,7 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 
 // serveRouted applies the route's fault rule, then credentials, then the handler.
 func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request, q *request) {
-	if rule, ok := s.faults.Take(q.route); ok {
+	if rule, ok := s.Faults().Take(q.route); ok {
 		if rule.Status != 0 {
 			rule.WriteStatus(w, func(w http.ResponseWriter, status int, msg string) {
 				writeError(w, &hubError{status: status, msg: msg}, q.text)

@@ -2,7 +2,6 @@ package mstest
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -70,7 +69,7 @@ func (s *Server) cdnLocation(f *fileEntry, owner, name, rev, fp string) string {
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
 	v := url.Values{}
-	v.Set("auth_key", fmt.Sprintf("%d-%s-0-%s", exp, hex.EncodeToString(nonce), s.cdnSign(f.sha, f.size, exp)))
+	v.Set("auth_key", fmt.Sprintf("%d-%s-0-%s", exp, hex.EncodeToString(nonce), s.Sign(f.sha, strconv.FormatInt(f.size, 10), strconv.FormatInt(exp, 10))))
 	v.Set("filename", path.Base(fp))
 	v.Set("namespace", owner)
 	v.Set("repository", name)
@@ -79,26 +78,14 @@ func (s *Server) cdnLocation(f *fileEntry, owner, name, rev, fp string) string {
 	}
 	v.Set("revision", rev)
 	v.Set("size", strconv.FormatInt(f.size, 10))
-	return fmt.Sprintf("%s/prod/lfs-objects/%s/%s/%s?%s", s.cdn.URL, f.sha[:2], f.sha[2:4], f.sha, v.Encode())
+	return fmt.Sprintf("%s/prod/lfs-objects/%s/%s/%s?%s", s.CDNURL(), f.sha[:2], f.sha[2:4], f.sha, v.Encode())
 }
 
 // serveCDN serves redirected downloads. It needs no credentials and refuses any (recording the
 // leak): a client must not forward Authorization or session cookies across hosts.
 func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
-	rule, faulted := s.faults.Take(RouteCDN)
-	var leaked []string
-	if r.Header.Get("Authorization") != "" {
-		leaked = append(leaked, "Authorization")
-	}
-	for _, name := range []string{"m_session_id", "modelscope_session"} {
-		if _, err := r.Cookie(name); err == nil {
-			leaked = append(leaked, "Cookie "+name)
-		}
-	}
-	if len(leaked) > 0 {
-		s.mu.Lock()
-		s.leaks = append(s.leaks, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, strings.Join(leaked, ", ")))
-		s.mu.Unlock()
+	rule, faulted := s.Faults().Take(RouteCDN)
+	if s.Credentials(r) {
 		faultBodyPlain(w, http.StatusBadRequest, "credentials must not be sent to the CDN")
 		return
 	}
@@ -124,7 +111,7 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp, err := strconv.ParseInt(fields[0], 10, 64)
-	if err != nil || time.Now().Unix() > exp || !hmac.Equal([]byte(fields[3]), []byte(s.cdnSign(sha, size, exp))) {
+	if err != nil || time.Now().Unix() > exp || !s.Verify(fields[3], sha, strconv.FormatInt(size, 10), strconv.FormatInt(exp, 10)) {
 		faultBodyPlain(w, http.StatusForbidden, "AccessDenied: invalid or expired auth_key")
 		return
 	}

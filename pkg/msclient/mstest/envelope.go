@@ -121,7 +121,7 @@ func faultBodyPlain(w http.ResponseWriter, status int, msg string) {
 // route wraps a handler with the fault lookup for its route class.
 func (s *Server) route(class string, h func(rp *reply, r *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rule, ok := s.faults.Take(class)
+		rule, ok := s.Faults().Take(class)
 		if ok && rule.Status != 0 {
 			body := faultBody
 			if strings.HasPrefix(r.URL.Path, "/openapi/") {

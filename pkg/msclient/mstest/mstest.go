@@ -39,20 +39,18 @@
 package mstest
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
@@ -198,12 +196,11 @@ func WithHiddenStatus(status int) Option { return func(c *config) { c.hiddenStat
 // deletion operations..." as the real hub is reported to do. By default deletion works.
 func WithDeletionRefused() Option { return func(c *config) { c.refuseDeletion = true } }
 
-// Server is the fake hub. Its methods are safe for concurrent use.
+// Server is the fake hub. Its methods are safe for concurrent use. URL, CDNURL, Close, Faults
+// and AuthLeaks come from its two hosts (internal/fakehost).
 type Server struct {
-	api, cdn *httptest.Server
-	cfg      config
-	faults   fault.Set
-	secret   []byte
+	*fakehost.Hosts
+	cfg config
 
 	mu        sync.Mutex
 	users     map[string]*user      // by name
@@ -213,7 +210,6 @@ type Server struct {
 	nextID    int64
 	blobs     map[objKey]content // LFS store
 	objects   map[objKey]content // inline contents, for CDN redirects of big inline files
-	leaks     []string
 	commitSeq int
 }
 
@@ -316,44 +312,18 @@ func NewServer(opts ...Option) *Server {
 		nextID:  1000,
 		blobs:   map[objKey]content{},
 		objects: map[objKey]content{},
-		secret:  make([]byte, 32),
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	_, _ = rand.Read(s.secret)
-	s.api = httptest.NewServer(s.apiHandler())
-	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.Start(s.apiHandler(), http.HandlerFunc(s.serveCDN))
 	return s
 }
-
-// URL returns the hub's base URL (what MODELSCOPE_ENDPOINT would be set to).
-func (s *Server) URL() string { return s.api.URL }
-
-// CDNURL returns the CDN host's base URL, where large downloads are redirected.
-func (s *Server) CDNURL() string { return s.cdn.URL }
-
-// Close shuts both servers down.
-func (s *Server) Close() {
-	s.api.Close()
-	s.cdn.Close()
-}
-
-// Faults returns the fault set every handler consults (route classes are the Route* constants).
-func (s *Server) Faults() *fault.Set { return &s.faults }
 
 // EnvelopeError returns a rule that answers route's next times requests (0 = until removed) with
 // ModelScope's error inside HTTP 200: {"Code":10030000001,"Success":false,"Message":msg}.
 func EnvelopeError(route, msg string, times int) fault.Rule {
 	return fault.Rule{Route: route, Status: http.StatusOK, Message: msg, Times: times}
-}
-
-// AuthLeaks lists the requests that reached the CDN carrying Authorization or a session cookie
-// (method, path and the offending header name, never its value). Each was also refused.
-func (s *Server) AuthLeaks() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.leaks...)
 }
 
 // AddUser registers a user and the organisations it belongs to. Its git token (what login
@@ -862,11 +832,4 @@ func (s *Server) HasLFSObject(sha256 string) bool {
 		}
 	}
 	return false
-}
-
-// cdnSign returns the auth_key for a CDN URL.
-func (s *Server) cdnSign(sha string, size, exp int64) string {
-	m := hmac.New(sha256.New, s.secret)
-	fmt.Fprintf(m, "%s/%d/%d", sha, size, exp)
-	return hex.EncodeToString(m.Sum(nil))
 }

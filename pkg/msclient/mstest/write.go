@@ -248,7 +248,7 @@ func (s *Server) handleLFSBatch(rp *reply, r *http.Request) {
 		if _, ok := s.blobs[objKey{o.OID, o.Size}]; ok {
 			continue // stored: omitted, no flag
 		}
-		href := fmt.Sprintf("%s/api/v1/repos/%s/%s/%s/blobs/%s/%d", s.api.URL, r.PathValue("type"), repo.owner, repo.name, o.OID, o.Size)
+		href := fmt.Sprintf("%s/api/v1/repos/%s/%s/%s/blobs/%s/%d", s.URL(), r.PathValue("type"), repo.owner, repo.name, o.OID, o.Size)
 		out = append(out, batchObject{OID: o.OID, Size: o.Size, Actions: map[string]any{"upload": map[string]any{
 			"href": href, "offset": 0, "upload_header": map[string]string{"Range": "bytes=0-"}, "upload_parameters": map[string]string{},
 		}}})

@@ -1,0 +1,98 @@
+// Package fakehost is what hf2ms's fake hubs (pkg/hub/hubtest, pkg/msclient/mstest) share: an
+// API host and a separate storage (CDN) host on loopback, as the real hubs serve their API and
+// their file bytes from different hosts; HMAC signatures for the storage host's expiring URLs;
+// a record of every request that reached the storage host carrying credentials (refused, as real
+// CDNs and presigned storage refuse or ignore them, and a client must never send them); and the
+// fault set the fakes' handlers consult.
+//
+// It may import internal/fault and the standard library.
+package fakehost
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+)
+
+// Hosts is a running pair of loopback servers. Its methods are safe for concurrent use.
+type Hosts struct {
+	api, cdn *httptest.Server
+	secret   []byte
+	faults   fault.Set
+
+	mu    sync.Mutex
+	leaks []string
+}
+
+// Start serves api on one loopback host and cdn on another.
+func Start(api, cdn http.Handler) *Hosts {
+	h := &Hosts{secret: make([]byte, 32)}
+	_, _ = rand.Read(h.secret)
+	h.api = httptest.NewServer(api)
+	h.cdn = httptest.NewServer(cdn)
+	return h
+}
+
+// URL is the API host's base URL (what HF_ENDPOINT or MODELSCOPE_ENDPOINT would be).
+func (h *Hosts) URL() string { return h.api.URL }
+
+// CDNURL is the storage host's base URL.
+func (h *Hosts) CDNURL() string { return h.cdn.URL }
+
+// Close shuts both hosts down, cutting connections still open (a stalled download must not keep
+// Close waiting).
+func (h *Hosts) Close() {
+	h.api.CloseClientConnections()
+	h.cdn.CloseClientConnections()
+	h.api.Close()
+	h.cdn.Close()
+}
+
+// Faults is the fault set every handler consults first.
+func (h *Hosts) Faults() *fault.Set { return &h.faults }
+
+// AuthLeaks lists the requests that reached the storage host carrying Authorization or a cookie
+// (as "METHOD /path (Header)", never the credential itself). Each of them was refused.
+func (h *Hosts) AuthLeaks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.leaks...)
+}
+
+// Credentials reports whether r, a request to the storage host, carries credentials, and if so
+// records it as a leak: the storage handler then refuses it.
+func (h *Hosts) Credentials(r *http.Request) bool {
+	var found []string
+	for _, hdr := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+		if r.Header.Get(hdr) != "" {
+			found = append(found, hdr)
+		}
+	}
+	if len(found) == 0 {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.leaks = append(h.leaks, fmt.Sprintf("%s %s (%s)", r.Method, r.URL.Path, strings.Join(found, ", ")))
+	return true
+}
+
+// Sign is the signature of a storage URL's fields.
+func (h *Hosts) Sign(fields ...string) string {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte(strings.Join(fields, "\x00")))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether sig signs fields.
+func (h *Hosts) Verify(sig string, fields ...string) bool {
+	return hmac.Equal([]byte(sig), []byte(h.Sign(fields...)))
+}
