@@ -47,26 +47,41 @@ type result struct {
 	workspace, summaryPath string
 }
 
-func (w *world) run(t *testing.T, inputs map[string]string) *result {
+// step is the files GitHub gives a step (outputs, job summary, workspace) and its environment:
+// those paths, the world's endpoints, over, and the inputs.
+type step struct {
+	env                  map[string]string
+	outPath, sumPath, ws string
+}
+
+func (w *world) newStep(t *testing.T, inputs, over map[string]string) step {
 	t.Helper()
 	dir := t.TempDir()
-	outPath := filepath.Join(dir, "output")
-	sumPath := filepath.Join(dir, "summary")
-	ws := filepath.Join(dir, "workspace")
-	require.NoError(t, os.MkdirAll(ws, 0o755))
-	for _, p := range []string{outPath, sumPath} {
+	st := step{outPath: filepath.Join(dir, "output"), sumPath: filepath.Join(dir, "summary"), ws: filepath.Join(dir, "workspace")}
+	require.NoError(t, os.MkdirAll(st.ws, 0o755))
+	for _, p := range []string{st.outPath, st.sumPath} {
 		require.NoError(t, os.WriteFile(p, nil, 0o644))
 	}
-	env := map[string]string{
-		"GITHUB_OUTPUT":       outPath,
-		"GITHUB_STEP_SUMMARY": sumPath,
-		"GITHUB_WORKSPACE":    ws,
+	st.env = map[string]string{
+		"GITHUB_OUTPUT":       st.outPath,
+		"GITHUB_STEP_SUMMARY": st.sumPath,
+		"GITHUB_WORKSPACE":    st.ws,
 		"HF_ENDPOINT":         w.HF.URL(),
 		"MODELSCOPE_ENDPOINT": w.MS.URL(),
 	}
-	for k, v := range inputs {
-		env["INPUT_"+strings.ToUpper(k)] = v
+	for k, v := range over {
+		st.env[k] = v
 	}
+	for k, v := range inputs {
+		st.env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	return st
+}
+
+func (w *world) run(t *testing.T, inputs map[string]string) *result {
+	t.Helper()
+	st := w.newStep(t, inputs, nil)
+	env, outPath, sumPath, ws := st.env, st.outPath, st.sumPath, st.ws
 	getenv := func(k string) string { return env[k] }
 	var log bytes.Buffer
 	a := gha.New(gha.WithGetenv(getenv), gha.WithWriter(&log))

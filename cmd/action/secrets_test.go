@@ -64,28 +64,11 @@ func closedPort(t *testing.T) string {
 // mainCode getenv, and returns every place a user could read.
 func (w *world) runRaw(t *testing.T, inputs map[string]string, envOver map[string]string, wrap func(func(string) string) func(string) string, timeout time.Duration) (code int, shown []string) {
 	t.Helper()
-	dir := t.TempDir()
-	outPath := filepath.Join(dir, "output")
-	sumPath := filepath.Join(dir, "summary")
-	ws := filepath.Join(dir, "workspace")
-	require.NoError(t, os.MkdirAll(ws, 0o755))
-	for _, p := range []string{outPath, sumPath} {
-		require.NoError(t, os.WriteFile(p, nil, 0o644))
-	}
-	env := map[string]string{
-		"GITHUB_OUTPUT":       outPath,
-		"GITHUB_STEP_SUMMARY": sumPath,
-		"GITHUB_WORKSPACE":    ws,
-		"HF_ENDPOINT":         w.HF.URL(),
-		"MODELSCOPE_ENDPOINT": w.MS.URL(),
-		"MODAL_SERVER_URL":    closedPort(t),
-	}
+	st := w.newStep(t, inputs, map[string]string{"MODAL_SERVER_URL": closedPort(t)})
 	for k, v := range envOver {
-		env[k] = v
+		st.env[k] = v
 	}
-	for k, v := range inputs {
-		env["INPUT_"+strings.ToUpper(k)] = v
-	}
+	env, outPath, sumPath, ws := st.env, st.outPath, st.sumPath, st.ws
 	getenv := func(k string) string { return env[k] }
 	var log bytes.Buffer
 	a := gha.New(gha.WithGetenv(getenv), gha.WithWriter(&log))

@@ -1,4 +1,4 @@
-package hfhub
+package hfhub_test
 
 import (
 	"context"
@@ -6,32 +6,29 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hub"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
 	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
 )
 
 const (
-	hfTestUser  = "alice"
-	hfTestToken = "hf_test_write_token"
-	hfTestRead  = "hf_test_read_token"
+	hfTestUser  = testworld.User
+	hfTestToken = testworld.HFToken
+	hfTestRead  = testworld.HFReadToken
 )
 
-// newHFTestServer starts a fake migrate.Hub with user alice (member of org acme) holding a write and a
-// read token, and user bob (a namespace alice may not write to). Multipart starts at 128 KiB so
+// newHFTestServer is the test world's fake Hub (alice, member of acme, with a write and a read
+// token) with user bob added (a namespace alice may not write to). Multipart starts at 128 KiB so
 // the contract's larger blobs take that path.
 func newHFTestServer(t *testing.T, opts ...hubtest.Option) *hubtest.Server {
 	t.Helper()
 	base := []hubtest.Option{hubtest.WithMultipartThreshold(128 << 10), hubtest.WithChunkSize(64 << 10), hubtest.WithTreePageSize(3)}
-	s := hubtest.NewServer(append(base, opts...)...)
-	t.Cleanup(s.Close)
-	s.AddUser(hfTestUser, "acme")
+	s := testworld.New(t, testworld.WithHF(append(base, opts...)...)).HF
 	s.AddUser("bob")
-	s.AddToken(hfTestToken, hfTestUser, hubtest.RoleWrite)
-	s.AddToken(hfTestRead, hfTestUser, hubtest.RoleRead)
-	t.Cleanup(func() { require.Empty(t, s.AuthLeaks(), "the CDN saw credentials") })
 	return s
 }
 
@@ -45,8 +42,8 @@ func TestHFHubContract(t *testing.T) {
 		repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/contract"}
 		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
 		return migratetest.Env{
-			Hub:      New(newHFTestClient(s, hfTestToken)),
-			BadToken: New(newHFTestClient(s, "hf_not_a_token")),
+			Hub:      hfhub.New(newHFTestClient(s, hfTestToken)),
+			BadToken: hfhub.New(newHFTestClient(s, "hf_not_a_token")),
 			Repo:     repo,
 			Seed: func(t *testing.T, files ...migratetest.File) string {
 				t.Helper()
@@ -54,7 +51,7 @@ func TestHFHubContract(t *testing.T) {
 				for i, f := range files {
 					fs[i] = hubtest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
 				}
-				sha, err := s.Commit(hubkit.Model, repo.ID, DefaultBranch, "seed", fs...)
+				sha, err := s.Commit(hubkit.Model, repo.ID, hfhub.DefaultBranch, "seed", fs...)
 				require.NoError(t, err)
 				return sha
 			},
@@ -70,20 +67,20 @@ func TestHFHubContract(t *testing.T) {
 func TestHFHubCheckWrite(t *testing.T) {
 	s := newHFTestServer(t)
 	ctx := context.Background()
-	h := New(newHFTestClient(s, hfTestToken))
+	h := hfhub.New(newHFTestClient(s, hfTestToken))
 	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "acme/x"}), "an org of the user")
 	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "Alice/x"}), "names compare case-insensitively")
 	err := h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "acme")
 
-	read := New(newHFTestClient(s, hfTestRead))
+	read := hfhub.New(newHFTestClient(s, hfTestRead))
 	err = read.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "read token")
 	require.NotContains(t, err.Error(), hfTestRead)
 
-	anon := New(newHFTestClient(s, ""))
+	anon := hfhub.New(newHFTestClient(s, ""))
 	err = anon.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "HF_TOKEN")
@@ -94,11 +91,11 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
 	require.NoError(t, s.CreateRepo(hubkit.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
-	h := New(newHFTestClient(s, hfTestToken))
+	h := hfhub.New(newHFTestClient(s, hfTestToken))
 	info, err := h.Info(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/gated"})
 	require.NoError(t, err)
 	require.True(t, info.Gated)
-	require.Equal(t, DefaultBranch, info.DefaultBranch)
+	require.Equal(t, hfhub.DefaultBranch, info.DefaultBranch)
 	require.Len(t, info.Head, 40)
 
 	space := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Space, ID: "alice/demo"}
@@ -112,7 +109,7 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 
 	// Private and invisible to another user's token: not found (or unauthorized), never success.
 	s.AddToken("hf_bob", "bob", hubtest.RoleWrite)
-	bob := New(newHFTestClient(s, "hf_bob"))
+	bob := hfhub.New(newHFTestClient(s, "hf_bob"))
 	_, err = bob.Info(ctx, space)
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
@@ -122,11 +119,11 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 	ctx := context.Background()
 	repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/locked"}
 	require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
-	_, err := s.Commit(hubkit.Model, repo.ID, DefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
+	_, err := s.Commit(hubkit.Model, repo.ID, hfhub.DefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
 	require.NoError(t, err)
 	s.SetStorageLock(hubkit.Model, repo.ID, true)
 	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
-	h := New(newHFTestClient(s, hfTestToken), WithGitFallback(false))
+	h := hfhub.New(newHFTestClient(s, hfTestToken), hfhub.WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
 	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
@@ -135,7 +132,7 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 
 func TestHFHubLimitsOverride(t *testing.T) {
 	s := newHFTestServer(t)
-	h := New(newHFTestClient(s, hfTestToken), WithLimits(migrate.Limits{MaxInlineFiles: 3}), WithWebBase("https://huggingface.co"))
+	h := hfhub.New(newHFTestClient(s, hfTestToken), hfhub.WithLimits(migrate.Limits{MaxInlineFiles: 3}), hfhub.WithWebBase("https://huggingface.co"))
 	require.Equal(t, migrate.Limits{MaxOps: hub.MaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: hub.MaxCommitInlineBytes}, h.Limits())
 	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"}))
 	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "a/b"}))

@@ -1,4 +1,4 @@
-package mshub
+package mshub_test
 
 import (
 	"context"
@@ -8,29 +8,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
 	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
 const (
-	msTestUser  = "alice"
-	msTestToken = "ms-test-write-token"
-	msTestRead  = "ms-test-read-token"
+	msTestUser  = testworld.User
+	msTestToken = testworld.MSToken
+	msTestRead  = testworld.MSReadToken
 )
 
-// newMSTestServer starts a fake migrate.ModelScope with user alice (member of org acme), a write token
-// and a read-only token, and user bob (a namespace alice may not write to).
+// newMSTestServer is the test world's fake ModelScope (alice, member of acme, with a write token
+// and a read-only one) with user bob added (a namespace alice may not write to).
 func newMSTestServer(t *testing.T, opts ...mstest.Option) *mstest.Server {
 	t.Helper()
-	s := mstest.NewServer(opts...)
-	t.Cleanup(s.Close)
-	s.AddUser(msTestUser, "acme")
+	s := testworld.New(t, testworld.WithMS(opts...)).MS
 	s.AddUser("bob")
-	s.AddToken(msTestToken, msTestUser, mstest.RoleWrite)
-	s.AddToken(msTestRead, msTestUser, mstest.RoleRead)
 	return s
 }
 
@@ -50,8 +48,8 @@ func TestMSHubContract(t *testing.T) {
 		repo := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: msTestUser + "/contract"}
 		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, mstest.RepoOptions{}))
 		return migratetest.Env{
-			Hub:      New(newMSTestClient(s, msTestToken)),
-			BadToken: New(newMSTestClient(s, "ms-not-a-token")),
+			Hub:      mshub.New(newMSTestClient(s, msTestToken)),
+			BadToken: mshub.New(newMSTestClient(s, "ms-not-a-token")),
 			Repo:     repo,
 			Seed: func(t *testing.T, files ...migratetest.File) string {
 				t.Helper()
@@ -73,7 +71,7 @@ func TestMSHubContract(t *testing.T) {
 
 func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 	s := newMSTestServer(t)
-	h := New(newMSTestClient(s, msTestRead))
+	h := mshub.New(newMSTestClient(s, msTestRead))
 	err := h.CheckWrite(context.Background(), migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: msTestUser + "/x"})
 	require.Error(t, err)
 	require.True(t, errors.Is(err, hubkit.ErrForbidden) || errors.Is(err, hubkit.ErrUnauthorized), "got %v", err)
@@ -81,20 +79,20 @@ func TestMSHubCheckWriteReadOnlyToken(t *testing.T) {
 	require.NotContains(t, err.Error(), msTestRead)
 
 	// No token at all fails here too, naming the variable to set.
-	anon := New(newMSTestClient(s, ""))
+	anon := mshub.New(newMSTestClient(s, ""))
 	err = anon.CheckWrite(context.Background(), migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: msTestUser + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "MODELSCOPE_TOKEN")
 
 	// An organisation namespace passes (the fake, like the real hub, does not list orgs, so the
 	// hub's create/commit answer decides).
-	h = New(newMSTestClient(s, msTestToken))
+	h = mshub.New(newMSTestClient(s, msTestToken))
 	require.NoError(t, h.CheckWrite(context.Background(), migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "acme/x"}))
 }
 
 func TestMSHubSpacesUnsupported(t *testing.T) {
 	s := newMSTestServer(t)
-	h := New(newMSTestClient(s, msTestToken))
+	h := mshub.New(newMSTestClient(s, msTestToken))
 	space := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Space, ID: msTestUser + "/demo"}
 	_, err := h.Info(context.Background(), space)
 	require.ErrorIs(t, err, migrate.ErrUnsupported)
@@ -104,7 +102,7 @@ func TestMSHubSpacesUnsupported(t *testing.T) {
 
 func TestMSHubLimitsOverride(t *testing.T) {
 	s := newMSTestServer(t)
-	h := New(newMSTestClient(s, msTestToken), WithLimits(migrate.Limits{MaxOps: 7}), WithWebBase("https://www.modelscope.cn/"))
+	h := mshub.New(newMSTestClient(s, msTestToken), mshub.WithLimits(migrate.Limits{MaxOps: 7}), mshub.WithWebBase("https://www.modelscope.cn/"))
 	require.Equal(t, migrate.Limits{MaxOps: 7, MaxInlineFiles: msclient.MaxCommitActions, MaxInlineBytes: msclient.MaxCommitInlineBytes}, h.Limits())
 	require.Equal(t, "https://www.modelscope.cn/models/a/b", h.WebURL(migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/b"}))
 	require.Equal(t, "https://www.modelscope.cn/datasets/a/b", h.WebURL(migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Dataset, ID: "a/b"}))
