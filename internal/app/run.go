@@ -112,6 +112,17 @@ func (s *Service) Executor(ctx context.Context, spec ExecSpec) (migrate.Executor
 	return nil, nil, Usagef("executor %q: want local, subprocess or modal", spec.Kind)
 }
 
+// engineOptions are the engine's options of a run: what it does, where its workers run (nil
+// exec: the engine's in-process default), and who hears its events.
+func (s *Service) engineOptions(o migrate.Options, dryRun bool, exec migrate.Executor, events func(migrate.Event)) []migrate.Option {
+	opts := []migrate.Option{migrate.WithOptions(o), migrate.WithDryRun(dryRun),
+		migrate.WithEndpoints(s.Env.Endpoints()), migrate.WithEvents(events)}
+	if exec != nil {
+		opts = append(opts, migrate.WithExecutor(exec))
+	}
+	return opts
+}
+
 // Request is one migration to run.
 type Request struct {
 	Target
@@ -152,11 +163,7 @@ func (s *Service) Run(ctx context.Context, req Request) (*Outcome, error) {
 		return out, err
 	}
 	defer release()
-	opts := []migrate.Option{migrate.WithOptions(req.Options), migrate.WithDryRun(req.DryRun),
-		migrate.WithEndpoints(s.Env.Endpoints()), migrate.WithEvents(req.Events)}
-	if exec != nil { // nil: the engine's in-process default
-		opts = append(opts, migrate.WithExecutor(exec))
-	}
+	opts := s.engineOptions(req.Options, req.DryRun, exec, req.Events)
 	if req.Exec.Workers > 0 {
 		opts = append(opts, migrate.WithWorkers(req.Exec.Workers))
 	}
@@ -251,13 +258,9 @@ func (s *Service) RunBatch(ctx context.Context, req BatchRequest) (*migrate.Batc
 		return nil, err
 	}
 	defer release()
-	opts := []migrate.Option{migrate.WithOptions(req.Options), migrate.WithDryRun(req.DryRun),
-		migrate.WithEndpoints(s.Env.Endpoints()), migrate.WithEvents(req.Events)}
+	opts := s.engineOptions(req.Options, req.DryRun, exec, req.Events)
 	if req.Concurrency > 0 {
 		opts = append(opts, migrate.WithBatchConcurrency(req.Concurrency))
-	}
-	if exec != nil {
-		opts = append(opts, migrate.WithExecutor(exec))
 	}
 	var br *migrate.BatchReport
 	if len(bp.Items) > 0 {

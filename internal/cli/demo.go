@@ -191,7 +191,7 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 		if rep != nil && err == nil && rep.Verification == nil {
 			// An up-to-date run moves nothing and so verifies nothing; the demo still shows
 			// that the destination matches.
-			rep.Verification, err = demoVerify(ctx, m, l.dst)
+			rep.Verification, err = app.Verify(ctx, &app.Resolved{From: l.from, To: l.to, Src: l.src, Dst: l.dst}, migrate.Options{})
 		}
 		if rep != nil {
 			printReport(a.Stdout, rep)
@@ -209,19 +209,6 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 		return exitError{ExitFailure}
 	}
 	return nil
-}
-
-// demoVerify compares the destination with the source as `hf2ms verify` does.
-func demoVerify(ctx context.Context, m *migrate.Migrator, dst migrate.Hub) (*migrate.Verification, error) {
-	plan, err := m.Plan(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rev := ""
-	if plan.DestExists {
-		rev = plan.DestBranch
-	}
-	return migrate.VerifyDest(ctx, plan, dst, rev)
 }
 
 func frontMatter(b []byte) string {

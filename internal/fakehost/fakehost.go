@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/synth"
 )
 
 // Hosts is a running pair of loopback servers. Its methods are safe for concurrent use.
@@ -95,4 +96,21 @@ func (h *Hosts) Sign(fields ...string) string {
 // Verify reports whether sig signs fields.
 func (h *Hosts) Verify(sig string, fields ...string) bool {
 	return hmac.Equal([]byte(sig), []byte(h.Sign(fields...)))
+}
+
+// File is one change of a commit seeded straight into a fake: Content alone is a regular file,
+// LFS with Content stores Content as an LFS object, Blob is an LFS file whose content is
+// generated on the fly (internal/synth), Delete removes Path.
+type File struct {
+	Path    string
+	Content []byte
+	Blob    *synth.Blob
+	LFS     bool
+	Delete  bool
+}
+
+// CommitInfo describes one commit of a fake's history.
+type CommitInfo struct {
+	ID, Message string
+	Parents     []string
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hub"
@@ -104,15 +105,8 @@ func (w *World) Hub(h migrate.HubName) migrate.Hub {
 		msclient.WithCommitRetry(3, 10*time.Millisecond, time.Second)))
 }
 
-// File is one change to seed with Seed: Content inline (LFS: as an LFS object), or synthetic
-// LFS content (Blob), or Delete.
-type File struct {
-	Path    string
-	Content []byte
-	Blob    *synth.Blob
-	LFS     bool
-	Delete  bool
-}
+// File is one change to seed with Seed (the fakes' own type).
+type File = fakehost.File
 
 // Create makes r on its fake.
 func (w *World) Create(t testing.TB, r migrate.Repo, private bool) {
@@ -130,17 +124,9 @@ func (w *World) Seed(t testing.TB, r migrate.Repo, files ...File) string {
 	var sha string
 	var err error
 	if r.Hub == migrate.HuggingFace {
-		fs := make([]hubtest.File, len(files))
-		for i, f := range files {
-			fs[i] = hubtest.File{Path: f.Path, Content: f.Content, Blob: f.Blob, LFS: f.LFS, Delete: f.Delete}
-		}
-		sha, err = w.HF.Commit(r.Type, r.ID, hfhub.DefaultBranch, "seed", fs...)
+		sha, err = w.HF.Commit(r.Type, r.ID, hfhub.DefaultBranch, "seed", files...)
 	} else {
-		fs := make([]mstest.File, len(files))
-		for i, f := range files {
-			fs[i] = mstest.File{Path: f.Path, Content: f.Content, Blob: f.Blob, LFS: f.LFS, Delete: f.Delete}
-		}
-		sha, err = w.MS.Commit(r.Type, r.ID, mshub.DefaultBranch, "seed", fs...)
+		sha, err = w.MS.Commit(r.Type, r.ID, mshub.DefaultBranch, "seed", files...)
 	}
 	require.NoError(t, err)
 	return sha
@@ -206,38 +192,28 @@ func (w *World) Contents(t testing.TB, r migrate.Repo) map[string]string {
 // Read returns a file of r's default branch, read on the fake.
 func (w *World) Read(t testing.TB, r migrate.Repo, p string) []byte {
 	t.Helper()
-	var b []byte
-	var err error
+	read, branch := w.MS.ReadFile, mshub.DefaultBranch
 	if r.Hub == migrate.HuggingFace {
-		b, err = w.HF.ReadFile(r.Type, r.ID, hfhub.DefaultBranch, p)
-	} else {
-		b, err = w.MS.ReadFile(r.Type, r.ID, mshub.DefaultBranch, p)
+		read, branch = w.HF.ReadFile, hfhub.DefaultBranch
 	}
+	b, err := read(r.Type, r.ID, branch, p)
 	require.NoError(t, err, p)
 	return b
 }
 
 // Commit is one commit of a repository's history.
-type Commit struct{ ID, Message string }
+type Commit = fakehost.CommitInfo
 
 // History lists the commits of r's default branch, newest first.
 func (w *World) History(t testing.TB, r migrate.Repo) []Commit {
 	t.Helper()
-	var out []Commit
+	history, branch := w.MS.History, mshub.DefaultBranch
 	if r.Hub == migrate.HuggingFace {
-		h, err := w.HF.History(r.Type, r.ID, hfhub.DefaultBranch)
-		require.NoError(t, err)
-		for _, c := range h {
-			out = append(out, Commit{c.ID, c.Message})
-		}
-		return out
+		history, branch = w.HF.History, hfhub.DefaultBranch
 	}
-	h, err := w.MS.History(r.Type, r.ID, mshub.DefaultBranch)
+	h, err := history(r.Type, r.ID, branch)
 	require.NoError(t, err)
-	for _, c := range h {
-		out = append(out, Commit{c.ID, c.Message})
-	}
-	return out
+	return h
 }
 
 // Private reports whether r exists and is private on its fake.
@@ -272,13 +248,25 @@ func (w *World) Faults(h migrate.HubName) *fault.Set {
 	return w.MS.Faults()
 }
 
-// UploadRoute is the fault route of h's blob uploads (HF: basic PUTs and multipart part PUTs).
-func UploadRoute(h migrate.HubName) string {
+// Routes are a fake's fault-injection routes by role.
+type Routes struct {
+	// CDN serves redirected (large, LFS) downloads; Direct serves files without a redirect
+	// (regular files, and on ModelScope small LFS files).
+	CDN, Direct string
+	// LFSBatch is the LFS batch API, Commit the commit API, Upload the blob uploads (on Hugging
+	// Face basic PUTs and multipart part PUTs).
+	LFSBatch, Commit, Upload string
+}
+
+// RoutesOf returns h's routes.
+func RoutesOf(h migrate.HubName) Routes {
 	if h == migrate.HuggingFace {
-		return hubtest.RouteLFSUpload
+		return Routes{CDN: hubtest.RouteCDN, Direct: hubtest.RouteResolve, LFSBatch: hubtest.RouteLFSBatch,
+			Commit: hubtest.RouteCommit, Upload: hubtest.RouteLFSUpload}
 	}
-	return mstest.RouteBlobPut
+	return Routes{CDN: mstest.RouteCDN, Direct: mstest.RouteDownload, LFSBatch: mstest.RouteLFSBatch,
+		Commit: mstest.RouteCommit, Upload: mstest.RouteBlobPut}
 }
 
 // Uploads counts the blob uploads h's fake received.
-func (w *World) Uploads(h migrate.HubName) int { return w.Faults(h).Count(UploadRoute(h)) }
+func (w *World) Uploads(h migrate.HubName) int { return w.Faults(h).Count(RoutesOf(h).Upload) }

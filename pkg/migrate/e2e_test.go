@@ -219,7 +219,7 @@ func TestE2EInterruptedRunResumes(t *testing.T) {
 			}
 			files = append(files, testworld.File{Path: "big.bin", Content: migratetest.Bytes(200<<10, 30), LFS: true})
 			w.Seed(t, from, files...)
-			remove := w.Faults(dir.to).Add(fault.Rule{Route: testworld.UploadRoute(dir.to), CutAfter: 100 << 10})
+			remove := w.Faults(dir.to).Add(fault.Rule{Route: testworld.RoutesOf(dir.to).Upload, CutAfter: 100 << 10})
 
 			rep, err := w.migrate(t, from, to, migrate.Options{})
 			require.Error(t, err)

@@ -88,36 +88,6 @@ var (
 	hfToHF = faultDir{migrate.HuggingFace, migrate.HuggingFace}
 )
 
-// Route classes by role. Both fakes name their classes alike where the roles match.
-func srcCDNRoute(h migrate.HubName) string {
-	if h == migrate.HuggingFace {
-		return hubtest.RouteCDN
-	}
-	return mstest.RouteCDN
-}
-
-// srcDirectRoute serves regular files (and, on migrate.ModelScope, small LFS files) without a redirect.
-func srcDirectRoute(h migrate.HubName) string {
-	if h == migrate.HuggingFace {
-		return hubtest.RouteResolve
-	}
-	return mstest.RouteDownload
-}
-
-func dstBatchRoute(h migrate.HubName) string {
-	if h == migrate.HuggingFace {
-		return hubtest.RouteLFSBatch
-	}
-	return mstest.RouteLFSBatch
-}
-
-func commitRoute(h migrate.HubName) string {
-	if h == migrate.HuggingFace {
-		return hubtest.RouteCommit
-	}
-	return mstest.RouteCommit
-}
-
 // faultRun is one migration of the matrix: the world, the two repos and the rules injected.
 type faultRun struct {
 	w        *e2eWorld
@@ -371,23 +341,23 @@ type faultCase struct {
 func faultCases(t *testing.T) []faultCase {
 	both := []faultDir{hfToMS, msToHF}
 	rateLimit := func(f *faultRun) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
-		f.dst(fault.Rule{Route: dstBatchRoute(f.dir.to), Times: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 2, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).LFSBatch, Times: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	}
 	bursts := func(f *faultRun) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 3, Status: http.StatusInternalServerError})
-		f.src(fault.Rule{Route: srcDirectRoute(f.dir.from), Times: 2, Status: http.StatusBadGateway})
-		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 2, Status: http.StatusServiceUnavailable})
-		f.dst(fault.Rule{Route: dstBatchRoute(f.dir.to), Times: 2, Status: http.StatusBadGateway})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 3, Status: http.StatusInternalServerError})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).Direct, Times: 2, Status: http.StatusBadGateway})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).Upload, Times: 2, Status: http.StatusServiceUnavailable})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).LFSBatch, Times: 2, Status: http.StatusBadGateway})
 	}
 	cutDownload := func(f *faultRun) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 3, CutAfter: 30 << 10})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 3, CutAfter: 30 << 10})
 	}
 	cutUpload := func(f *faultRun) {
-		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 2, CutAfter: 40 << 10})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).Upload, Times: 2, CutAfter: 40 << 10})
 	}
 	slow := func(f *faultRun) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), BytesPerSecond: 1 << 20})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, BytesPerSecond: 1 << 20})
 	}
 	commitRate := func(f *faultRun) {
 		if f.dir.to == migrate.ModelScope { // inside HTTP 200, as migrate.ModelScope answers commits that come too fast
@@ -416,23 +386,23 @@ func faultCases(t *testing.T) []faultCase {
 			f.w.HF.SetStorageLock(f.from.Type, f.from.ID, true)
 		}},
 		{name: "source serves wrong bytes once (LFS)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrHashMismatch, inject: func(f *faultRun) {
-			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1, Corrupt: true})
+			f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 1, Corrupt: true})
 		}},
 		{name: "source serves wrong bytes (direct downloads)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrHashMismatch, inject: func(f *faultRun) {
-			f.src(fault.Rule{Route: srcDirectRoute(f.dir.from), Corrupt: true})
+			f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).Direct, Corrupt: true})
 		}},
 		{name: "source CDN down (503 on every request)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrServer, inject: func(f *faultRun) {
-			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Status: http.StatusServiceUnavailable})
+			f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Status: http.StatusServiceUnavailable})
 		}},
 		{name: "commit answered 500 (never retried)", dirs: both, want: mustFailClean, wantErr: hubkit.ErrServer, inject: func(f *faultRun) {
-			f.dst(fault.Rule{Route: commitRoute(f.dir.to), Times: 1, Status: http.StatusInternalServerError})
+			f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).Commit, Times: 1, Status: http.StatusInternalServerError})
 		}},
 		// The wrong bytes may go to an attempt that a cut ends anyway (and the retry reads good
 		// bytes): then the run completes; otherwise it fails on the hash. Never corrupt.
 		{name: "transient faults + wrong bytes once", dirs: both, want: mayFail, inject: func(f *faultRun) {
 			bursts(f)
 			cutUpload(f)
-			f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1, Corrupt: true})
+			f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 1, Corrupt: true})
 		}},
 	}
 }
@@ -626,9 +596,9 @@ type soakFault struct {
 var soakFaults = []soakFault{
 	{"429", false, func(f *faultRun, r *rand.Rand) {
 		routes := []func() (migrate.HubName, string){
-			func() (migrate.HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
-			func() (migrate.HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
-			func() (migrate.HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
+			func() (migrate.HubName, string) { return f.dir.from, testworld.RoutesOf(f.dir.from).CDN },
+			func() (migrate.HubName, string) { return f.dir.from, testworld.RoutesOf(f.dir.from).Direct },
+			func() (migrate.HubName, string) { return f.dir.to, testworld.RoutesOf(f.dir.to).LFSBatch },
 		}
 		h, route := routes[r.IntN(len(routes))]()
 		f.add(h, fault.Rule{Route: route, Times: 1 + r.IntN(2), Status: http.StatusTooManyRequests, RetryAfter: time.Second})
@@ -636,22 +606,22 @@ var soakFaults = []soakFault{
 	{"5xx", false, func(f *faultRun, r *rand.Rand) {
 		statuses := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 		routes := []func() (migrate.HubName, string){
-			func() (migrate.HubName, string) { return f.dir.from, srcCDNRoute(f.dir.from) },
-			func() (migrate.HubName, string) { return f.dir.from, srcDirectRoute(f.dir.from) },
-			func() (migrate.HubName, string) { return f.dir.to, dstBatchRoute(f.dir.to) },
-			func() (migrate.HubName, string) { return f.dir.to, testworld.UploadRoute(f.dir.to) },
+			func() (migrate.HubName, string) { return f.dir.from, testworld.RoutesOf(f.dir.from).CDN },
+			func() (migrate.HubName, string) { return f.dir.from, testworld.RoutesOf(f.dir.from).Direct },
+			func() (migrate.HubName, string) { return f.dir.to, testworld.RoutesOf(f.dir.to).LFSBatch },
+			func() (migrate.HubName, string) { return f.dir.to, testworld.RoutesOf(f.dir.to).Upload },
 		}
 		h, route := routes[r.IntN(len(routes))]()
 		f.add(h, fault.Rule{Route: route, Times: 1 + r.IntN(2), Status: statuses[r.IntN(len(statuses))]})
 	}},
 	{"cut-download", false, func(f *faultRun, r *rand.Rand) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1 + r.IntN(3), CutAfter: int64(1 + r.IntN(60<<10))})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 1 + r.IntN(3), CutAfter: int64(1 + r.IntN(60<<10))})
 	}},
 	{"cut-upload", false, func(f *faultRun, r *rand.Rand) {
-		f.dst(fault.Rule{Route: testworld.UploadRoute(f.dir.to), Times: 1 + r.IntN(2), CutAfter: int64(1 + r.IntN(60<<10))})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).Upload, Times: 1 + r.IntN(2), CutAfter: int64(1 + r.IntN(60<<10))})
 	}},
 	{"slow", false, func(f *faultRun, r *rand.Rand) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), BytesPerSecond: int64(1+r.IntN(4)) << 20})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, BytesPerSecond: int64(1+r.IntN(4)) << 20})
 	}},
 	{"commit-frequency", false, func(f *faultRun, _ *rand.Rand) {
 		if f.dir.to == migrate.ModelScope {
@@ -661,10 +631,10 @@ var soakFaults = []soakFault{
 		f.dst(fault.Rule{Route: hubtest.RouteCommit, Times: 1, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	}},
 	{"wrong-bytes", true, func(f *faultRun, _ *rand.Rand) {
-		f.src(fault.Rule{Route: srcCDNRoute(f.dir.from), Times: 1, Corrupt: true})
+		f.src(fault.Rule{Route: testworld.RoutesOf(f.dir.from).CDN, Times: 1, Corrupt: true})
 	}},
 	{"commit-500", true, func(f *faultRun, _ *rand.Rand) {
-		f.dst(fault.Rule{Route: commitRoute(f.dir.to), Times: 1, Status: http.StatusInternalServerError})
+		f.dst(fault.Rule{Route: testworld.RoutesOf(f.dir.to).Commit, Times: 1, Status: http.StatusInternalServerError})
 	}},
 }
 

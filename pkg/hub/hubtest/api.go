@@ -406,15 +406,9 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, q *request) 
 		after = sortKey(string(b))
 	}
 	s.mu.RLock()
-	rp, he := s.repoFor(q, accRead)
-	if he != nil {
+	rp, ok := s.filesRepoLocked(w, q, accRead, false)
+	if !ok {
 		s.mu.RUnlock()
-		writeError(w, he, false)
-		return
-	}
-	if rp.locked {
-		s.mu.RUnlock()
-		writeError(w, errLocked(), false)
 		return
 	}
 	rev, rest := splitRev(rp, q.rest)
@@ -490,15 +484,9 @@ func (s *Server) handlePathsInfo(w http.ResponseWriter, r *http.Request, q *requ
 		paths = body.Paths
 	}
 	s.mu.RLock()
-	rp, he := s.repoFor(q, accRead)
-	if he != nil {
+	rp, ok := s.filesRepoLocked(w, q, accRead, false)
+	if !ok {
 		s.mu.RUnlock()
-		writeError(w, he, false)
-		return
-	}
-	if rp.locked {
-		s.mu.RUnlock()
-		writeError(w, errLocked(), false)
 		return
 	}
 	rev, _ := splitRev(rp, q.rest)

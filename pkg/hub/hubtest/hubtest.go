@@ -368,16 +368,8 @@ func (s *Server) lookup(typ hubkit.RepoType, id string) (*repo, error) {
 	return r, nil
 }
 
-// File is one change of a seeded commit. Blob makes an LFS file whose content is generated on
-// the fly; LFS with Content stores Content as an LFS object; Content alone is a regular file;
-// Delete removes Path.
-type File struct {
-	Path    string
-	Content []byte
-	Blob    *synth.Blob
-	LFS     bool
-	Delete  bool
-}
+// File is one change of a seeded commit (see fakehost.File).
+type File = fakehost.File
 
 // Commit applies files to branch as one commit (creating the branch's first commit when the repo
 // has none) and returns the commit id. LFS paths are added to .gitattributes like the Hub does.
@@ -602,10 +594,7 @@ func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error
 }
 
 // CommitInfo describes one commit.
-type CommitInfo struct {
-	ID, Message string
-	Parents     []string
-}
+type CommitInfo = fakehost.CommitInfo
 
 // History lists the commits reachable from branch by first parents, newest first.
 func (s *Server) History(typ hubkit.RepoType, id, branch string) ([]CommitInfo, error) {

@@ -46,15 +46,9 @@ func escapePath(p string) string {
 // handleResolve serves /{prefix}{id}/resolve/{rev}/{path} and /raw/.
 func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *request, raw bool) {
 	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
-	if he != nil {
+	rp, ok := s.filesRepoLocked(w, q, accFiles, true)
+	if !ok {
 		s.mu.RUnlock()
-		writeError(w, he, true)
-		return
-	}
-	if rp.locked {
-		s.mu.RUnlock()
-		writeError(w, errLocked(), true)
 		return
 	}
 	rev, rest := splitRev(rp, q.rest)
@@ -137,15 +131,9 @@ func serveBytes(w http.ResponseWriter, r *http.Request, rs io.ReadSeeker, etag, 
 // handleResolveCache serves /api/resolve-cache/{type}s/{id}/{commit}/{path}.
 func (s *Server) handleResolveCache(w http.ResponseWriter, r *http.Request, q *request) {
 	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
-	if he != nil {
+	rp, ok := s.filesRepoLocked(w, q, accFiles, true)
+	if !ok {
 		s.mu.RUnlock()
-		writeError(w, he, true)
-		return
-	}
-	if rp.locked {
-		s.mu.RUnlock()
-		writeError(w, errLocked(), true)
 		return
 	}
 	c := rp.commits[q.rest[0]]

@@ -359,6 +359,21 @@ const (
 )
 
 // repoFor finds the request's repo and checks access under s.mu (read-locked by the caller).
+// filesRepoLocked returns q's repo for a route that reads its files, having answered the request
+// itself when the repo is missing, invisible or storage-locked (on storage-style routes when
+// storage). s.mu is held for reading.
+func (s *Server) filesRepoLocked(w http.ResponseWriter, q *request, level int, storage bool) (*repo, bool) {
+	rp, he := s.repoFor(q, level)
+	if he == nil && rp.locked {
+		he = errLocked()
+	}
+	if he != nil {
+		writeError(w, he, storage)
+		return nil, false
+	}
+	return rp, true
+}
+
 func (s *Server) repoFor(q *request, level int) (*repo, *hubError) {
 	r := s.repos[repoKey(q.typ, q.id)]
 	who := q.ident

@@ -117,19 +117,8 @@ const (
 	Public   Visibility = 5
 )
 
-// File is one change to seed with Server.Commit.
-type File struct {
-	// Path inside the repo.
-	Path string
-	// Content of the file (inline, or the LFS object's bytes when LFS is set).
-	Content []byte
-	// Blob, when set, is synthetic LFS content generated on the fly (Content is ignored).
-	Blob *synth.Blob
-	// LFS stores Content as an LFS object instead of an inline git file.
-	LFS bool
-	// Delete removes Path (it must exist).
-	Delete bool
-}
+// File is one change to seed with Server.Commit (see fakehost.File).
+type File = fakehost.File
 
 // FileInfo describes one file of a revision.
 type FileInfo struct {
@@ -140,10 +129,7 @@ type FileInfo struct {
 }
 
 // CommitInfo describes one commit.
-type CommitInfo struct {
-	ID, Message string
-	Parents     []string
-}
+type CommitInfo = fakehost.CommitInfo
 
 // Option configures a Server.
 type Option func(*config)
