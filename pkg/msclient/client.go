@@ -30,7 +30,7 @@ const (
 	// DefaultRevision is ModelScope's default branch.
 	DefaultRevision = "master"
 	// ListingCut is how many entries the model file listing returns at most; a longer listing is
-	// cut silently (protocols/modelscope.md §8.1), so the client walks sub-folders.
+	// cut silently (modelscope_hub's REPO_FILES_TRUNCATION_LIMIT), so the client walks sub-folders.
 	ListingCut = 3000
 	// MaxCommitActions is the most actions one commit may carry (the hub answers 422 above).
 	MaxCommitActions = 2000

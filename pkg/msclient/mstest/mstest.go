@@ -1,6 +1,6 @@
 // Package mstest is a fake ModelScope hub for tests: two loopback net/http/httptest servers (the
-// hub API and a separate CDN host) that speak the ModelScope wire protocol as described in the
-// project's protocols/modelscope.md, strictly enough that a client passing against it copes with
+// hub API and a separate CDN host) that speak the ModelScope wire protocol as the official SDKs
+// (modelscope's hub/api.py, modelscope_hub's _legacy_api.py) use it, strictly enough that a client passing against it copes with
 // the real hub's quirks.
 //
 // It implements the legacy /api/v1 routes a hub client needs (login, model and dataset info,
@@ -79,7 +79,7 @@ const (
 	RouteOther         = "other"          // acceleration info, statistics pings, unknown routes
 )
 
-// Business codes the real hub sends in the envelope's Code (protocols/modelscope.md §3.3).
+// Business codes the real hub sends in the envelope's Code (modelscope_hub's errors.py).
 const (
 	CodeOK             = 200
 	CodeLoginRefused   = 10010103009 // login with a bad or read-only token
