@@ -283,3 +283,23 @@ func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
 	require.Contains(t, br.Repos[0].Error, "not found")
 	require.Equal(t, migrate.StatusSucceeded, br.Repos[1].Status)
 }
+
+func TestSummaryCodeSpansEscapeOnlyWhatTablesNeed(t *testing.T) {
+	rep := &migrate.Report{Status: migrate.StatusSucceeded,
+		Source: migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"},
+		Dest:   migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/b"},
+		Files: []migrate.FileResult{
+			{Path: "generation_config.json", Size: 10, Action: migrate.ActionCopied},
+			{Path: "odd|name*.bin", Size: 10, Action: migrate.ActionCopied},
+			{Path: "tick`s.txt", Size: 10, Action: migrate.ActionCopied},
+		},
+		Verification: &migrate.Verification{Mismatched: 1,
+			Bad: []migrate.FileCheck{{Path: "my_file.bin", Problem: "mismatched", Detail: "sha256 differs"}}},
+	}
+	md := summaryMarkdown(rep, nil, redact.Shapes)
+	require.Contains(t, md, "| `generation_config.json` |")
+	require.Contains(t, md, "| `odd\\|name*.bin` |")
+	require.Contains(t, md, "| `` tick`s.txt `` |")
+	require.Contains(t, md, "**mismatched**: `my_file.bin`")
+	require.NotContains(t, md, `\_`)
+}
