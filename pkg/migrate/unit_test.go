@@ -31,6 +31,14 @@ func TestValidatePath(t *testing.T) {
 	}
 }
 
+func TestCheckListingNamesTheServer(t *testing.T) {
+	repo := Repo{Hub: ModelScope, Type: hubkit.Model, ID: "a/b"}
+	err := CheckListing(ModelScope, repo, []File{{Path: "ok.txt"}, {Path: ""}})
+	require.ErrorIs(t, err, ErrUnsafePath)
+	require.Contains(t, err.Error(), "ModelScope sent a malformed listing of ms:a/b: entry 2:")
+	require.Contains(t, err.Error(), "empty path")
+}
+
 func TestShardPlan(t *testing.T) {
 	files := func(sizes ...int64) []File {
 		var out []File
