@@ -138,6 +138,7 @@ type config struct {
 	listingCut        int
 	datasetPageSize   int
 	commitInterval    time.Duration
+	now               func() time.Time
 	maxActions        int
 	redirectThreshold int64
 	redirectLFS       bool
@@ -158,6 +159,10 @@ func WithDatasetPageSize(n int) Option { return func(c *config) { c.datasetPageS
 // is rejected with HTTP 200, Code 10030000001 and "commit rejected by repository policy: too
 // many commits in a short time", changing nothing. The default 0 disables the check.
 func WithCommitInterval(d time.Duration) Option { return func(c *config) { c.commitInterval = d } }
+
+// WithClock sets the clock the commit-frequency check reads (default time.Now), so a test can
+// wait out a long window without sleeping.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithMaxActions sets the most actions one commit may carry (default 2000; more => 422).
 func WithMaxActions(n int) Option { return func(c *config) { c.maxActions = n } }
@@ -290,6 +295,7 @@ func NewServer(opts ...Option) *Server {
 			redirectThreshold: 1 << 20,
 			memoryLimit:       64 << 20,
 			hiddenStatus:      http.StatusNotFound,
+			now:               time.Now,
 		},
 		users:   map[string]*user{},
 		tokens:  map[string]*tokenInfo{},
@@ -390,7 +396,8 @@ type RepoOptions struct {
 	Private bool
 	// Internal is ModelScope's "internal" visibility (read like Private here).
 	Internal bool
-	// License is the repo's licence (default "apache-2.0").
+	// License is the repo's licence as ModelScope displays it (default "Apache License 2.0",
+	// the value the official SDKs create repos with).
 	License string
 }
 
@@ -404,7 +411,7 @@ func (s *Server) CreateRepo(kind hubkit.RepoType, id string, opt RepoOptions) er
 		vis = Internal
 	}
 	if opt.License == "" {
-		opt.License = "apache-2.0"
+		opt.License = "Apache License 2.0"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
