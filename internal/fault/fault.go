@@ -25,6 +25,10 @@ type Rule struct {
 	Times int
 	// Status, when non-zero, answers the request with this status instead of serving it.
 	Status int
+	// Applied, with Status, serves the request first (its effect happens) and only then answers
+	// Status: a gateway that gave up while the backend finished the work, after which a client
+	// cannot tell from the answer whether a commit or a create happened.
+	Applied bool
 	// RetryAfter is sent as Retry-After (and in the RateLimit header's t=) with 429 and 503.
 	RetryAfter time.Duration
 	// Message is the error message sent with Status; a default is used when empty.

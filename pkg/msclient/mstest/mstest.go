@@ -139,6 +139,7 @@ type config struct {
 	datasetPageSize   int
 	commitInterval    time.Duration
 	now               func() time.Time
+	ignoreVisibility  bool
 	maxActions        int
 	redirectThreshold int64
 	redirectLFS       bool
@@ -159,6 +160,11 @@ func WithDatasetPageSize(n int) Option { return func(c *config) { c.datasetPageS
 // is rejected with HTTP 200, Code 10030000001 and "commit rejected by repository policy: too
 // many commits in a short time", changing nothing. The default 0 disables the check.
 func WithCommitInterval(d time.Duration) Option { return func(c *config) { c.commitInterval = d } }
+
+// WithIgnoredVisibility makes the hub answer success to the Visibility of a create or a
+// settings update but keep every repo public, as hubs have been seen to do for some account
+// kinds; a client must read the visibility back to notice.
+func WithIgnoredVisibility() Option { return func(c *config) { c.ignoreVisibility = true } }
 
 // WithClock sets the clock the commit-frequency check reads (default time.Now), so a test can
 // wait out a long window without sleeping.

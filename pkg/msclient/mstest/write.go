@@ -79,6 +79,9 @@ func (s *Server) create(rp *reply, r *http.Request, kind hubkit.RepoType, owner,
 		return
 	}
 	s.mu.Lock()
+	if s.cfg.ignoreVisibility {
+		vis = int(Public)
+	}
 	repo, err := s.createRepoLocked(kind, owner+"/"+name, Visibility(vis), license)
 	if err == nil && protected != 0 {
 		repo.protected = protected
@@ -140,7 +143,9 @@ func (s *Server) setVisibility(rp *reply, r *http.Request, repo *repo) {
 		return
 	}
 	s.mu.Lock()
-	repo.vis = v
+	if !s.cfg.ignoreVisibility {
+		repo.vis = v
+	}
 	if body.ProtectedMode != 0 {
 		repo.protected = body.ProtectedMode
 	}
