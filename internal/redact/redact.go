@@ -31,9 +31,9 @@ var (
 	reKVJSON   = regexp.MustCompile(`(?i)("\w*(?:` + credKeys + `)"\s*:\s*")[^"]{4,}"`)
 	reKVAssign = regexp.MustCompile(`(?i)(^|[^/.\w"-])([\w-]*(?:` + credKeys + `)\s*=\s*"?)[^\s"'&,;]{4,}`)
 	reKVColon  = regexp.MustCompile(`(?i)(^|[^/.\w"-])([\w-]*(?:` + credKeys + `):\s*"?)([^\s"'&,;]{8,})`)
-	reTokens     = regexp.MustCompile(`\b(?:hf_[A-Za-z0-9]{10,}|ms-[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{12,}|a[ks]-[A-Za-z0-9]{16,})`)
-	reUserinfo   = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s@]+@`)
-	reSigQuery   = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token|auth_key|x-xet-signature)=)[^&\s#"']*`)
+	reTokens   = regexp.MustCompile(`\b(?:hf_[A-Za-z0-9]{10,}|ms-[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{12,}|a[ks]-[A-Za-z0-9]{16,})`)
+	reUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s@]+@`)
+	reSigQuery = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token|auth_key|x-xet-signature)=)[^&\s#"']*`)
 )
 
 // Shapes returns s with anything shaped like a credential replaced by Placeholder:

@@ -162,9 +162,9 @@ func WithResumeOptions(opts ...httpx.ResumeOption) Option {
 // reported by every call (and by Endpoint returning "").
 func NewClient(opts ...Option) *Client {
 	s := settings{
-		listingCut:     ListingCut,
-		commitBackoff:  2 * time.Second,
-		commitMaxWait:  5 * time.Minute,
+		listingCut:    ListingCut,
+		commitBackoff: 2 * time.Second,
+		commitMaxWait: 5 * time.Minute,
 	}
 	for _, o := range opts {
 		o(&s)
