@@ -58,6 +58,8 @@ func resultWord(rep *migrate.Report) string {
 		return "📝 dry run (nothing changed)"
 	case migrate.StatusDetached:
 		return "🚀 started on Modal (run " + rep.RunID + ")"
+	case migrate.StatusPartial:
+		return fmt.Sprintf("⚠️ partial: %d of %d files committed (re-run to finish)", rep.FilesCommitted, rep.FilesToCommit)
 	}
 	return "❌ failed"
 }
@@ -80,6 +82,9 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string
 	}
 	for _, n := range rep.Notices {
 		fmt.Fprintf(&b, "> note: %s\n\n", mdEscape(n))
+	}
+	for _, n := range rep.Warnings {
+		fmt.Fprintf(&b, "> **warning**: %s\n\n", mdEscape(n))
 	}
 	b.WriteString("| | files | bytes |\n|---|---:|---:|\n")
 	if rep.Plan != nil && (rep.Status == migrate.StatusPlanned || rep.Status == migrate.StatusDetached) {
@@ -255,7 +260,8 @@ func annotate(a *gha.Action, reps []*migrate.Report, redact func(string) string)
 			errs = append(errs, fmt.Sprintf("%s: destination does not match the source: %d mismatched, %d missing: %s",
 				r.Dest, v.Mismatched, v.Missing, listFew(bad)))
 		}
-		if r.Status == migrate.StatusFailed && len(failed) == 0 && (r.Verification == nil || r.Verification.OK()) && r.Error != "" {
+		warns = append(warns, r.Warnings...)
+		if (r.Status == migrate.StatusFailed || r.Status == migrate.StatusPartial) && len(failed) == 0 && (r.Verification == nil || r.Verification.OK()) && r.Error != "" {
 			errs = append(errs, fmt.Sprintf("%s: %s", r.Source, redact(r.Error)))
 		}
 		if v := r.Verification; v != nil && v.NotCheckable > 0 {
