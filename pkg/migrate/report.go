@@ -33,6 +33,9 @@ type Report struct {
 	Verification *Verification `json:"verification,omitempty"`
 	Notices      []string      `json:"notices,omitempty"`
 	Error        string        `json:"error,omitempty"`
+	// Refs is every ref of a refs run (RunRefs), the default branch first; the fields above
+	// are the default branch's.
+	Refs []RefResult `json:"refs,omitempty"`
 }
 
 // Duration is how long the run took.

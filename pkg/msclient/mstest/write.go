@@ -344,6 +344,10 @@ func (s *Server) handleCommit(rp *reply, r *http.Request) {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "commits take a branch name, not a commit sha")
 		return
 	}
+	if branch != masterBranch {
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, msgMasterOnly)
+		return
+	}
 	var body struct {
 		Message string         `json:"commit_message"`
 		Actions []commitAction `json:"actions"`
