@@ -73,6 +73,23 @@ func runRefs(t *testing.T, w *testworld.World, from, to migrate.Repo, o migrate.
 	return m.RunRefs(ctx)
 }
 
+// requireRefsVerified checks that VerifyRefs verifies n refs of dst and nothing else fails.
+func requireRefsVerified(t *testing.T, w *testworld.World, src, dst migrate.Repo, n int) {
+	t.Helper()
+	m, err := migrate.New(w.Hub(src.Hub), w.Hub(dst.Hub), src, dst, migrate.WithOptions(migrate.Options{Refs: []string{"**"}}))
+	require.NoError(t, err)
+	vs, err := m.VerifyRefs(context.Background())
+	require.NoError(t, err)
+	verified := 0
+	for _, v := range vs {
+		if v.Verification != nil {
+			require.True(t, v.Verification.OK(), "%s: %+v", v.Source, v.Verification)
+			verified++
+		}
+	}
+	require.Equal(t, n, verified)
+}
+
 func refBlob(seed uint64) *synth.Blob { return &synth.Blob{Size: 40<<10 + int64(seed), Seed: seed} }
 
 // TestRefsToHuggingFace mirrors a ModelScope repository's tags and a branch to the Hub: each
@@ -108,6 +125,8 @@ func TestRefsToHuggingFace(t *testing.T) {
 		_, err := w.HF.Head(dst.Type, dst.ID, tmp)
 		assert.Error(t, err, "helper branch %s left behind", tmp)
 	}
+
+	requireRefsVerified(t, w, src, dst, 4)
 
 	before := heads(t, w, dst, "main", "dev", "v1.0", "v2.0")
 	commits := w.Faults(migrate.HuggingFace).Count(testworld.RoutesOf(migrate.HuggingFace).Commit)
@@ -150,6 +169,8 @@ func TestRefsToModelScope(t *testing.T) {
 		refused = refused || (r.Kind == migrate.StepRefused && r.Source.Name == "exp" && r.Status == migrate.RefSkipped)
 	}
 	assert.True(t, refused, "the branch is listed as refused")
+
+	requireRefsVerified(t, w, src, dst, 3)
 
 	history := len(w.History(t, dst))
 	rep, err = runRefs(t, w, src, dst, migrate.Options{Refs: []string{"**"}})
@@ -227,4 +248,9 @@ func TestPlanRefs(t *testing.T) {
 	assert.Equal(t, migrate.StepDefault, plans[1].Kind)
 	assert.Len(t, plans[1].Plan.Copy, 3)
 	assert.False(t, w.Exists(dst), "a dry run writes nothing")
+	vs, err := m.VerifyRefs(context.Background())
+	require.NoError(t, err)
+	require.Len(t, vs, 2)
+	assert.False(t, vs[0].Verification.OK(), "nothing is there yet")
+	assert.Equal(t, 2, vs[0].Verification.Missing)
 }

@@ -274,6 +274,9 @@ func (m *Migrator) notice(msg string) {
 // plannedReport is a dry run's report: every ref with its plan summary.
 func plannedReport(top *Report, plans []RefPlan) *Report {
 	top.Status, top.Finished = StatusPlanned, time.Now().UTC()
+	if top.Started.IsZero() {
+		top.Started = top.Finished
+	}
 	for _, p := range plans {
 		res := RefResult{RefStep: p.RefStep, Status: StatusPlanned}
 		if p.Kind == StepRefused {

@@ -344,10 +344,6 @@ func (s *Server) handleCommit(rp *reply, r *http.Request) {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "commits take a branch name, not a commit sha")
 		return
 	}
-	if branch != masterBranch {
-		rp.fail(http.StatusBadRequest, http.StatusBadRequest, msgMasterOnly)
-		return
-	}
 	var body struct {
 		Message string         `json:"commit_message"`
 		Actions []commitAction `json:"actions"`
@@ -383,6 +379,10 @@ func (s *Server) handleCommit(rp *reply, r *http.Request) {
 	}
 	if _, ok := repo.branches[branch]; !ok {
 		rp.fail(http.StatusNotFound, http.StatusNotFound, "branch not found: "+branch)
+		return
+	}
+	if branch != masterBranch {
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, msgMasterOnly)
 		return
 	}
 	now := time.Now()
