@@ -181,6 +181,7 @@ func TestRefsToModelScope(t *testing.T) {
 	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v2.0", "main"))
 	rep, err = runRefs(t, w, src, dst, migrate.Options{Refs: []string{"v*"}})
 	require.NoError(t, err)
+	assert.Equal(t, migrate.StatusSucceeded, rep.Status, "a new tag is something done")
 	assert.Equal(t, history, len(w.History(t, dst)), "a tag of the default branch's content needs no commit")
 	tags, err := w.MS.Tags(dst.Type, dst.ID)
 	require.NoError(t, err)
@@ -253,4 +254,35 @@ func TestPlanRefs(t *testing.T) {
 	require.Len(t, vs, 2)
 	assert.False(t, vs[0].Verification.OK(), "nothing is there yet")
 	assert.Equal(t, 2, vs[0].Verification.Missing)
+}
+
+// TestRefsMovedTag: a source tag that moved is moved on the Hub; on ModelScope, which cannot move
+// a tag, that ref fails the run but master still ends at the default branch.
+func TestRefsMovedTag(t *testing.T) {
+	w := testworld.New(t)
+	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/moved"}
+	ms := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/moved"}
+	hf := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/moved-copy"}
+	w.Create(t, src, false)
+	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("1")})
+	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v1", "main"))
+	for _, dst := range []migrate.Repo{ms, hf} {
+		_, err := runRefs(t, w, src, dst, migrate.Options{Refs: []string{"**"}})
+		require.NoError(t, err, dst)
+	}
+	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("2")})
+	c := hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(testworld.HFToken))
+	require.NoError(t, c.DeleteTag(context.Background(), hubkit.Repo{Type: src.Type, ID: src.ID}, "v1"))
+	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v1", "main"))
+
+	rep, err := runRefs(t, w, src, hf, migrate.Options{Refs: []string{"**"}})
+	require.NoError(t, err)
+	assert.Equal(t, contentsAt(t, w, src, "v1"), contentsAt(t, w, hf, "v1"), "the tag moved with the source's")
+	assert.Contains(t, rep.Notices, "tag v1 moved: its content on the source changed")
+
+	rep, err = runRefs(t, w, src, ms, migrate.Options{Refs: []string{"**"}})
+	require.ErrorIs(t, err, hubkit.ErrConflict)
+	assert.Equal(t, migrate.StatusFailed, rep.Status)
+	assert.Contains(t, err.Error(), "no API to move or delete a tag")
+	assert.Equal(t, contentsAt(t, w, src, "main"), contentsAt(t, w, ms, "master"), "master still ends at the default branch")
 }

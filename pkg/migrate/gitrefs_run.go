@@ -25,12 +25,14 @@ type RefResult struct {
 	Commits      int           `json:"commits"`
 	Verification *Verification `json:"verification,omitempty"`
 	Error        string        `json:"error,omitempty"`
+
+	err error // the failure itself, kept for errors.Is
 }
 
 // Ref statuses besides the run statuses.
 const (
 	RefSkipped = "skipped" // refused by the destination, or a kept destination tag
-	RefNotRun  = "not_run" // an earlier ref failed
+	RefNotRun  = "not_run" // the default branch failed, so the ref was not tried
 )
 
 // RefPlan is one ref of a refs dry run: the step and the plan of its content (nil for refused
@@ -199,7 +201,8 @@ func (r *refsRun) planOptions(st RefStep) (Options, bool) {
 // and onto the refs mapRefs decides, each as an incremental single-revision migration pinned to
 // its commit (blobs the destination stores already, shared by several refs, upload once). The
 // report is the default branch's, with every ref in Report.Refs; a run that finds nothing new
-// makes no commit and creates no tag. It stops at the first ref that fails.
+// makes no commit and creates no tag. A ref that fails fails the run but not the refs after it,
+// except the default branch, without which no other ref runs.
 func (m *Migrator) RunRefs(ctx context.Context) (*Report, error) {
 	started := time.Now().UTC()
 	top := &Report{Source: m.from, Dest: m.to, SourceURL: m.src.WebURL(m.from), DestURL: m.dst.WebURL(m.to),
@@ -219,9 +222,10 @@ func (m *Migrator) RunRefs(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return fail(err)
 	}
-	var firstErr error
+	var errs []error
+	stopped := false
 	for _, st := range steps {
-		if firstErr != nil {
+		if stopped {
 			top.Refs = append(top.Refs, RefResult{RefStep: st, Status: RefNotRun})
 			continue
 		}
@@ -236,15 +240,21 @@ func (m *Migrator) RunRefs(ctx context.Context) (*Report, error) {
 			top.Notices = append(top.Notices, res.Note)
 		}
 		if res.Status == StatusFailed {
-			firstErr = fmt.Errorf("%s: %s", st.Source, res.Error)
+			cause := res.err
+			if cause == nil {
+				cause = errors.New(res.Error)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", st.Source, cause))
+			// Branches and tags start from the default branch: without it nothing else runs.
+			stopped = st.Kind == StepDefault
 		}
 		top.Refs = append(top.Refs, res)
 	}
 	top.Started, top.Finished = started, time.Now().UTC()
 	top.Status = refsStatus(top.Refs)
-	if firstErr != nil {
-		top.Error = firstErr.Error()
-		return top, firstErr
+	if err := errors.Join(errs...); err != nil {
+		top.Error = err.Error()
+		return top, err
 	}
 	return top, nil
 }
@@ -330,7 +340,7 @@ func (res *RefResult) fromReport(rep *Report) {
 
 // failed marks res failed with err.
 func (res *RefResult) failed(err error) (RefResult, *Report) {
-	res.Status, res.Error = StatusFailed, err.Error()
+	res.Status, res.Error, res.err = StatusFailed, err.Error(), err
 	return *res, nil
 }
 

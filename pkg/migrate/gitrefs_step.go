@@ -156,6 +156,9 @@ func (r *refsRun) hfTagCommit(ctx context.Context, st RefStep, res *RefResult) (
 	out, rep := r.branch(ctx, st, *res, tmp, true)
 	*res = out
 	if out.Status == StatusFailed {
+		if out.err != nil {
+			return "", rep, out.err
+		}
 		return "", rep, errors.New(out.Error)
 	}
 	return out.DestCommit, rep, nil
