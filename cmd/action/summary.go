@@ -118,6 +118,7 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string
 	if v := rep.Verification; v != nil {
 		writeVerification(&b, v)
 	}
+	writeRefs(&b, rep.Refs, redact)
 	var rows []string
 	if plan != nil {
 		for _, f := range plan.Copy {

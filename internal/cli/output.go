@@ -98,6 +98,7 @@ func printReport(w io.Writer, r *migrate.Report) {
 		fmt.Fprintln(w)
 		printVerification(w, r.Verification)
 	}
+	printRefs(w, r.Refs)
 }
 
 // printVerification prints the verification table and names every bad file.

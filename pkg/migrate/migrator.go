@@ -120,9 +120,12 @@ func (m *Migrator) Plan(ctx context.Context) (*Plan, error) {
 }
 
 // Run migrates: plan, check and create the destination, upload the blobs (shard jobs on the
-// executor), commit and verify. The error is non-nil (and the report's status "failed") on any
+// executor), commit and verify. With Options.Refs it is RunRefs. The error is non-nil (and the report's status "failed") on any
 // failure, verification mismatches included (matching ErrVerify).
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
+	if len(m.cfg.opts.Refs) > 0 {
+		return m.RunRefs(ctx) // every selected ref, each through this path
+	}
 	rep := &Report{Source: m.from, Dest: m.to, SourceURL: m.src.WebURL(m.from), DestURL: m.dst.WebURL(m.to),
 		RunID: m.cfg.runID, Started: time.Now().UTC()}
 	col := &collector{rep: rep}

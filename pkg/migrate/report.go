@@ -43,6 +43,9 @@ type Report struct {
 	FilesCommitted int    `json:"files_committed,omitempty"`
 	FilesToCommit  int    `json:"files_to_commit,omitempty"`
 	Error          string `json:"error,omitempty"`
+	// Refs is every ref of a refs run (RunRefs), the default branch first; the fields above
+	// are the default branch's.
+	Refs []RefResult `json:"refs,omitempty"`
 }
 
 // Duration is how long the run took.

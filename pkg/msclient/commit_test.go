@@ -58,12 +58,14 @@ func TestCommit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "migrate", hist[0].Message)
 
-		// To another branch.
-		info, err = c.Commit(ctx, repo, "dev", "on dev", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		// Another branch takes no commits (ModelScope writes master only).
+		before, err := s.Head(mk, "alice/c", "dev")
 		require.NoError(t, err)
+		_, err = c.Commit(ctx, repo, "dev", "on dev", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		require.ErrorIs(t, err, hubkit.ErrInvalid)
 		dev, err := s.Head(mk, "alice/c", "dev")
 		require.NoError(t, err)
-		require.Equal(t, dev, info.OID)
+		require.Equal(t, before, dev)
 	}
 
 	tests := []struct {

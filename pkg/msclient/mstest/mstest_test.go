@@ -799,12 +799,15 @@ func TestUploadErrors(t *testing.T) {
 		})
 	}
 
-	// Branch names with a slash, path-escaped, work; the LFS blob commits once uploaded.
+	// A branch other than master exists but takes no commits; the LFS blob commits to master
+	// once uploaded.
 	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "feat/x", ""))
 	resp, b = do(t, "POST", commitURL+url.PathEscape("feat/x"), jsonBody(t, commitBody("m", lfsAction("x.bin", data))), auth(tokAlice))
+	expect(t, resp, b, 400, 400)
+	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "feat/x")))
+	resp, b = do(t, "POST", commitURL+"master", jsonBody(t, commitBody("m", lfsAction("x.bin", data))), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Equal(t, data, must(s.ReadFile(hubkit.Model, "alice/pub", "feat/x", "x.bin")))
-	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "")))
+	require.Equal(t, data, must(s.ReadFile(hubkit.Model, "alice/pub", "", "x.bin")))
 }
 
 func TestMaxActionsOption(t *testing.T) {

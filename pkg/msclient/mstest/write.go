@@ -392,6 +392,10 @@ func (s *Server) handleCommit(rp *reply, r *http.Request) {
 		rp.fail(http.StatusNotFound, http.StatusNotFound, "branch not found: "+branch)
 		return
 	}
+	if branch != masterBranch {
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, msgMasterOnly)
+		return
+	}
 	now := s.cfg.now()
 	if iv := s.cfg.commitInterval; iv > 0 && !repo.lastCommit.IsZero() && now.Sub(repo.lastCommit) < iv {
 		// The real hub refuses bursts of commits inside an HTTP 200.
