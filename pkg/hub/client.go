@@ -52,6 +52,7 @@ type Client struct {
 	userAgent     string
 	concurrency   int
 	maxCommitWait time.Duration
+	readWindow    int64      // the longest single ranged response Download asks for
 	secrets       redact.Set // the token, kept out of every error
 }
 
@@ -134,6 +135,7 @@ func NewClient(opts ...Option) *Client {
 		userAgent:     version.UserAgent(),
 		concurrency:   lfs.DefaultConcurrency,
 		maxCommitWait: 5 * time.Minute,
+		readWindow:    DefaultReadWindow,
 	}
 	for _, o := range opts {
 		if o != nil {

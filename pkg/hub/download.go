@@ -139,9 +139,13 @@ func isHex(s string) bool {
 }
 
 // Download reads n bytes (n < 0: to the end) of path at rev ("" for the default branch) from
-// off: GET /{prefix}{id}/resolve/{rev}/{path} with a Range, following the Hub's redirects (307
-// to resolve-cache for regular files, 302 to the CDN for LFS files, where the token is never
-// sent). A body cut mid-way is resumed by Range at the commit the first answer was pinned to.
+// off: GET /{prefix}{id}/resolve/{rev}/{path}, following the Hub's redirects (307 to
+// resolve-cache for regular files, 302 to the CDN for LFS files, where the token is never sent).
+// Every request carries a Range of at most the read window (WithReadWindow, default 1 GiB), also
+// for [0, size): the Hub's storage bridge fails un-ranged reads of very large files. Windows
+// follow one another on the same signed CDN link while it is valid, so a large file costs few
+// resolver calls; the link is resolved again when the CDN refuses it. A body cut mid-way is
+// resumed by Range at the commit the first answer was pinned to.
 func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, error) {
 	if err := validateRepo(repo); err != nil {
 		return nil, err
@@ -152,36 +156,22 @@ func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path strin
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
-	op := "download " + repo.String() + "/" + path
-	body, meta, total, err := c.openRange(ctx, op, repo, rev, path, off, n)
-	if err != nil {
+	w := &windowReader{c: c, ctx: ctx, op: "download " + repo.String() + "/" + path, repo: repo, rev: rev, path: path,
+		pos: off, end: -1, window: c.readWindow}
+	if n > 0 {
+		w.end = off + n
+	}
+	if err := w.open(); err != nil {
 		return nil, err
 	}
-	end := total
-	if n >= 0 && (end < 0 || off+n < end) {
-		end = off + n
-	}
-	if end < 0 {
-		// Size unknown (no Content-Length anywhere): stream as is, no resume.
-		return body, nil
-	}
-	pinned := rev
-	if commitRe.MatchString(meta.commit) {
-		pinned = meta.commit
-	}
-	reopen := func(ctx context.Context, from int64) (io.ReadCloser, error) {
-		rc, _, _, err := c.openRange(ctx, op, repo, pinned, path, from, end-from)
-		if err != nil {
-			return nil, err
-		}
-		return limitBody(rc, end-from), nil
-	}
-	return lfs.ResumeFrom(ctx, limitBody(body, end-off), reopen, off, end), nil
+	return w, nil
 }
 
 // openRange opens [off, off+n) (n < 0: to the end) and returns the body positioned at off, the
-// resolve headers, and the file's total size (-1 when unknown).
-func (c *Client) openRange(ctx context.Context, op string, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, *resolveMeta, int64, error) {
+// resolve headers, and the file's total size (-1 when unknown). With cdn set, it reads that
+// signed link directly; without, it resolves through the Hub, and a redirect to another host is
+// followed without credentials and reported as the link to reuse.
+func (c *Client) openRange(ctx context.Context, op string, repo hubkit.Repo, rev, path, cdn string, off, n int64) (io.ReadCloser, *resolveMeta, int64, string, error) {
 	ranged := off > 0 || n >= 0
 	setup := func(req *http.Request) {
 		if !ranged {
@@ -193,9 +183,13 @@ func (c *Client) openRange(ctx context.Context, op string, repo hubkit.Repo, rev
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 		}
 	}
-	resp, meta, err := c.follow(ctx, op, http.MethodGet, c.resolveURL(repo, rev, path), setup, false)
+	u := cdn
+	if u == "" {
+		u = c.resolveURL(repo, rev, path)
+	}
+	resp, meta, link, err := c.followLink(ctx, op, u, setup)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, "", err
 	}
 	total := meta.linkedSize
 	var body io.ReadCloser = resp.Body
@@ -212,11 +206,11 @@ func (c *Client) openRange(ctx context.Context, op string, repo hubkit.Repo, rev
 			// The server ignored the Range: skip to off.
 			if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
 				drainClose(resp.Body)
-				return nil, nil, 0, fmt.Errorf("hub: %s: skip to offset %d: %w", op, off, err)
+				return nil, nil, 0, "", fmt.Errorf("hub: %s: skip to offset %d: %w", op, off, err)
 			}
 		}
 	}
-	return body, meta, total, nil
+	return body, meta, total, link, nil
 }
 
 // contentRangeTotal reads the total of "bytes a-b/total" (-1 when absent or "*").

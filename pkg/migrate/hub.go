@@ -137,6 +137,8 @@ type Limits struct {
 	MaxInlineFiles int
 	// MaxInlineBytes is the most inline content one commit may carry.
 	MaxInlineBytes int64
+	// MaxFileSize is the largest file the hub takes (0: no limit); the plan refuses larger ones.
+	MaxFileSize int64
 }
 
 // Override returns l with o's non-zero fields in place of l's.
@@ -149,6 +151,9 @@ func (l Limits) Override(o Limits) Limits {
 	}
 	if o.MaxInlineBytes > 0 {
 		l.MaxInlineBytes = o.MaxInlineBytes
+	}
+	if o.MaxFileSize > 0 {
+		l.MaxFileSize = o.MaxFileSize
 	}
 	return l
 }

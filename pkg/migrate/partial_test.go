@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -14,6 +15,9 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
+	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
+	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -121,4 +125,27 @@ func TestPartialCommitThenRerun(t *testing.T) {
 	require.Equal(t, total-2000, rep.FilesCopied)
 	require.Equal(t, 2000, rep.FilesSkipped)
 	w.requireMirrored(t, from, to)
+}
+
+// A file larger than the destination takes (ModelScope: 100 GB) is refused in the plan, naming
+// it, before anything is written; the limit is lowered here so a small file stands for it.
+func TestTooLargeForDestinationRefusedInPlan(t *testing.T) {
+	w := newE2EWorld(t)
+	require.Equal(t, int64(100<<30), w.Hub(migrate.ModelScope).Limits().MaxFileSize)
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/huge"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/huge"}
+	w.Create(t, from, false)
+	w.Seed(t, from, testworld.File{Path: "small.txt", Content: []byte("ok")},
+		testworld.File{Path: "weights/huge.bin", Content: migratetest.Bytes(3<<20, 5), LFS: true})
+	dst := mshub.New(msclient.NewClient(msclient.WithEndpoint(w.MS.URL()), msclient.WithToken(testworld.MSToken)),
+		mshub.WithLimits(migrate.Limits{MaxFileSize: 1 << 20}))
+	m, err := migrate.New(w.Hub(migrate.HuggingFace), dst, from, to)
+	require.NoError(t, err)
+	_, err = m.Plan(context.Background())
+	require.ErrorIs(t, err, migrate.ErrTooLarge)
+	require.Contains(t, err.Error(), "weights/huge.bin (3145728 bytes)")
+	rep, err := m.Run(context.Background())
+	require.ErrorIs(t, err, migrate.ErrTooLarge)
+	require.Equal(t, migrate.StatusFailed, rep.Status)
+	require.False(t, w.Exists(to), "nothing was created")
 }

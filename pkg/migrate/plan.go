@@ -185,6 +185,9 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 	if err := p.decideByContent(ctx, in, toRead); err != nil {
 		return nil, err
 	}
+	if err := p.checkSizes(in); err != nil {
+		return nil, err
+	}
 	if in.opts.Delete {
 		inSource := make(map[string]bool, len(srcFiles))
 		for _, f := range srcFiles {
@@ -208,6 +211,26 @@ func buildPlan(ctx context.Context, in planInput) (*Plan, error) {
 		p.Shards = ShardPlan(blobs, MaxFileSize*MaxShards)
 	}
 	return p, nil
+}
+
+// checkSizes refuses, before anything is written, a plan that copies a file larger than the
+// destination takes, naming every such file.
+func (p *Plan) checkSizes(in planInput) error {
+	limit := in.dst.Limits().MaxFileSize
+	if limit <= 0 {
+		return nil
+	}
+	var big []string
+	for _, f := range p.Copy {
+		if f.Size > limit {
+			big = append(big, fmt.Sprintf("%s (%d bytes)", f.Path, f.Size))
+		}
+	}
+	if len(big) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s takes files of at most %d bytes; too large: %s (exclude them with --exclude)",
+		ErrTooLarge, in.to.Hub, limit, strings.Join(big, ", "))
 }
 
 // listSource lists the pinned source, refuses an unsafe listing, and keeps the selected files.

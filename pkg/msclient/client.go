@@ -34,6 +34,9 @@ const (
 	ListingCut = 3000
 	// MaxCommitActions is the most actions one commit may carry (the hub answers 422 above).
 	MaxCommitActions = 2000
+	// MaxFileSize is the largest single file ModelScope takes: 100 GB, the limit the official
+	// SDK checks before an upload (modelscope's hub/api.py upload_folder, up to v1.37.1).
+	MaxFileSize int64 = 100 << 30
 	// MaxCommitInlineBytes is the most inline content (before base64) one commit should carry:
 	// the newest SDK keeps a commit's request body under about 8 MiB, and inline bytes travel
 	// base64 (4/3) inside JSON, which leaves room for the actions themselves.

@@ -164,7 +164,15 @@ type config struct {
 	memLimit   int64
 	initCommit bool
 	warning    string
+	// unranged is the largest object the storage host serves to a GET without a Range.
+	unranged int64
 }
+
+// WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
+// than n bytes (400), as the Hub's bridge to its Xet storage fails un-ranged reads of files over
+// 50 GB while ranged reads of them work (xet-core issue #238). Ranged GETs are served whatever
+// their length; LargestResponse tells the longest one served.
+func WithUnrangedLimit(n int64) Option { return func(c *config) { c.unranged = n } }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
 func WithTreePageSize(n int) Option { return func(c *config) { c.pageSize = n } }
@@ -233,6 +241,8 @@ type Server struct {
 	*fakehost.Hosts
 	cfg    config
 	reqSeq atomic.Uint64
+	// largest is the longest body the storage host sent for one GET of an LFS object.
+	largest atomic.Int64
 
 	mu      sync.RWMutex
 	users   map[string]*user

@@ -232,6 +232,15 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid st
 		storageError(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 		return
 	}
+	rng := r.Header.Get("Range")
+	if r.Method == http.MethodGet && rng == "" && s.cfg.unranged > 0 && obj.size > s.cfg.unranged {
+		storageError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(
+			"an un-ranged GET of an object of %d bytes is not served (over %d); read it with Range requests", obj.size, s.cfg.unranged))
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.noteResponse(rangeLength(rng, obj.size))
+	}
 	h := w.Header()
 	h.Set("ETag", cdnETag(oid))
 	h.Set("Accept-Ranges", "bytes")
@@ -241,3 +250,37 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid st
 	}
 	http.ServeContent(w, r, "", time.Time{}, obj.reader())
 }
+
+// rangeLength is how many bytes a single-range header asks of an object of size bytes (the
+// whole object when there is no header or it cannot be read).
+func rangeLength(h string, size int64) int64 {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return size
+	}
+	a, b, _ := strings.Cut(spec, "-")
+	start, err1 := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	end, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+	switch {
+	case err1 != nil && err2 == nil: // suffix range "-n"
+		return min(end, size)
+	case err1 != nil:
+		return size
+	case err2 != nil || end >= size:
+		end = size - 1
+	}
+	return max(0, end-start+1)
+}
+
+// noteResponse records a body length the storage host served.
+func (s *Server) noteResponse(n int64) {
+	for {
+		cur := s.largest.Load()
+		if n <= cur || s.largest.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// LargestResponse is the longest body the storage host has sent for one GET of an LFS object.
+func (s *Server) LargestResponse() int64 { return s.largest.Load() }

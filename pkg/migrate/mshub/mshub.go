@@ -240,7 +240,8 @@ func (h *Hub) Commit(ctx context.Context, repo migrate.Repo, branch, message str
 
 // Limits implements migrate.Hub.
 func (h *Hub) Limits() migrate.Limits {
-	def := migrate.Limits{MaxOps: msclient.MaxCommitActions, MaxInlineFiles: msclient.MaxCommitActions, MaxInlineBytes: msclient.MaxCommitInlineBytes}
+	def := migrate.Limits{MaxOps: msclient.MaxCommitActions, MaxInlineFiles: msclient.MaxCommitActions,
+		MaxInlineBytes: msclient.MaxCommitInlineBytes, MaxFileSize: msclient.MaxFileSize}
 	return def.Override(h.cfg.limits)
 }
 
