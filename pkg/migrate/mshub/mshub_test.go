@@ -103,7 +103,7 @@ func TestMSHubSpacesUnsupported(t *testing.T) {
 func TestMSHubLimitsOverride(t *testing.T) {
 	s := newMSTestServer(t)
 	h := mshub.New(newMSTestClient(s, msTestToken), mshub.WithLimits(migrate.Limits{MaxOps: 7}), mshub.WithWebBase("https://www.modelscope.cn/"))
-	require.Equal(t, migrate.Limits{MaxOps: 7, MaxInlineFiles: msclient.MaxCommitActions, MaxInlineBytes: msclient.MaxCommitInlineBytes}, h.Limits())
+	require.Equal(t, migrate.Limits{MaxOps: 7, MaxInlineFiles: msclient.MaxCommitActions, MaxInlineBytes: msclient.MaxCommitInlineBytes, MaxFileSize: msclient.MaxFileSize}, h.Limits())
 	require.Equal(t, "https://www.modelscope.cn/models/a/b", h.WebURL(migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/b"}))
 	require.Equal(t, "https://www.modelscope.cn/datasets/a/b", h.WebURL(migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Dataset, ID: "a/b"}))
 }
