@@ -144,8 +144,8 @@ func writeVerification(b *strings.Builder, v *migrate.Verification) {
 		word = "❌ not verified"
 	}
 	fmt.Fprintf(b, "### Verification: %s\n\n", word)
-	fmt.Fprintf(b, "| matched | mismatched | missing | not checkable |\n|---:|---:|---:|---:|\n| %d | %d | %d | %d |\n\n",
-		v.Matched, v.Mismatched, v.Missing, v.NotCheckable)
+	fmt.Fprintf(b, "| matched | mismatched | missing | not checkable | only on destination |\n|---:|---:|---:|---:|---:|\n| %d | %d | %d | %d | %d |\n\n",
+		v.Matched, v.Mismatched, v.Missing, v.NotCheckable, v.OnlyInDest)
 	for i, bad := range v.Bad {
 		if i == badListLimit {
 			fmt.Fprintf(b, "- … and %d more (see the JSON report)\n", len(v.Bad)-badListLimit)
@@ -254,7 +254,7 @@ func annotate(a *gha.Action, reps []*migrate.Report, redact func(string) string)
 		if v := r.Verification; v != nil && !v.OK() {
 			var bad []string
 			for _, c := range v.Bad {
-				if c.Problem != "not_checkable" {
+				if c.Problem != "not_checkable" && c.Problem != "only_in_dest" {
 					bad = append(bad, c.Path)
 				}
 			}

@@ -252,7 +252,8 @@ func TestVerify(t *testing.T) {
 	// Break the destination behind the tool's back: one file changed, one gone.
 	_, err := w.MS.Commit(hubkit.Model, "alice/model", "", "break",
 		mstest.File{Path: "config.json", Content: []byte(`{"hidden_size":65}`)},
-		mstest.File{Path: "weights/part-001.bin", Delete: true})
+		mstest.File{Path: "weights/part-001.bin", Delete: true},
+		mstest.File{Path: "notes/extra.txt", Content: []byte("only here")})
 	require.NoError(t, err)
 	reportPath := filepath.Join(t.TempDir(), "verify.json")
 	res := run{env: w.env()}.exec(t, "verify", "hf:alice/model", "ms:alice/model", "--report", reportPath)
@@ -260,12 +261,15 @@ func TestVerify(t *testing.T) {
 	require.Contains(t, res.stdout, "result: NOT VERIFIED")
 	require.Regexp(t, `(?m)^  mismatched: config\.json`, res.stdout)
 	require.Regexp(t, `(?m)^  missing: weights/part-001\.bin`, res.stdout)
+	require.Regexp(t, `(?m)^  only_in_dest: notes/extra\.txt`, res.stdout)
+	require.Regexp(t, `only on destination\s+1\n`, res.stdout)
 	require.NotContains(t, res.stdout, "part-000.bin", "only bad files are named")
 	var v migrate.Verification
 	readReport(t, reportPath, &v)
 	require.False(t, v.OK())
 	require.Equal(t, 1, v.Mismatched)
 	require.Equal(t, 1, v.Missing)
+	require.Equal(t, 1, v.OnlyInDest)
 	w.assertNoLeaks(t)
 }
 

@@ -109,6 +109,7 @@ func printVerification(w io.Writer, v *migrate.Verification) {
 	fmt.Fprintf(tw, "mismatched\t%d\n", v.Mismatched)
 	fmt.Fprintf(tw, "missing\t%d\n", v.Missing)
 	fmt.Fprintf(tw, "not checkable\t%d\n", v.NotCheckable)
+	fmt.Fprintf(tw, "only on destination\t%d\n", v.OnlyInDest)
 	tw.Flush()
 	bad := append([]migrate.FileCheck(nil), v.Bad...)
 	sort.Slice(bad, func(i, j int) bool { return bad[i].Path < bad[j].Path })

@@ -70,7 +70,10 @@ type Verification struct {
 	Mismatched   int         `json:"mismatched"`
 	Missing      int         `json:"missing"`
 	NotCheckable int         `json:"not_checkable"`
-	Bad          []FileCheck `json:"bad,omitempty"` // every mismatched, missing and not-checkable file
+	// OnlyInDest counts files the destination has and the source (as selected) does not:
+	// they do not fail verification (--delete removes them) but are listed in Bad.
+	OnlyInDest int         `json:"only_in_dest"`
+	Bad        []FileCheck `json:"bad,omitempty"` // every mismatched, missing, not-checkable and destination-only file
 }
 
 // OK reports whether nothing mismatched and nothing is missing.
@@ -79,6 +82,6 @@ func (v *Verification) OK() bool { return v != nil && v.Mismatched == 0 && v.Mis
 // FileCheck is one file that did not verify.
 type FileCheck struct {
 	Path    string `json:"path"`
-	Problem string `json:"problem"` // "mismatched", "missing" or "not_checkable"
+	Problem string `json:"problem"` // "mismatched", "missing", "not_checkable" or "only_in_dest"
 	Detail  string `json:"detail,omitempty"`
 }

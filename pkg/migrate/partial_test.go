@@ -149,3 +149,19 @@ func TestTooLargeForDestinationRefusedInPlan(t *testing.T) {
 	require.Equal(t, migrate.StatusFailed, rep.Status)
 	require.False(t, w.Exists(to), "nothing was created")
 }
+
+// One owner per retry: a blob the destination keeps refusing is sent exactly as many times as
+// the engine's whole-blob retry allows (the clients and the transport do not add their own).
+func TestBlobPutRetriedByTheEngineOnly(t *testing.T) {
+	w := newE2EWorld(t)
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/one"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/one"}
+	w.Create(t, from, false)
+	w.Seed(t, from, testworld.File{Path: "w.bin", Content: migratetest.Bytes(200<<10, 9), LFS: true})
+	w.Faults(migrate.ModelScope).Add(fault.Rule{Route: mstest.RouteBlobPut, Status: http.StatusInternalServerError})
+	before := w.Faults(migrate.ModelScope).Count(mstest.RouteBlobPut)
+	_, err := w.migrate(t, from, to, migrate.Options{})
+	require.Error(t, err)
+	require.Equal(t, 5, w.Faults(migrate.ModelScope).Count(mstest.RouteBlobPut)-before)
+	require.Empty(t, w.Paths(t, to), "nothing committed")
+}

@@ -117,5 +117,31 @@ func Verify(plan *Plan, dest []File) *Verification {
 			v.Bad = append(v.Bad, FileCheck{Path: del.Path, Problem: "mismatched", Detail: "deleted file still present"})
 		}
 	}
+	v.onlyInDest(plan, dest, want)
 	return v
+}
+
+// onlyInDest lists the destination's files that the source does not have, among the selected
+// paths, leaving out the files the destination hub maintains itself.
+func (v *Verification) onlyInDest(plan *Plan, dest, want []File) {
+	selected, err := newMatcher(plan.Options.Include, plan.Options.Exclude)
+	if err != nil {
+		selected = func(string) bool { return true } // the plan was built with the same patterns
+	}
+	known := make(map[string]bool, len(want)+len(plan.Delete))
+	for _, f := range want {
+		known[f.Path] = true
+	}
+	for _, f := range plan.Delete {
+		known[f.Path] = true
+	}
+	var extra []FileCheck
+	for _, d := range dest {
+		if !known[d.Path] && selected(d.Path) && !hubManaged(plan.Dest.Hub, d.Path) {
+			extra = append(extra, FileCheck{Path: d.Path, Problem: "only_in_dest", Detail: "not in the source (--delete removes it)"})
+		}
+	}
+	slices.SortFunc(extra, func(a, b FileCheck) int { return strings.Compare(a.Path, b.Path) })
+	v.OnlyInDest = len(extra)
+	v.Bad = append(v.Bad, extra...)
 }
