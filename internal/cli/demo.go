@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -47,8 +48,17 @@ type demoHubs struct {
 	ms *mstest.Server
 }
 
-func startDemoHubs(weights int64) (*demoHubs, error) {
-	d := &demoHubs{hf: hubtest.NewServer(), ms: mstest.NewServer()}
+func startDemoHubs(weights int64, dataDir string) (*demoHubs, error) {
+	var hfOpts []hubtest.Option
+	var msOpts []mstest.Option
+	if dataDir != "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		hfOpts = append(hfOpts, hubtest.WithObjectDir(dataDir))
+		msOpts = append(msOpts, mstest.WithObjectDir(dataDir))
+	}
+	d := &demoHubs{hf: hubtest.NewServer(hfOpts...), ms: mstest.NewServer(msOpts...)}
 	d.hf.AddUser(demoUser)
 	d.hf.AddToken(demoHFToken, demoUser, hubtest.RoleWrite)
 	d.ms.AddUser(demoUser)
@@ -106,7 +116,7 @@ func (d *demoHubs) hubs() (hf, ms migrate.Hub, err error) {
 
 func (a *App) demoCommand() *cobra.Command {
 	var serve bool
-	var size string
+	var size, dataDir string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Migrate a seeded repo between in-process fake hubs (no credentials, no network)",
@@ -117,14 +127,20 @@ license on the way), re-runs the first migration to show the incremental no-op, 
 and mirrors its refs (--refs all), and prints each verification table.
 
 With --serve it only starts and seeds the two fakes and prints their endpoints and tokens, so you
-can point the CLI (HF_ENDPOINT, MODELSCOPE_ENDPOINT) or the Action at them.`,
+can point the CLI (HF_ENDPOINT, MODELSCOPE_ENDPOINT) or the Action at them. The fakes keep what
+is uploaded to them in memory, up to 64 MiB per LFS file; larger uploads are refused unless
+--data DIR is given, which keeps them as files in DIR (never cleaned by hf2ms). Everything is
+gone when the process ends; the seeded weights are generated, not stored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n, err := units.ParseSize(size)
 			if err != nil {
 				return app.Usagef("--size: %v", err)
 			}
-			d, err := startDemoHubs(n)
+			if dataDir != "" && !serve {
+				return app.Usagef("--data only applies with --serve")
+			}
+			d, err := startDemoHubs(n, dataDir)
 			if err != nil {
 				return fmt.Errorf("starting the fake hubs: %w", err)
 			}
@@ -137,6 +153,7 @@ can point the CLI (HF_ENDPOINT, MODELSCOPE_ENDPOINT) or the Action at them.`,
 	}
 	cmd.Flags().BoolVar(&serve, "serve", false, "only start the seeded fakes and print how to use them")
 	cmd.Flags().StringVar(&size, "size", "600MiB", "total size of the demo model's weight files")
+	cmd.Flags().StringVar(&dataDir, "data", "", "with --serve: keep uploaded LFS files over 64 MiB in this directory instead of refusing them")
 	return cmd
 }
 

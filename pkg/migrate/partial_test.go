@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -164,4 +165,25 @@ func TestBlobPutRetriedByTheEngineOnly(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, 5, w.Faults(migrate.ModelScope).Count(mstest.RouteBlobPut)-before)
 	require.Empty(t, w.Paths(t, to), "nothing committed")
+}
+
+// Fakes started with an object directory (hf2ms demo --serve --data) take real files above
+// their memory limit, both ways, through basic and multipart uploads, and keep them on disk.
+func TestFakesKeepLargeUploadsOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	w := newE2EWorld(t,
+		testworld.WithHF(hubtest.WithMemoryLimit(1<<20), hubtest.WithObjectDir(dir)),
+		testworld.WithMS(mstest.WithMemoryLimit(1<<20), mstest.WithObjectDir(dir)))
+	hf := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/big"}
+	ms := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/big"}
+	back := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/big-back"}
+	big := migratetest.Bytes(3<<20, 21)
+	w.Create(t, hf, false)
+	w.Seed(t, hf, testworld.File{Path: "w.bin", Content: big, LFS: true})
+	_, err := w.migrate(t, hf, ms, migrate.Options{})
+	require.NoError(t, err)
+	_, err = w.migrate(t, ms, back, migrate.Options{})
+	require.NoError(t, err)
+	require.Equal(t, big, w.Read(t, back, "w.bin"))
+	require.FileExists(t, filepath.Join(dir, hubkit.SHA256Hex(big)))
 }

@@ -24,7 +24,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -166,6 +168,8 @@ type config struct {
 	warning    string
 	// unranged is the largest object the storage host serves to a GET without a Range.
 	unranged int64
+	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
+	objectDir string
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
@@ -173,6 +177,11 @@ type config struct {
 // 50 GB while ranged reads of them work (xet-core issue #238). Ranged GETs are served whatever
 // their length; LargestResponse tells the longest one served.
 func WithUnrangedLimit(n int64) Option { return func(c *config) { c.unranged = n } }
+
+// WithObjectDir keeps uploaded LFS objects larger than the memory limit as files in dir
+// (verified as they stream in) instead of refusing them, so a long-running fake (hf2ms demo
+// --serve) takes real large files. The directory must exist; the fake does not clean it.
+func WithObjectDir(dir string) Option { return func(c *config) { c.objectDir = dir } }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
 func WithTreePageSize(n int) Option { return func(c *config) { c.pageSize = n } }
@@ -200,6 +209,7 @@ type lfsObject struct {
 	size int64
 	data []byte
 	blob *synth.Blob
+	file *os.File // kept on disk (WithObjectDir)
 }
 
 type user struct {
@@ -598,8 +608,8 @@ func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error
 	if obj == nil {
 		return nil, fmt.Errorf("hubtest: LFS object %s of %s missing", f.lfs.oid, p)
 	}
-	if obj.blob != nil {
-		return obj.blob.Bytes(), nil
+	if obj.blob != nil || obj.file != nil {
+		return io.ReadAll(obj.reader())
 	}
 	return append([]byte(nil), obj.data...), nil
 }

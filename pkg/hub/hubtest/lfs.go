@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/synth"
 )
 
@@ -25,7 +26,8 @@ type multipartUpload struct {
 	size   int64
 	chunk  int64
 	nparts int
-	synth  *synth.Blob // set when the object is above the memory limit
+	synth  *synth.Blob         // set when the object is above the memory limit
+	spool  *fakehost.SpoolFile // set when it is above the memory limit and kept on disk
 
 	mu    sync.Mutex
 	buf   []byte
@@ -150,11 +152,13 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 			var blob *synth.Blob
 			if o.Size > s.cfg.memLimit {
 				b, ok := synth.Lookup(o.OID, o.Size)
-				if !ok {
+				if !ok && s.cfg.objectDir == "" {
 					res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
 					break
 				}
-				blob = &b
+				if ok {
+					blob = &b
+				}
 			}
 			res.Authenticated = true
 			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
@@ -201,6 +205,11 @@ func (s *Server) newUpload(rp *repo, oid string, size int64, blob *synth.Blob) *
 	id := hexID(fmt.Sprintf("upload:%s:%s:%d", rp.uid, oid, s.reqSeq.Add(1)))
 	n := int((size + s.cfg.chunk - 1) / s.cfg.chunk)
 	up := &multipartUpload{id: id, repo: rp, oid: oid, size: size, chunk: s.cfg.chunk, nparts: n, synth: blob, etags: make([]string, n)}
+	if blob == nil && size > s.cfg.memLimit && s.cfg.objectDir != "" {
+		if f, err := fakehost.NewSpoolFile(s.cfg.objectDir); err == nil {
+			up.spool = f
+		}
+	}
 	s.uploads[id] = up
 	return up
 }
@@ -254,6 +263,13 @@ func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, 
 func (s *Server) receive(body io.Reader, oid string, size int64) (*lfsObject, *hubError) {
 	if size > s.cfg.memLimit {
 		b, ok := synth.Lookup(oid, size)
+		if !ok && s.cfg.objectDir != "" {
+			f, err := fakehost.Spool(s.cfg.objectDir, body, oid, size)
+			if err != nil {
+				return nil, &hubError{status: http.StatusBadRequest, msg: err.Error()}
+			}
+			return &lfsObject{size: size, file: f}, nil
+		}
 		if !ok {
 			return nil, &hubError{status: http.StatusInsufficientStorage, msg: s.tooBig(size)}
 		}
@@ -349,6 +365,20 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 			storageError(w, he.status, "InvalidPart", he.msg)
 			return
 		}
+	} else if up.spool != nil {
+		part := make([]byte, want)
+		if m, err := io.ReadFull(r.Body, part); err != nil {
+			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
+			return
+		}
+		if he := expectEOF(r.Body, want); he != nil {
+			storageError(w, he.status, "InvalidPart", he.msg)
+			return
+		}
+		if _, err := up.spool.WriteAt(part, off); err != nil {
+			storageError(w, http.StatusInternalServerError, "InternalError", err.Error())
+			return
+		}
 	} else {
 		up.mu.Lock()
 		if up.buf == nil {
@@ -429,7 +459,17 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 	buf := up.buf
 	up.mu.Unlock()
 	obj := &lfsObject{size: up.size, blob: up.synth}
-	if up.synth == nil {
+	if up.spool != nil {
+		f, err := up.spool.Finish(up.oid)
+		if err != nil {
+			s.mu.Lock()
+			delete(s.uploads, id)
+			s.mu.Unlock()
+			bad(err.Error())
+			return
+		}
+		obj.file = f
+	} else if up.synth == nil {
 		sum := sha256.Sum256(buf)
 		if hex.EncodeToString(sum[:]) != up.oid {
 			s.mu.Lock()

@@ -29,8 +29,11 @@ func (s *Server) content(f *fileEntry) (io.ReadSeeker, bool) {
 }
 
 func (o *lfsObject) reader() io.ReadSeeker {
-	if o.blob != nil {
+	switch {
+	case o.blob != nil:
 		return io.NewSectionReader(o.blob, 0, o.size)
+	case o.file != nil:
+		return io.NewSectionReader(o.file, 0, o.size)
 	}
 	return bytes.NewReader(o.data)
 }

@@ -193,7 +193,8 @@ func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj co
 	if r.Method == http.MethodHead || n == 0 {
 		return
 	}
-	if obj.synth == nil {
+	at := obj.readerAt()
+	if at == nil {
 		_, _ = body.Write(obj.data[start : start+n])
 		return
 	}
@@ -202,7 +203,7 @@ func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj co
 	buf := *bp
 	for off := start; off < start+n; {
 		c := min(int64(len(buf)), start+n-off)
-		_, _ = obj.synth.ReadAt(buf[:c], off)
+		_, _ = at.ReadAt(buf[:c], off)
 		if _, err := body.Write(buf[:c]); err != nil {
 			return
 		}

@@ -44,7 +44,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -140,6 +142,7 @@ type config struct {
 	commitInterval    time.Duration
 	now               func() time.Time
 	ignoreVisibility  bool
+	objectDir         string
 	maxActions        int
 	redirectThreshold int64
 	redirectLFS       bool
@@ -165,6 +168,11 @@ func WithCommitInterval(d time.Duration) Option { return func(c *config) { c.com
 // settings update but keep every repo public, as hubs have been seen to do for some account
 // kinds; a client must read the visibility back to notice.
 func WithIgnoredVisibility() Option { return func(c *config) { c.ignoreVisibility = true } }
+
+// WithObjectDir keeps uploaded blobs larger than the memory limit as files in dir (verified as
+// they stream in) instead of refusing them, so a long-running fake (hf2ms demo --serve) takes
+// real large files. The directory must exist; the fake does not clean it.
+func WithObjectDir(dir string) Option { return func(c *config) { c.objectDir = dir } }
 
 // WithClock sets the clock the commit-frequency check reads (default time.Now), so a test can
 // wait out a long window without sleeping.
@@ -234,13 +242,29 @@ type objKey struct {
 type content struct {
 	data  []byte
 	synth *synth.Blob
+	file  *os.File // kept on disk (WithObjectDir)
+	n     int64    // the file's size
 }
 
 func (c content) size() int64 {
-	if c.synth != nil {
+	switch {
+	case c.synth != nil:
 		return c.synth.Size
+	case c.file != nil:
+		return c.n
 	}
 	return int64(len(c.data))
+}
+
+// readerAt is the content of a synthetic or on-disk object (nil for bytes in memory).
+func (c content) readerAt() io.ReaderAt {
+	switch {
+	case c.synth != nil:
+		return c.synth
+	case c.file != nil:
+		return c.file
+	}
+	return nil
 }
 
 type repo struct {
@@ -752,8 +776,10 @@ func (s *Server) ReadFile(kind hubkit.RepoType, id, rev, path string) ([]byte, e
 	if !ok {
 		return nil, fmt.Errorf("%w: LFS object of %q", errNotFound, path)
 	}
-	if c.synth != nil {
-		return c.synth.Bytes(), nil
+	if at := c.readerAt(); at != nil {
+		b := make([]byte, c.size())
+		_, err := at.ReadAt(b, 0)
+		return b, err
 	}
 	return append([]byte(nil), c.data...), nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -297,6 +298,14 @@ func (s *Server) handleBlobPut(rp *reply, r *http.Request) {
 			return
 		}
 		stored = content{synth: &b}
+	} else if size > s.cfg.memoryLimit && s.cfg.objectDir != "" {
+		f, err := fakehost.Spool(s.cfg.objectDir, body, oid, size)
+		if err != nil {
+			_, _ = io.Copy(io.Discard, body)
+			rp.fail(http.StatusBadRequest, http.StatusBadRequest, "sha256 mismatch: "+err.Error())
+			return
+		}
+		stored = content{file: f, n: size}
 	} else {
 		if size > s.cfg.memoryLimit {
 			_, _ = io.Copy(io.Discard, body)
