@@ -66,10 +66,10 @@ type PlanSummary struct {
 
 // Verification is the result of comparing the destination with the source after the commit.
 type Verification struct {
-	Matched      int         `json:"matched"`
-	Mismatched   int         `json:"mismatched"`
-	Missing      int         `json:"missing"`
-	NotCheckable int         `json:"not_checkable"`
+	Matched      int `json:"matched"`
+	Mismatched   int `json:"mismatched"`
+	Missing      int `json:"missing"`
+	NotCheckable int `json:"not_checkable"`
 	// OnlyInDest counts files the destination has and the source (as selected) does not:
 	// they do not fail verification (--delete removes them) but are listed in Bad.
 	OnlyInDest int         `json:"only_in_dest"`
