@@ -17,6 +17,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/mcpserver"
+	"github.com/linaqruf/hf2ms/internal/redact"
 )
 
 // pluginDir is the coding-agent plugin shipped with the repository.
@@ -323,5 +324,23 @@ func checkServers(t *testing.T, where string, b []byte) {
 		line := "hf2ms " + strings.Join(s.Args, " ")
 		require.NoError(t, checkCommand(line), "%s: server %s runs %q", where, name, line)
 		require.Equal(t, []string{"mcp"}, s.Args, "%s: server %s", where, name)
+		for k, v := range s.Env {
+			require.Equal(t, v, redact.Shapes(v), "%s: server %s: %s holds what looks like a real token", where, name, k)
+		}
+	}
+}
+
+// TestREADMECommandsExist checks the README's hf2ms command lines and MCP configurations the
+// same way.
+func TestREADMECommandsExist(t *testing.T) {
+	t.Parallel()
+	d := parseDoc(t, "../../README.md")
+	require.NotEmpty(t, d.commands)
+	for _, c := range d.commands {
+		require.NoError(t, checkCommand(c.text), "%s: %s", c.where, c.text)
+	}
+	require.NotEmpty(t, d.servers, "the README shows an MCP client configuration")
+	for _, s := range d.servers {
+		checkServers(t, s.where, []byte(s.text))
 	}
 }
