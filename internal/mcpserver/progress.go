@@ -18,10 +18,9 @@ const progressSteps = 100
 // progress turns the engine's events into MCP progress notifications for one tool call. With no
 // progress token in the request it sends nothing.
 type progress struct {
-	ctx     context.Context
-	session *mcp.ServerSession
-	token   any
-	redact  func(string) string
+	send   func(*mcp.ProgressNotificationParams) // nil: the client wants no progress
+	token  any
+	redact func(string) string
 
 	mu    sync.Mutex
 	total int64            // bytes to copy (from the plan event)
@@ -31,16 +30,21 @@ type progress struct {
 }
 
 func newProgress(ctx context.Context, req *mcp.CallToolRequest, redact func(string) string) *progress {
-	p := &progress{ctx: ctx, redact: redact, done: map[string]int64{}}
-	if req != nil && req.Params != nil && req.Session != nil {
-		p.session, p.token = req.Session, req.Params.GetProgressToken()
+	p := &progress{redact: redact, done: map[string]int64{}}
+	if req == nil || req.Params == nil || req.Session == nil {
+		return p
+	}
+	if p.token = req.Params.GetProgressToken(); p.token != nil {
+		ss := req.Session
+		// A client that went away ends the call through ctx; a lost notification is no error.
+		p.send = func(n *mcp.ProgressNotificationParams) { _ = ss.NotifyProgress(ctx, n) }
 	}
 	return p
 }
 
 // event handles one engine event; safe for concurrent use.
 func (p *progress) event(ev migrate.Event) {
-	if p.token == nil {
+	if p.send == nil {
 		return
 	}
 	p.mu.Lock()
@@ -92,6 +96,5 @@ func (p *progress) notify(msg string, always bool) {
 	if p.total > 0 {
 		params.Total = float64(p.total)
 	}
-	// A client that went away ends the call through ctx; a lost notification is not an error.
-	_ = p.session.NotifyProgress(p.ctx, params)
+	p.send(params)
 }
