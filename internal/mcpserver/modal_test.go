@@ -68,4 +68,3 @@ func TestDetachedRunOnFakeModal(t *testing.T) {
 	require.Subset(t, w.Paths(t, dst), []string{"weights/part-000.bin", "weights/part-003.bin"})
 	s.requireNoSecret(t)
 }
-

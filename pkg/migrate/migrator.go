@@ -221,7 +221,9 @@ func (m *Migrator) runJobs(ctx context.Context, jobs []Job, emit func(Event)) er
 // PrepareDest checks and, when it does not exist, creates the destination of plan, as Run does
 // before any byte moves: what a caller that launches the plan's jobs itself (a detached run)
 // must do first, since workers only write to an existing repository.
-func (m *Migrator) PrepareDest(ctx context.Context, plan *Plan) error { return m.prepareDest(ctx, plan) }
+func (m *Migrator) PrepareDest(ctx context.Context, plan *Plan) error {
+	return m.prepareDest(ctx, plan)
+}
 
 // prepareDest checks the destination before any byte moves: write access to the namespace, then
 // creation (visibility: WithPrivate, else the source's) or, when asked, a visibility change.
