@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
 // Recognisable fake tokens: the leak checks look for them everywhere.
@@ -31,7 +33,9 @@ const (
 // world is the shared test world (internal/testworld).
 type world struct{ *testworld.World }
 
-func newWorld(t *testing.T) *world { return &world{testworld.New(t)} }
+func newWorld(t *testing.T, opts ...testworld.Option) *world {
+	return &world{testworld.New(t, opts...)}
+}
 
 // seedHF seeds hf:<id> (testworld.SeedModel) with n weight files.
 func (w *world) seedHF(t *testing.T, id string, n int) {
@@ -282,4 +286,49 @@ func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
 	require.Equal(t, migrate.StatusFailed, br.Repos[0].Status)
 	require.Contains(t, br.Repos[0].Error, "not found")
 	require.Equal(t, migrate.StatusSucceeded, br.Repos[1].Status)
+}
+
+func TestSummaryCodeSpansEscapeOnlyWhatTablesNeed(t *testing.T) {
+	rep := &migrate.Report{Status: migrate.StatusSucceeded,
+		Source: migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"},
+		Dest:   migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "a/b"},
+		Files: []migrate.FileResult{
+			{Path: "generation_config.json", Size: 10, Action: migrate.ActionCopied},
+			{Path: "odd|name*.bin", Size: 10, Action: migrate.ActionCopied},
+			{Path: "tick`s.txt", Size: 10, Action: migrate.ActionCopied},
+		},
+		Verification: &migrate.Verification{Mismatched: 1,
+			Bad: []migrate.FileCheck{{Path: "my_file.bin", Problem: "mismatched", Detail: "sha256 differs"}}},
+	}
+	md := summaryMarkdown(rep, nil, redact.Shapes)
+	require.Contains(t, md, "| `generation_config.json` |")
+	require.Contains(t, md, "| `odd\\|name*.bin` |")
+	require.Contains(t, md, "| `` tick`s.txt `` |")
+	require.Contains(t, md, "**mismatched**: `my_file.bin`")
+	require.NotContains(t, md, `\_`)
+}
+
+// A partial run (the second of two ModelScope commits refused) fails the step with status
+// "partial" and says how far it got; a hub that ignored "private" gives a warning annotation.
+func TestPartialRunAndVisibilityWarning(t *testing.T) {
+	w := newWorld(t, testworld.WithMS(mstest.WithIgnoredVisibility()))
+	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/many"}
+	w.Create(t, src, true)
+	files := []testworld.File{{Path: "README.md", Content: []byte("# many\n")}}
+	for i := range 2050 {
+		files = append(files, testworld.File{Path: fmt.Sprintf("d%d/%04d.txt", i%2, i), Content: []byte(fmt.Sprint(i))})
+	}
+	w.Seed(t, src, files...)
+	w.MS.Faults().Add(fault.Rule{Route: mstest.RouteCommit, Skip: 1, Times: 1, Status: http.StatusForbidden})
+	res := w.run(t, with(tokens(), "source", "hf:alice/many", "to", "ms"))
+	require.Equal(t, 1, res.code, res.log)
+	require.Equal(t, "partial", res.outputMap["status"])
+	require.Equal(t, "2000", res.outputMap["files_committed"])
+	require.Contains(t, res.summary, "partial: 2000 of 2052 files committed (re-run to finish)")
+	require.Contains(t, res.summary, "**warning**: ms:alice/many was asked to be private but ModelScope reports it public")
+	require.Contains(t, res.log, "::warning::ms:alice/many was asked to be private")
+
+	res = w.run(t, with(tokens(), "source", "hf:alice/many", "to", "ms"))
+	require.Equal(t, 0, res.code, res.log)
+	require.Equal(t, "succeeded", res.outputMap["status"])
 }

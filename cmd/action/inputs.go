@@ -27,6 +27,7 @@ func (e *inputError) Error() string {
 // inputs are every input of action.yml, read in one place.
 type inputs struct {
 	source, to, dest, repoType, revision string
+	refs                                 []string
 	include, exclude                     []string
 	del, dryRun, force, parallel         bool
 	chunkSize                            int64
@@ -108,6 +109,15 @@ func readInputs(a *gha.Action) (*inputs, error) {
 			return nil, &inputError{"chunk_size", cs, "want a size such as 20GiB or 512MB"}
 		}
 	}
+	if in.refs, err = migrate.ParseRefs(a.GetInput("refs")); err != nil {
+		return nil, &inputError{"refs", a.GetInput("refs"), "want all or a comma list of globs over branch and tag names (main,v*)"}
+	}
+	if len(in.refs) > 0 && in.revision != "" {
+		return nil, &inputError{"refs", a.GetInput("refs"), "cannot be combined with revision (the refs run pins every ref itself)"}
+	}
+	if len(in.refs) > 0 && in.detach {
+		return nil, &inputError{"refs", a.GetInput("refs"), "cannot be combined with detach (each ref's commit starts from the one before)"}
+	}
 	if in.detach && in.executor != "modal" {
 		return nil, &inputError{"detach", "true", "needs executor: modal (a local run cannot outlive the step)"}
 	}
@@ -185,5 +195,6 @@ func (in *inputs) options() migrate.Options {
 		Parallel:  in.parallel,
 		ChunkSize: in.chunkSize,
 		UseGit:    in.useGit,
+		Refs:      in.refs,
 	}
 }

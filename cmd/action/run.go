@@ -217,6 +217,7 @@ func (r *runner) setOutputs(rep *migrate.Report, path string) {
 	o("report", path)
 	o("run_id", rep.RunID)
 	o("status", rep.Status)
+	o("files_committed", strconv.Itoa(rep.FilesCommitted))
 }
 
 func (r *runner) setBatchOutputs(br *migrate.BatchReport, path string) {
@@ -243,4 +244,5 @@ func (r *runner) setBatchOutputs(br *migrate.BatchReport, path string) {
 	o("report", path)
 	o("run_id", "")
 	o("status", "")
+	o("files_committed", "")
 }

@@ -26,8 +26,27 @@ const annotationsPerKind = 10
 
 var mdReplacer = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ", "`", "'", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
 
-// mdEscape makes s safe inside a markdown table cell or line.
+// mdEscape makes s safe inside a markdown table cell or line (outside code spans).
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
+
+// codeCell renders s as a code span inside a table cell. Inside a code span GitHub shows
+// backslash escapes literally, so only what the table itself needs is escaped: a pipe (the
+// table's cell splitter runs before code spans are parsed, per the GFM spec's tables section).
+func codeCell(s string) string { return codeSpan(strings.ReplaceAll(s, "|", `\|`)) }
+
+// codeSpan renders s as a code span on a line of its own (a list item): nothing is escaped;
+// a backtick inside s is fenced with a longer run of backticks, and a newline becomes a space.
+func codeSpan(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if len(fence) > 1 || strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
 
 func resultWord(rep *migrate.Report) string {
 	switch rep.Status {
@@ -39,6 +58,8 @@ func resultWord(rep *migrate.Report) string {
 		return "📝 dry run (nothing changed)"
 	case migrate.StatusDetached:
 		return "🚀 started on Modal (run " + rep.RunID + ")"
+	case migrate.StatusPartial:
+		return fmt.Sprintf("⚠️ partial: %d of %d files committed (re-run to finish)", rep.FilesCommitted, rep.FilesToCommit)
 	}
 	return "❌ failed"
 }
@@ -61,6 +82,9 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string
 	}
 	for _, n := range rep.Notices {
 		fmt.Fprintf(&b, "> note: %s\n\n", mdEscape(n))
+	}
+	for _, n := range rep.Warnings {
+		fmt.Fprintf(&b, "> **warning**: %s\n\n", mdEscape(n))
 	}
 	b.WriteString("| | files | bytes |\n|---|---:|---:|\n")
 	if rep.Plan != nil && (rep.Status == migrate.StatusPlanned || rep.Status == migrate.StatusDetached) {
@@ -94,19 +118,20 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string
 	if v := rep.Verification; v != nil {
 		writeVerification(&b, v)
 	}
+	writeRefs(&b, rep.Refs, redact)
 	var rows []string
 	if plan != nil {
 		for _, f := range plan.Copy {
-			rows = append(rows, fmt.Sprintf("| copy | `%s` | %s |", mdEscape(f.Path), units.Bytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| copy | %s | %s |", codeCell(f.Path), units.Bytes(f.Size)))
 		}
 		for _, f := range plan.Delete {
-			rows = append(rows, fmt.Sprintf("| delete | `%s` | %s |", mdEscape(f.Path), units.Bytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| delete | %s | %s |", codeCell(f.Path), units.Bytes(f.Size)))
 		}
 	} else {
 		files := append([]migrate.FileResult(nil), rep.Files...)
 		sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 		for _, f := range files {
-			rows = append(rows, fmt.Sprintf("| %s | `%s` | %s |", f.Action, mdEscape(f.Path), units.Bytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s |", f.Action, codeCell(f.Path), units.Bytes(f.Size)))
 		}
 	}
 	writeFileList(&b, rows, summaryBudget)
@@ -126,7 +151,7 @@ func writeVerification(b *strings.Builder, v *migrate.Verification) {
 			fmt.Fprintf(b, "- … and %d more (see the JSON report)\n", len(v.Bad)-badListLimit)
 			break
 		}
-		fmt.Fprintf(b, "- **%s**: `%s`", bad.Problem, mdEscape(bad.Path))
+		fmt.Fprintf(b, "- **%s**: %s", bad.Problem, codeSpan(bad.Path))
 		if bad.Detail != "" {
 			fmt.Fprintf(b, " (%s)", mdEscape(bad.Detail))
 		}
@@ -179,7 +204,7 @@ func batchSummaryMarkdown(br *migrate.BatchReport, redact func(string) string) s
 	var failed []string
 	for _, r := range br.Repos {
 		if r.Error != "" {
-			failed = append(failed, fmt.Sprintf("- `%s`: %s", r.Source, mdEscape(redact(r.Error))))
+			failed = append(failed, fmt.Sprintf("- %s: %s", codeSpan(r.Source.String()), mdEscape(redact(r.Error))))
 		}
 	}
 	if len(failed) > 0 && b.Len() < summaryBudget/2 {
@@ -236,7 +261,8 @@ func annotate(a *gha.Action, reps []*migrate.Report, redact func(string) string)
 			errs = append(errs, fmt.Sprintf("%s: destination does not match the source: %d mismatched, %d missing: %s",
 				r.Dest, v.Mismatched, v.Missing, listFew(bad)))
 		}
-		if r.Status == migrate.StatusFailed && len(failed) == 0 && (r.Verification == nil || r.Verification.OK()) && r.Error != "" {
+		warns = append(warns, r.Warnings...)
+		if (r.Status == migrate.StatusFailed || r.Status == migrate.StatusPartial) && len(failed) == 0 && (r.Verification == nil || r.Verification.OK()) && r.Error != "" {
 			errs = append(errs, fmt.Sprintf("%s: %s", r.Source, redact(r.Error)))
 		}
 		if v := r.Verification; v != nil && v.NotCheckable > 0 {

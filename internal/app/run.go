@@ -142,6 +142,8 @@ type Outcome struct {
 	Resolved *Resolved
 	Plan     *migrate.Plan
 	Report   *migrate.Report
+	// RefPlans is a refs dry run's plan of every ref (Options.Refs).
+	RefPlans []migrate.RefPlan
 	// Jobs is how many containers a detached run started.
 	Jobs int
 }
@@ -170,6 +172,9 @@ func (s *Service) Run(ctx context.Context, req Request) (*Outcome, error) {
 	m, err := migrate.New(res.Src, res.Dst, res.From, res.To, opts...)
 	if err != nil {
 		return out, err
+	}
+	if len(req.Options.Refs) > 0 {
+		return s.runRefs(ctx, out, m, req)
 	}
 	if req.DryRun || req.Detach {
 		return s.plan(ctx, out, m, req, exec)

@@ -18,6 +18,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/progress"
 	"github.com/linaqruf/hf2ms/internal/redact"
 	"github.com/linaqruf/hf2ms/internal/version"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,7 @@ const (
 	ExitOK       = 0
 	ExitFailure  = 1 // the migration failed or did not verify
 	ExitUsage    = 2 // bad flags or arguments
+	ExitPartial  = 3 // a multi-commit migration stopped between commits; re-run to finish
 	ExitInternal = 70
 )
 
@@ -113,6 +115,9 @@ func (a *App) Run(ctx context.Context, args []string) (code int) {
 	fmt.Fprintf(a.Stderr, "hf2ms: %s\n", a.redact(err.Error()))
 	if app.IsUsage(err) {
 		return ExitUsage
+	}
+	if errors.Is(err, migrate.ErrPartial) {
+		return ExitPartial
 	}
 	return ExitFailure
 }

@@ -113,8 +113,8 @@ func (a *App) demoCommand() *cobra.Command {
 		Long: `demo starts a fake Hugging Face Hub and a fake ModelScope in this process, seeds a model repo
 (README, configs, tokenizer, three safetensors shards generated on the fly), migrates it
 Hugging Face -> ModelScope, then ModelScope -> Hugging Face (into a new repo, fixing the README
-license on the way), re-runs the first migration to show the incremental no-op, and prints each
-verification table.
+license on the way), re-runs the first migration to show the incremental no-op, then tags the source and changes it
+and mirrors its refs (--refs all), and prints each verification table.
 
 With --serve it only starts and seeds the two fakes and prints their endpoints and tokens, so you
 can point the CLI (HF_ENDPOINT, MODELSCOPE_ENDPOINT) or the Action at them.`,
@@ -167,20 +167,29 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 		title    string
 		src, dst migrate.Hub
 		from, to migrate.Repo
+		opts     migrate.Options
+		before   func() error // changes the source first
 	}
 	hfRepo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: demoRepo}
 	msRepo := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: demoRepo}
 	back := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: demoRepo + "-roundtrip"}
 	legs := []leg{
-		{"1. Hugging Face -> ModelScope", hf, ms, hfRepo, msRepo},
-		{"2. ModelScope -> Hugging Face (new repo; README license fixed for the Hub)", ms, hf, msRepo, back},
-		{"3. Hugging Face -> ModelScope again: incremental, nothing to move", hf, ms, hfRepo, msRepo},
+		{"1. Hugging Face -> ModelScope", hf, ms, hfRepo, msRepo, migrate.Options{}, nil},
+		{"2. ModelScope -> Hugging Face (new repo; README license fixed for the Hub)", ms, hf, msRepo, back, migrate.Options{}, nil},
+		{"3. Hugging Face -> ModelScope again: incremental, nothing to move", hf, ms, hfRepo, msRepo, migrate.Options{}, nil},
+		{"4. Refs: tag v1.0 on the source, then a new commit on main; --refs all tags v1.0 on ModelScope and commits main last",
+			hf, ms, hfRepo, msRepo, migrate.Options{Refs: []string{"**"}}, d.tagAndChange},
 	}
 	failed := false
 	for _, l := range legs {
 		fmt.Fprintf(a.Stdout, "\n== %s\n", l.title)
+		if l.before != nil {
+			if err := l.before(); err != nil {
+				return err
+			}
+		}
 		prog := a.newProgress()
-		m, err := migrate.New(l.src, l.dst, l.from, l.to, migrate.WithEvents(prog.Event))
+		m, err := migrate.New(l.src, l.dst, l.from, l.to, migrate.WithOptions(l.opts), migrate.WithEvents(prog.Event))
 		if err != nil {
 			prog.Close()
 			return err
@@ -209,6 +218,17 @@ func (a *App) demoRun(ctx context.Context, d *demoHubs, weights int64) error {
 		return exitError{ExitFailure}
 	}
 	return nil
+}
+
+// tagAndChange tags the source's main as v1.0 and then changes a config on main, so a refs run
+// has a tag (already mirrored content: only a tag to make) and a newer default branch to commit.
+func (d *demoHubs) tagAndChange() error {
+	if err := d.hf.CreateTag(hubkit.Model, demoRepo, "v1.0", "main"); err != nil {
+		return err
+	}
+	_, err := d.hf.Commit(hubkit.Model, demoRepo, "main", "Lower the temperature",
+		hubtest.File{Path: "generation_config.json", Content: []byte(`{"do_sample":true,"temperature":0.6,"top_p":0.9}` + "\n")})
+	return err
 }
 
 func frontMatter(b []byte) string {

@@ -120,3 +120,35 @@ func TestJSONFlagOnEveryReportingCommand(t *testing.T) {
 		require.NotNil(t, cmd.Flags().Lookup("json"), name)
 	}
 }
+
+func TestJSONOutputWithRefs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.seedHF(t, "alice/model", 1)
+	require.NoError(t, w.HF.CreateTag(hubkit.Model, "alice/model", "v1.0", "main"))
+	r := run{env: w.env()}
+
+	res := r.exec(t, "plan", "hf:alice/model", "--to", "ms", "--refs", "all", "--json")
+	require.Equal(t, ExitOK, res.code, res)
+	var plan migrate.Report
+	oneDocument(t, res.stdout, &plan)
+	require.Equal(t, migrate.StatusPlanned, plan.Status)
+	require.Len(t, plan.Refs, 2, "the default branch and the tag")
+
+	res = r.exec(t, "migrate", "hf:alice/model", "--to", "ms", "--refs", "all", "--json")
+	require.Equal(t, ExitOK, res.code, res)
+	var rep migrate.Report
+	oneDocument(t, res.stdout, &rep)
+	require.Equal(t, migrate.StatusSucceeded, rep.Status)
+	require.Len(t, rep.Refs, 2)
+
+	res = r.exec(t, "verify", "hf:alice/model", "ms:alice/model", "--refs", "all", "--json")
+	require.Equal(t, ExitOK, res.code, res)
+	var vs []migrate.RefVerification
+	oneDocument(t, res.stdout, &vs)
+	require.Len(t, vs, 2)
+	for _, v := range vs {
+		require.True(t, v.Verification.OK(), v.Source.Name)
+	}
+	requireNoSecret(t, "the JSON output", res.stdout, res.stderr)
+}

@@ -19,6 +19,7 @@ import (
 // kept so its users' scripts keep working.
 type migrateFlags struct {
 	source, to, dest, repoType, revision string
+	refs                                 string
 	include, exclude                     []string
 	del, dryRun, force, parallel, useGit bool
 	detach, private, public              bool
@@ -41,6 +42,7 @@ func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
 	fl.StringVar(&f.to, "to", "", "destination hub: hf or ms (default: the other hub)")
 	fl.StringVar(&f.repoType, "repo-type", "", "model, dataset or space (default: detected)")
 	fl.StringVar(&f.revision, "revision", "", "source branch, tag or commit (default: the default branch)")
+	fl.StringVar(&f.refs, "refs", "", refsUsage)
 	fl.StringArrayVar(&f.include, "include", nil, "only paths matching this glob (repeatable, ** allowed)")
 	fl.StringArrayVar(&f.exclude, "exclude", nil, "skip paths matching this glob (repeatable)")
 	fl.BoolVar(&f.del, "delete", false, "delete destination files the source does not have")
@@ -82,6 +84,14 @@ func (f *migrateFlags) options() (migrate.Options, error) {
 	if f.private && f.public {
 		return o, app.Usagef("--private and --public exclude each other")
 	}
+	refs, err := migrate.ParseRefs(f.refs)
+	if err != nil {
+		return o, app.UsageError{Err: err}
+	}
+	if len(refs) > 0 && f.revision != "" {
+		return o, app.Usagef("--revision and --refs exclude each other")
+	}
+	o.Refs = refs
 	if f.private || f.public {
 		o.Private = &f.private
 	}
@@ -180,6 +190,8 @@ func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
 			fmt.Fprintf(a.Stdout, "\nrun %s started (%d containers); follow it with:\n  hf2ms status %s\n  hf2ms wait %s\n  hf2ms cancel %s\n",
 				id, out.Jobs, id, id, id)
 		}
+	case f.dryRun && len(out.RefPlans) > 0:
+		printRefPlans(a.Stdout, out.RefPlans)
 	case f.dryRun:
 		printPlan(a.Stdout, out.Plan)
 	default:
@@ -218,6 +230,7 @@ func (a *App) verifyCommand() *cobra.Command {
 	cmd.Flags().StringVar(&f.dest, "dest", "", "id of the second repo (default: the source id)")
 	cmd.Flags().StringVar(&f.repoType, "repo-type", "", "model, dataset or space (default: detected)")
 	cmd.Flags().StringVar(&f.revision, "revision", "", "source revision")
+	cmd.Flags().StringVar(&f.refs, "refs", "", refsUsage)
 	cmd.Flags().StringArrayVar(&f.include, "include", nil, "only paths matching this glob")
 	cmd.Flags().StringArrayVar(&f.exclude, "exclude", nil, "skip paths matching this glob")
 	cmd.Flags().StringVar(&f.report, "report", "", "write the JSON result to this file")
@@ -229,6 +242,9 @@ func (a *App) runVerify(ctx context.Context, source, dest string, f *migrateFlag
 	r, err := a.svc.Resolve(ctx, app.Target{Source: source, To: f.to, Dest: dest, RepoType: f.repoType})
 	if err != nil {
 		return err
+	}
+	if f.refs != "" {
+		return a.runVerifyRefs(ctx, r, f)
 	}
 	v, err := app.Verify(ctx, r, migrate.Options{Revision: f.revision, Include: f.include, Exclude: f.exclude})
 	if err != nil {

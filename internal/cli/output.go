@@ -68,6 +68,13 @@ func printReport(w io.Writer, r *migrate.Report) {
 	for _, n := range r.Notices {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+	for _, n := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", n)
+	}
+	if r.Status == migrate.StatusPartial {
+		fmt.Fprintf(w, "  partial: %d of %d files committed; the destination is usable, run the same command again to finish\n",
+			r.FilesCommitted, r.FilesToCommit)
+	}
 	d := r.Duration()
 	rate := ""
 	if secs := d.Seconds(); secs > 0 && r.BytesCopied > 0 {
@@ -91,6 +98,7 @@ func printReport(w io.Writer, r *migrate.Report) {
 		fmt.Fprintln(w)
 		printVerification(w, r.Verification)
 	}
+	printRefs(w, r.Refs)
 }
 
 // printVerification prints the verification table and names every bad file.

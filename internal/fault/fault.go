@@ -23,8 +23,15 @@ type Rule struct {
 	Route string
 	// Times is how many matching requests the rule affects; 0 means until it is removed.
 	Times int
+	// Skip lets the first Skip matching requests through untouched (a fault on the third
+	// commit of a run: Skip 2).
+	Skip int
 	// Status, when non-zero, answers the request with this status instead of serving it.
 	Status int
+	// Applied, with Status, serves the request first (its effect happens) and only then answers
+	// Status: a gateway that gave up while the backend finished the work, after which a client
+	// cannot tell from the answer whether a commit or a create happened.
+	Applied bool
 	// RetryAfter is sent as Retry-After (and in the RateLimit header's t=) with 429 and 503.
 	RetryAfter time.Duration
 	// Message is the error message sent with Status; a default is used when empty.
@@ -40,7 +47,8 @@ type Rule struct {
 
 type entry struct {
 	Rule
-	used int
+	used    int
+	skipped int
 }
 
 // Set is a concurrency-safe list of active rules plus per-route request counters.
@@ -87,6 +95,10 @@ func (s *Set) Take(route string) (r Rule, ok bool) {
 	s.counts[route]++
 	for i, e := range s.rules {
 		if e.Route != "" && e.Route != route {
+			continue
+		}
+		if e.skipped < e.Skip {
+			e.skipped++
 			continue
 		}
 		e.used++

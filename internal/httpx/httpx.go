@@ -1,8 +1,9 @@
 // Package httpx is the retrying, rate-gated HTTP layer both hub clients (Hugging Face and
 // ModelScope) use. NewClient returns a plain *http.Client whose Transport retries idempotent
 // requests on connection errors and 408/429/5xx, honours Retry-After and the Hub's RateLimit
-// headers through a shared per-host Gate, never buffers or retries streaming uploads, strips
-// credentials on cross-host redirects, and redacts secrets from every log line and error.
+// headers through a per-host Gate (its own unless the caller injects one to share), never buffers
+// or retries streaming uploads, strips credentials on cross-host redirects, and redacts credential
+// shapes from its log lines and errors. It knows nothing of hubs or of the application.
 package httpx
 
 import (

@@ -367,3 +367,45 @@ func with(m map[string]string, kv ...string) map[string]string {
 	}
 	return out
 }
+
+func TestRefsPlanAndMigrate(t *testing.T) {
+	w := testworld.New(t)
+	w.SeedModel(t, src, 1)
+	require.NoError(t, w.HF.CreateTag(hubkit.Model, src.ID, "v1.0", "main"))
+	s := connect(t, w.Env())
+	args := planArgs()
+	args["refs"] = "all"
+	var plan PlanResult
+	decode(t, s.call(t, "plan", args, nil), &plan)
+	require.Len(t, plan.Report.Refs, 2, "the default branch and the tag")
+	require.Contains(t, plan.Summary, "2 refs")
+
+	// A new tag on the source changes the refs plan.
+	require.NoError(t, w.HF.CreateTag(hubkit.Model, src.ID, "v1.1", "main"))
+	stale := withPlan(plan.PlanID, true)
+	stale["refs"] = "all"
+	res := s.call(t, "migrate", stale, nil)
+	require.True(t, res.IsError)
+	require.Contains(t, text(res), "plan changed")
+	require.False(t, w.Exists(dst))
+
+	decode(t, s.call(t, "plan", args, nil), &plan)
+	require.Len(t, plan.Report.Refs, 3)
+	run := withPlan(plan.PlanID, true)
+	run["refs"] = "all"
+	var done MigrateResult
+	decode(t, s.call(t, "migrate", run, nil), &done)
+	require.Equal(t, migrate.StatusSucceeded, done.Report.Status)
+	require.Len(t, done.Report.Refs, 3)
+	for _, r := range done.Report.Refs {
+		// main holds the tags' content already: up to date once they are mirrored
+		require.Contains(t, []string{migrate.StatusSucceeded, migrate.StatusUpToDate}, r.Status, "%s: %s", r.Source.Name, r.Error)
+	}
+
+	bad := planArgs()
+	bad["refs"], bad["revision"] = "all", "main"
+	res = s.call(t, "plan", bad, nil)
+	require.True(t, res.IsError)
+	require.Contains(t, text(res), "exclude each other")
+	s.requireNoSecret(t)
+}

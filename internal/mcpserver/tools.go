@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -38,6 +39,7 @@ type SelectArgs struct {
 type PlanArgs struct {
 	TargetArgs
 	SelectArgs
+	Refs        string `json:"refs,omitempty" jsonschema:"branches and tags to mirror besides the default branch: all, or comma-separated globs such as main,v* (default: the default branch only); excludes revision"`
 	Delete      bool   `json:"delete,omitempty" jsonschema:"delete destination files the source does not have"`
 	Force       bool   `json:"force,omitempty" jsonschema:"copy every file even when the destination already has it"`
 	Parallel    bool   `json:"parallel,omitempty" jsonschema:"split the repo into shards run by parallel workers"`
@@ -146,6 +148,16 @@ func (s *server) addTools(srv *mcp.Server) {
 func (a PlanArgs) options() (migrate.Options, error) {
 	o := migrate.Options{Revision: a.Revision, Include: a.Include, Exclude: a.Exclude, Delete: a.Delete,
 		Force: a.Force, Parallel: a.Parallel, CommitMessage: a.Message, NoReadmeFix: a.NoReadmeFix}
+	if a.Refs != "" {
+		refs, err := migrate.ParseRefs(a.Refs)
+		if err != nil {
+			return o, err
+		}
+		if a.Revision != "" {
+			return o, errors.New("revision and refs exclude each other")
+		}
+		o.Refs = refs
+	}
 	switch a.Visibility {
 	case "":
 	case "private", "public":
@@ -188,13 +200,19 @@ func (s *server) plan(ctx context.Context, _ *mcp.CallToolRequest, a PlanArgs) (
 	if err != nil {
 		return nil, nil, err
 	}
-	p, sum := out.Plan, out.Plan.Summary()
-	res := PlanResult{PlanID: PlanID(p), Report: out.Report, Copy: listed(p.Copy), Delete: listed(p.Delete),
-		Summary: fmt.Sprintf("%s -> %s at %s: %d to copy (%s), %d to skip, %d to delete", sum.Source, sum.Dest,
-			short(sum.SourceCommit), sum.CopyFiles, units.Bytes(sum.CopyBytes), sum.SkipFiles, sum.DeleteFiles),
+	res := PlanResult{PlanID: outcomeID(out), Report: out.Report, Copy: []PlannedFile{},
 		Next: "show this plan to the user and ask; only if they agree, call migrate with the same arguments, plan_id and confirm: true"}
-	if !sum.DestExists {
-		res.Summary += " (the destination will be created)"
+	if p := out.Plan; p != nil {
+		sum := p.Summary()
+		res.Copy, res.Delete = listed(p.Copy), listed(p.Delete)
+		res.Summary = fmt.Sprintf("%s -> %s at %s: %d to copy (%s), %d to skip, %d to delete", sum.Source, sum.Dest,
+			short(sum.SourceCommit), sum.CopyFiles, units.Bytes(sum.CopyBytes), sum.SkipFiles, sum.DeleteFiles)
+		if !sum.DestExists {
+			res.Summary += " (the destination will be created)"
+		}
+	}
+	if n := len(out.RefPlans); n > 0 {
+		res.Summary = strings.TrimSpace(fmt.Sprintf("%d refs (see report.refs); default branch: %s", n, res.Summary))
 	}
 	return nil, res, nil
 }
@@ -232,7 +250,7 @@ func (s *server) migrate(ctx context.Context, req *mcp.CallToolRequest, a Migrat
 	if err != nil {
 		return nil, nil, err
 	}
-	if id := PlanID(out.Plan); id != a.PlanID {
+	if id := outcomeID(out); id != a.PlanID {
 		return nil, nil, fmt.Errorf("%w: the plan changed since %s (the source, the destination or the arguments differ; now %s): call plan again and show the new plan to the user", ErrNotConfirmed, a.PlanID, id)
 	}
 	opts, _ := a.options() // dryRun checked them
@@ -290,6 +308,23 @@ func (s *server) runStatus(ctx context.Context, _ *mcp.CallToolRequest, a Status
 func (s *server) validate(ctx context.Context, _ *mcp.CallToolRequest, a ValidateArgs) (*mcp.CallToolResult, any, error) {
 	checks := s.svc.Validate(ctx, a.Modal)
 	return nil, ValidateResult{OK: !app.ChecksFailed(checks), Checks: checks}, nil
+}
+
+// outcomeID is the plan id of a dry run: of its plan, or of every ref's step and plan.
+func outcomeID(out *app.Outcome) string {
+	if len(out.RefPlans) == 0 {
+		return PlanID(out.Plan)
+	}
+	h := sha256.New()
+	for _, rp := range out.RefPlans {
+		b, _ := json.Marshal(rp.RefStep)
+		h.Write(b)
+		if rp.Plan != nil {
+			h.Write([]byte(PlanID(rp.Plan)))
+		}
+		h.Write([]byte{0})
+	}
+	return "plan-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // PlanID is a digest of everything a plan decided: the repositories, the pinned source commit,

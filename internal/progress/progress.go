@@ -73,6 +73,8 @@ func (p *Progress) Event(e migrate.Event) {
 		}
 	case migrate.EventNotice:
 		p.printf("note: %s", p.redact(e.Message))
+	case migrate.EventWarning:
+		p.printf("warning: %s", p.redact(e.Message))
 	case migrate.EventFileStart:
 		if p.bars != nil && e.Size > 0 {
 			p.fbars[e.Path] = p.bars.AddBar(e.Size, mpb.BarRemoveOnComplete(),

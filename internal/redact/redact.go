@@ -17,13 +17,23 @@ import (
 // Placeholder replaces what is redacted.
 const Placeholder = "[REDACTED]"
 
+// credKeys are the key endings that name a credential.
+const credKeys = `token|api_key|apikey|password|passwd|secret`
+
 var (
 	reAuthHeader = regexp.MustCompile(`(?i)(\bauthorization"?\s*[:=]\s*"?)[^"\r\n,]+`)
 	reBearer     = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/=]{8,}`)
-	reKeyValue   = regexp.MustCompile(`(?i)\b(\w*(?:token|api_key|apikey|password|passwd|secret))("?\s*[:=]\s*"?)[^\s"'&,;]{4,}`)
-	reTokens     = regexp.MustCompile(`\b(?:hf_[A-Za-z0-9]{10,}|ms-[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{12,}|a[ks]-[A-Za-z0-9]{16,})`)
-	reUserinfo   = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s@]+@`)
-	reSigQuery   = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token|auth_key|x-xet-signature)=)[^&\s#"']*`)
+	// Credential-shaped key/value pairs, in the three forms that carry them: JSON ("key": "value"),
+	// assignments and query strings (key=value, key="value") and headers or YAML (key: value).
+	// The key must stand alone (not the tail of a path such as /etc/passwd), and a value after a
+	// colon must look like a credential (a digit in it), so prose like `password: expected ...`
+	// is left alone.
+	reKVJSON   = regexp.MustCompile(`(?i)("\w*(?:` + credKeys + `)"\s*:\s*")[^"]{4,}"`)
+	reKVAssign = regexp.MustCompile(`(?i)(^|[^/.\w"-])([\w-]*(?:` + credKeys + `)\s*=\s*"?)[^\s"'&,;]{4,}`)
+	reKVColon  = regexp.MustCompile(`(?i)(^|[^/.\w"-])([\w-]*(?:` + credKeys + `):\s*"?)([^\s"'&,;]{8,})`)
+	reTokens   = regexp.MustCompile(`\b(?:hf_[A-Za-z0-9]{10,}|ms-[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{12,}|a[ks]-[A-Za-z0-9]{16,})`)
+	reUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s@]+@`)
+	reSigQuery = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|expires|policy|key-pair-id|ossaccesskeyid|security-token|x-oss-signature|x-oss-credential|x-oss-security-token|auth_key|x-xet-signature)=)[^&\s#"']*`)
 )
 
 // Shapes returns s with anything shaped like a credential replaced by Placeholder:
@@ -37,7 +47,15 @@ func Shapes(s string) string {
 	s = reBearer.ReplaceAllString(s, "${1}${2}"+Placeholder)
 	s = reUserinfo.ReplaceAllString(s, "${1}"+Placeholder+"@")
 	s = reSigQuery.ReplaceAllString(s, "${1}"+Placeholder)
-	s = reKeyValue.ReplaceAllString(s, "${1}${2}"+Placeholder)
+	s = reKVJSON.ReplaceAllString(s, "${1}"+Placeholder+`"`)
+	s = reKVAssign.ReplaceAllString(s, "${1}${2}"+Placeholder)
+	s = reKVColon.ReplaceAllStringFunc(s, func(m string) string {
+		sub := reKVColon.FindStringSubmatch(m)
+		if !strings.ContainsAny(sub[3], "0123456789") {
+			return m
+		}
+		return sub[1] + sub[2] + Placeholder
+	})
 	return s
 }
 

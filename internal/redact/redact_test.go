@@ -30,6 +30,12 @@ func TestSetString(t *testing.T) {
 		{"https://hub.example?who=a@b", "https://hub.example?who=a@b"},
 		{"nothing secret here: 404 Not Found", "nothing secret here: 404 Not Found"},
 		{"invalid token provided; tokens: 3; hf_transfer off", "invalid token provided; tokens: 3; hf_transfer off"},
+		// Prose after a credential-looking word is not a credential.
+		{`plan: "../../etc/passwd": expected namespace/name`, `plan: "../../etc/passwd": expected namespace/name`},
+		{"invalid password: expected at least 8 characters", "invalid password: expected at least 8 characters"},
+		{"x-api-token: 7f3e9a1b2c4d now", "x-api-token: [REDACTED] now"},
+		{`token="7f3e9a1b2c" sent`, `token="[REDACTED]" sent`},
+		{"url?access_token=abcd1234&x=1", "url?access_token=[REDACTED]&x=1"},
 	}
 	for _, tt := range tests {
 		require.Equal(t, tt.want, set.String(tt.in))

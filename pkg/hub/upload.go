@@ -16,7 +16,7 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
-// Upload limits of the Hub (protocols/huggingface.md §6).
+// Upload limits of the Hub (huggingface_hub's _commit_api.py and the Hub's storage-limits docs page).
 const (
 	// MaxPreuploadFiles is the most files one preupload request carries (huggingface_hub: 256).
 	MaxPreuploadFiles = 256

@@ -2,7 +2,9 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -44,6 +46,14 @@ func (w *worker) commit(ctx context.Context) error {
 			m = fmt.Sprintf("%s (part %d/%d)", msg, k+1, len(batches))
 		}
 		id, err := w.dst.Commit(ctx, j.Dest, p.DestBranch, m, batch)
+		if err != nil && mayHaveLanded(err) {
+			// A 5xx or a lost answer: the hub may have applied the commit anyway. Look at what
+			// it holds before calling the run failed (a blind retry could commit twice).
+			if landed, ok := w.landed(ctx, batch); ok {
+				w.emit(Event{Type: EventNotice, Message: fmt.Sprintf("commit %d/%d to %s answered %q, but the destination holds it; going on", k+1, len(batches), j.Dest, err)})
+				id, err = landed, nil
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("commit %d/%d to %s: %w", k+1, len(batches), j.Dest, err)
 		}
@@ -88,30 +98,104 @@ func (w *worker) missingBlobs(ctx context.Context) error {
 	return nil
 }
 
-// layout is the commit's operations, from sizes alone: LFS pointers, then regular files inline,
-// then deletes. Each batch's regular files are read just before its commit and dropped after it
-// (fillInline), so memory holds one commit's content at most, whatever the number of small files.
+// layout is the commit's operations, from sizes alone, in the order that keeps the destination
+// usable if a run stops between two of several commits: LFS pointers first, then the other
+// regular files, then the files that describe the rest (the README with its card, configs and
+// weight indexes), deletions last. A partial destination thus never has a card or an index
+// pointing at weights it does not hold yet, nor lost files the source still has. Each batch's
+// regular files are read just before its commit and dropped after it (fillInline), so memory
+// holds one commit's content at most, whatever the number of small files.
 func (w *worker) layout() []hubkit.CommitOp {
 	p := w.plan
-	var ops []hubkit.CommitOp
+	var ops, describers []hubkit.CommitOp
 	for _, f := range p.Copy {
 		if isBlob(f) {
 			ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddLFS, Path: f.Path, SHA256: f.SHA256, Size: f.Size})
 		}
 	}
 	for _, f := range p.Copy {
-		if !isBlob(f) {
-			size := f.Size
-			if c, ok := p.content[f.Path]; ok {
-				size = c.size // the README fix may change the size; the plan read it already
-			}
-			ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: f.Path, Size: size})
+		if isBlob(f) {
+			continue
+		}
+		size := f.Size
+		if c, ok := p.content[f.Path]; ok {
+			size = c.size // the README fix may change the size; the plan read it already
+		}
+		op := hubkit.CommitOp{Kind: hubkit.OpAddFile, Path: f.Path, Size: size}
+		if describes(f.Path) {
+			describers = append(describers, op)
+		} else {
+			ops = append(ops, op)
 		}
 	}
+	ops = append(ops, describers...)
 	for _, f := range p.Delete {
 		ops = append(ops, hubkit.CommitOp{Kind: hubkit.OpDelete, Path: f.Path})
 	}
 	return ops
+}
+
+// describes reports whether a top-level file describes the others: the model card, configs
+// that name the weights, weight indexes.
+func describes(p string) bool {
+	if strings.Contains(p, "/") {
+		return false
+	}
+	lp := strings.ToLower(p)
+	switch lp {
+	case "readme.md", "config.json", "configuration.json", "generation_config.json", "model_index.json", "dataset_infos.json":
+		return true
+	}
+	return strings.HasSuffix(lp, ".index.json")
+}
+
+// mayHaveLanded reports whether a failed commit may still have been applied: a server error or
+// a failure without an answer (connection cut, timeout). A refusal (auth, invalid, conflict,
+// rate limit) did not apply.
+func mayHaveLanded(err error) bool {
+	for _, refused := range []error{hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden,
+		hubkit.ErrGated, hubkit.ErrStorageLocked, hubkit.ErrRateLimited, hubkit.ErrConflict, hubkit.ErrInvalid,
+		context.Canceled} {
+		if errors.Is(err, refused) {
+			return false
+		}
+	}
+	return true
+}
+
+// landed reports whether the destination's branch already holds every operation of batch, and
+// its head commit if so.
+func (w *worker) landed(ctx context.Context, batch []hubkit.CommitOp) (string, bool) {
+	p, j := w.plan, w.job
+	head, err := w.dst.Resolve(ctx, j.Dest, p.DestBranch)
+	if err != nil {
+		return "", false
+	}
+	files, err := w.dst.List(ctx, j.Dest, head)
+	if err != nil {
+		return "", false
+	}
+	have := make(map[string]File, len(files))
+	for _, f := range files {
+		have[f.Path] = f
+	}
+	for _, op := range batch {
+		f, ok := have[op.Path]
+		switch op.Kind {
+		case hubkit.OpDelete:
+			ok = !ok
+		case hubkit.OpAddLFS:
+			ok = ok && strings.EqualFold(f.SHA256, op.SHA256)
+		default:
+			c := p.content[op.Path]
+			ok = ok && ((f.SHA256 != "" && strings.EqualFold(f.SHA256, c.sha256)) ||
+				(f.GitOID != "" && strings.EqualFold(f.GitOID, c.gitOID)))
+		}
+		if !ok {
+			return "", false
+		}
+	}
+	return head, true
 }
 
 // fillInline fills one commit batch's regular files: their bytes (kept by the plan, or read from

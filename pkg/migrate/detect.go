@@ -56,7 +56,7 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 			// The answer is already decided (the first type found wins); a failing extra probe
 			// only costs the notice.
 		default:
-			return Detection{}, fmt.Errorf("detecting the type of %s:%s (as %s): %w", hub, id, t, err)
+			return Detection{}, fmt.Errorf("detecting the type of %s:%s (as %s): %w", string(hub), id, t, err)
 		}
 	}
 	if len(d.Found) == 0 {
@@ -65,7 +65,7 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 			names[i] = string(t)
 		}
 		return Detection{}, fmt.Errorf("%s:%s not found as %s on %s (check the name, and that the token can see it): %w",
-			hub, id, joinWords(names, "or"), hub, hubkit.ErrNotFound)
+			string(hub), id, joinWords(names, "or"), hub, hubkit.ErrNotFound)
 	}
 	d.Type = d.Found[0]
 	if len(d.Found) > 1 {
@@ -74,7 +74,7 @@ func Detect(ctx context.Context, h Hub, hub HubName, id string) (Detection, erro
 			others = append(others, string(t))
 		}
 		d.Notice = fmt.Sprintf("%s:%s exists as a %s and as a %s on %s; using the %s (pass --repo-type to choose)",
-			hub, id, d.Type, joinWords(others, "and"), hub, d.Type)
+			string(hub), id, d.Type, joinWords(others, "and"), hub, d.Type)
 	}
 	return d, nil
 }

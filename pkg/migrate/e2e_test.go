@@ -342,7 +342,7 @@ func TestE2EReadmeLicenseFixMSToHF(t *testing.T) {
 	rep, err := w.migrate(t, from, to, migrate.Options{})
 	require.NoError(t, err, "%+v", rep)
 	got := string(w.Read(t, to, "README.md"))
-	require.True(t, strings.HasPrefix(got, "---\nlicense: other\n"), got)
+	require.True(t, strings.HasPrefix(got, "---\nlicense: apache-2.0\n"), got)
 	require.Contains(t, got, "tasks:\n- text-generation\n---\n")
 	require.True(t, strings.HasSuffix(got, "\n---\n"+body), "the body must be byte-identical")
 	require.Equal(t, readme[strings.Index(readme, "\n---\n"):], got[strings.Index(got, "\n---\n"):])

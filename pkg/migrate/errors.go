@@ -13,4 +13,9 @@ var (
 	ErrInvalidRef = errors.New("invalid repository reference")
 	// ErrUnsupported: the migration is not possible (for example a hubkit.Space to ModelScope).
 	ErrUnsupported = errors.New("unsupported migration")
+	// ErrPartial: a migration that needed several commits stopped between two of them; the
+	// destination holds the files of the commits that landed, and a re-run finishes it.
+	ErrPartial = errors.New("partial")
+	// ErrTooLarge: a file is larger than the destination accepts.
+	ErrTooLarge = errors.New("file too large for the destination")
 )

@@ -10,6 +10,7 @@ type EventType string
 const (
 	EventPlan      EventType = "plan"       // Plan is set
 	EventNotice    EventType = "notice"     // Message is set (e.g. "switched to git fallback")
+	EventWarning   EventType = "warning"    // Message is set: the destination did not do what was asked
 	EventFileStart EventType = "file_start" // Path, Size
 	EventProgress  EventType = "progress"   // Path, Bytes (bytes of Path done so far)
 	EventFileDone  EventType = "file_done"  // Path, Size, Action (and Error when failed)

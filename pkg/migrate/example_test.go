@@ -42,9 +42,9 @@ func Example() {
 	rep, _ = m.Run(context.Background())
 	fmt.Println(rep.Status, rep.FilesSkipped, "files skipped")
 	// Output:
-	// succeeded 3 files, 2097200 bytes; verified: true
+	// succeeded 3 files, 2097205 bytes; verified: true
 	// ---
-	// license: other
+	// license: apache-2.0
 	// ---
 	// # Tiny
 	// up_to_date 3 files skipped

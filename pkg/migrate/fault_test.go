@@ -36,7 +36,7 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
-// The fault matrix (issue 9): whole migrations between the two fake hubs, through the real
+// The fault matrix: whole migrations between the two fake hubs, through the real
 // clients, adapters and engine, while the fakes inject faults alone and together. For every run:
 // it completes and verifies, or it fails with a clear error and commits nothing; in no case does
 // the destination's branch head move to content that differs from the source; and a re-run after

@@ -42,6 +42,12 @@ type Options struct {
 	CommitMessage string `json:"commit_message,omitempty"`
 	// NoReadmeFix disables the README license rewrite on the way to Hugging Face.
 	NoReadmeFix bool `json:"no_readme_fix,omitempty"`
+	// Refs selects the source branches and tags to mirror besides the default branch (see
+	// ParseRefs and RunRefs); empty: the default branch only.
+	Refs []string `json:"refs,omitempty"`
+	// DestBranch is the destination branch written to ("" = its default branch). The refs loop
+	// sets it per ref; a worker reads it from the job.
+	DestBranch string `json:"dest_branch,omitempty"`
 }
 
 // Endpoints are the hub base URLs a worker talks to ("" = the hub's default).

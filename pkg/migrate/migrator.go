@@ -120,9 +120,12 @@ func (m *Migrator) Plan(ctx context.Context) (*Plan, error) {
 }
 
 // Run migrates: plan, check and create the destination, upload the blobs (shard jobs on the
-// executor), commit and verify. The error is non-nil (and the report's status "failed") on any
+// executor), commit and verify. With Options.Refs it is RunRefs. The error is non-nil (and the report's status "failed") on any
 // failure, verification mismatches included (matching ErrVerify).
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
+	if len(m.cfg.opts.Refs) > 0 {
+		return m.RunRefs(ctx) // every selected ref, each through this path
+	}
 	rep := &Report{Source: m.from, Dest: m.to, SourceURL: m.src.WebURL(m.from), DestURL: m.dst.WebURL(m.to),
 		RunID: m.cfg.runID, Started: time.Now().UTC()}
 	col := &collector{rep: rep}
@@ -138,6 +141,13 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 		rep.Finished = time.Now().UTC()
 		if err != nil {
 			rep.Status = StatusFailed
+			if n := col.committedOps(); n > 0 && n < rep.FilesToCommit && status == StatusFailed {
+				// Some commits landed: the destination is usable (layout orders the commits so)
+				// and a re-run moves only the rest.
+				rep.Status = StatusPartial
+				rep.FilesCommitted = n
+				err = fmt.Errorf("%w: %d of %d files committed to %s (re-run to finish): %w", ErrPartial, n, rep.FilesToCommit, m.to, err)
+			}
 			rep.Error = err.Error()
 			emit(Event{Type: EventError, Error: err.Error()})
 		}
@@ -152,6 +162,7 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.SourceCommit = plan.SourceCommit
 	rep.Plan = plan.Summary()
+	rep.FilesToCommit = len(plan.Copy) + len(plan.Delete)
 	emit(Event{Type: EventPlan, Plan: rep.Plan})
 	for _, n := range plan.Notices {
 		emit(Event{Type: EventNotice, Message: n})
@@ -162,7 +173,7 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	if m.cfg.dryRun {
 		return finish(StatusPlanned, nil)
 	}
-	if err := m.prepareDest(ctx, plan); err != nil {
+	if err := m.prepareDest(ctx, plan, emit); err != nil {
 		return finish(StatusFailed, err)
 	}
 	if plan.Empty() {
@@ -182,6 +193,7 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	if !col.verified() {
 		return finish(StatusFailed, fmt.Errorf("%w: the commit step reported no verification", ErrVerify))
 	}
+	rep.FilesCommitted = col.committedOps()
 	return finish(StatusSucceeded, nil)
 }
 
@@ -221,37 +233,80 @@ func (m *Migrator) runJobs(ctx context.Context, jobs []Job, emit func(Event)) er
 // PrepareDest checks and, when it does not exist, creates the destination of plan, as Run does
 // before any byte moves: what a caller that launches the plan's jobs itself (a detached run)
 // must do first, since workers only write to an existing repository.
+// Its warnings (a visibility the hub did not apply) go to the WithEvents sink.
 func (m *Migrator) PrepareDest(ctx context.Context, plan *Plan) error {
-	return m.prepareDest(ctx, plan)
+	return m.prepareDest(ctx, plan, func(ev Event) {
+		if m.cfg.events != nil {
+			m.cfg.events(ev)
+		}
+	})
 }
 
 // prepareDest checks the destination before any byte moves: write access to the namespace, then
-// creation (visibility: WithPrivate, else the source's) or, when asked, a visibility change.
-func (m *Migrator) prepareDest(ctx context.Context, plan *Plan) error {
+// creation (visibility: WithPrivate, else the source's) or, when asked, a visibility change. It
+// reads the visibility back and warns when the hub did not apply it.
+func (m *Migrator) prepareDest(ctx context.Context, plan *Plan, emit func(Event)) error {
 	hub := m.to.Hub.String()
 	if err := m.dst.CheckWrite(ctx, m.to); err != nil {
-		return fmt.Errorf("destination %s on %s: cannot write to namespace %q (check the token's write permission and that the namespace exists): %w",
-			m.to.ID, hub, strings.SplitN(m.to.ID, "/", 2)[0], err)
-	}
-	if !plan.DestExists {
-		err := m.dst.Create(ctx, m.to, plan.DestPrivate)
-		if err != nil && !errors.Is(err, hubkit.ErrConflict) {
-			return fmt.Errorf("destination %s on %s: create: %w", m.to.ID, hub, err)
+		if refusedAccess(err) {
+			return fmt.Errorf("destination %s: cannot write to namespace %q on %s (check the token's write permission and that the namespace exists): %w",
+				m.to, strings.SplitN(m.to.ID, "/", 2)[0], hub, err)
 		}
-		return nil
+		return fmt.Errorf("destination %s: could not check write access (%s answered an error; try again later): %w", m.to, hub, err)
 	}
-	if p := m.cfg.opts.Private; p != nil {
+	want := plan.DestPrivate
+	if !plan.DestExists {
+		if err := m.create(ctx, want); err != nil {
+			return err
+		}
+	} else if p := m.cfg.opts.Private; p != nil {
+		want = *p
 		info, err := m.dst.Info(ctx, m.to)
 		if err != nil {
-			return fmt.Errorf("destination %s on %s: %w", m.to.ID, hub, err)
+			return fmt.Errorf("destination %s: %w", m.to, err)
 		}
-		if info.Private != *p {
-			if err := m.dst.SetPrivate(ctx, m.to, *p); err != nil {
-				return fmt.Errorf("destination %s on %s: set visibility: %w", m.to.ID, hub, err)
-			}
+		if info.Private == want {
+			return nil
 		}
+		if err := m.dst.SetPrivate(ctx, m.to, want); err != nil {
+			return fmt.Errorf("destination %s: set visibility: %w", m.to, err)
+		}
+	} else {
+		return nil
+	}
+	info, err := m.dst.Info(ctx, m.to)
+	if err == nil && info.Private != want {
+		emit(Event{Type: EventWarning, Message: fmt.Sprintf("%s was asked to be %s but %s reports it %s; change it on the hub's settings page",
+			m.to, visibilityWord(want), hub, visibilityWord(info.Private))})
 	}
 	return nil
+}
+
+// create creates the destination. A create that fails with a server error or no answer may still
+// have happened: the hub is asked whether the repo exists before the run gives up.
+func (m *Migrator) create(ctx context.Context, private bool) error {
+	err := m.dst.Create(ctx, m.to, private)
+	if err == nil || errors.Is(err, hubkit.ErrConflict) {
+		return nil
+	}
+	if mayHaveLanded(err) {
+		if _, ierr := m.dst.Info(ctx, m.to); ierr == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("destination %s: create on %s: %w", m.to, m.to.Hub, err)
+}
+
+// refusedAccess reports whether err is the hub refusing the caller (not an outage).
+func refusedAccess(err error) bool {
+	return errors.Is(err, hubkit.ErrUnauthorized) || errors.Is(err, hubkit.ErrForbidden) || errors.Is(err, hubkit.ErrNotFound)
+}
+
+func visibilityWord(private bool) string {
+	if private {
+		return "private"
+	}
+	return "public"
 }
 
 // collector aggregates events into a Report.
@@ -259,6 +314,7 @@ type collector struct {
 	mu     sync.Mutex
 	rep    *Report
 	verify bool
+	ops    int // operations committed
 }
 
 func (c *collector) handle(ev Event) {
@@ -283,12 +339,22 @@ func (c *collector) handle(ev Event) {
 		}
 	case EventCommit:
 		r.DestCommit = ev.Commit
+		c.ops += int(ev.Size)
 	case EventVerify:
 		r.Verification = ev.Verify
 		c.verify = true
 	case EventNotice:
 		r.Notices = append(r.Notices, ev.Message)
+	case EventWarning:
+		r.Warnings = append(r.Warnings, ev.Message)
 	}
+}
+
+// committedOps is how many operations the commits seen so far carried.
+func (c *collector) committedOps() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ops
 }
 
 func (c *collector) verified() bool {

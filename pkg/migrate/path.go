@@ -64,26 +64,30 @@ var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // (including paths differing only in case), impossible sizes, malformed hashes, and LFS files
 // without a SHA-256. It normalises hashes to lower case in place.
 func CheckListing(hub HubName, repo Repo, files []File) error {
+	// The listing came from the hub's server: say so, so the user does not hunt for a local path.
+	malformed := func(format string, args ...any) error {
+		return fmt.Errorf("%s sent a malformed listing of %s: "+format, append([]any{hub, repo}, args...)...)
+	}
 	seen := make(map[string]string, len(files))
 	for i := range files {
 		f := &files[i]
 		if err := ValidatePath(f.Path); err != nil {
-			return fmt.Errorf("%s listing of %s: %w", hub, repo, err)
+			return malformed("entry %d: %w", i+1, err)
 		}
 		if f.Size < 0 || f.Size > MaxFileSize {
-			return fmt.Errorf("%s listing of %s: %w: %q claims %d bytes", hub, repo, ErrUnsafePath, f.Path, f.Size)
+			return malformed("%w: %q claims %d bytes", ErrUnsafePath, f.Path, f.Size)
 		}
 		f.SHA256 = strings.ToLower(f.SHA256)
 		f.GitOID = strings.ToLower(f.GitOID)
 		if f.SHA256 != "" && !hexSHA256.MatchString(f.SHA256) {
-			return fmt.Errorf("%s listing of %s: %w: %q has a malformed sha256 %q", hub, repo, hubkit.ErrInvalid, f.Path, f.SHA256)
+			return malformed("%w: %q has a malformed sha256 %q", hubkit.ErrInvalid, f.Path, f.SHA256)
 		}
 		if f.LFS && f.SHA256 == "" {
-			return fmt.Errorf("%s listing of %s: %w: LFS file %q has no sha256", hub, repo, hubkit.ErrInvalid, f.Path)
+			return malformed("%w: LFS file %q has no sha256", hubkit.ErrInvalid, f.Path)
 		}
 		key := strings.ToLower(f.Path)
 		if prev, dup := seen[key]; dup {
-			return fmt.Errorf("%s listing of %s: %w: %q and %q collide (duplicate or differ only in case)", hub, repo, ErrUnsafePath, prev, f.Path)
+			return malformed("%w: %q and %q collide (duplicate or differ only in case)", ErrUnsafePath, prev, f.Path)
 		}
 		seen[key] = f.Path
 	}

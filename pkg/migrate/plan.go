@@ -241,6 +241,9 @@ func listDest(ctx context.Context, in planInput, p *Plan) (map[string]File, erro
 	if in.destInfo.DefaultBranch != "" {
 		p.DestBranch = in.destInfo.DefaultBranch
 	}
+	if in.opts.DestBranch != "" {
+		p.DestBranch = in.opts.DestBranch
+	}
 	files, err := in.dst.List(ctx, in.to, p.DestBranch)
 	if err != nil && !errors.Is(err, hubkit.ErrNotFound) {
 		return nil, fmt.Errorf("list destination %s@%s: %w", in.to, p.DestBranch, err)

@@ -36,8 +36,66 @@ var hfLicenses = func() map[string]bool {
 	return m
 }()
 
-// hfLicense maps a license value to one the Hub accepts: itself when valid, its lower case when
-// only the case is wrong, "other" otherwise.
+// licenseNames maps licence display names (as ModelScope's cards, its create API and other
+// hubs write them) to Hub ids, after normaliseLicense. Names that normalise to an id already
+// ("Apache License 2.0" -> "apache-2.0", "MIT License" -> "mit", "CC BY-NC 4.0" ->
+// "cc-by-nc-4.0") need no entry.
+var licenseNames = map[string]string{
+	"apache":                                 "apache-2.0",
+	"apache-2":                               "apache-2.0",
+	"gnu-general-public-3.0":                 "gpl-3.0",
+	"gnu-general-public-2.0":                 "gpl-2.0",
+	"gnu-lesser-general-public-2.1":          "lgpl-2.1",
+	"gnu-lesser-general-public-3.0":          "lgpl-3.0",
+	"gnu-affero-general-public-3.0":          "agpl-3.0",
+	"gplv3":                                  "gpl-3.0",
+	"gplv2":                                  "gpl-2.0",
+	"mozilla-public-2.0":                     "mpl-2.0",
+	"bsd-3":                                  "bsd-3-clause",
+	"bsd-2":                                  "bsd-2-clause",
+	"creative-commons-attribution-4.0":       "cc-by-4.0",
+	"creative-commons-zero-1.0-universal":    "cc0-1.0",
+	"cc0":                                    "cc0-1.0",
+	"openrail-m":                             "openrail",
+	"llama-2-community":                      "llama2",
+	"llama-3-community":                      "llama3",
+	"llama-3.1-community":                    "llama3.1",
+	"llama-3.2-community":                    "llama3.2",
+	"llama-3.3-community":                    "llama3.3",
+	"gemma-terms-of-use":                     "gemma",
+	"eclipse-public-2.0":                     "epl-2.0",
+	"boost-software-1.0":                     "bsl-1.0",
+	"the-unlicense":                          "unlicense",
+	"creative-commons-attribution-sa-4.0":    "cc-by-sa-4.0",
+	"creative-commons-attribution-nc-4.0":    "cc-by-nc-4.0",
+	"academic-free-3.0":                      "afl-3.0",
+	"open-software-3.0":                      "osl-3.0",
+	"sil-open-font-1.1":                      "ofl-1.1",
+	"do-what-the-f*ck-you-want-to-public":    "wtfpl",
+	"creative-commons-attribution-nc-sa-4.0": "cc-by-nc-sa-4.0",
+}
+
+// normaliseLicense folds a display name towards a Hub id: lower case, the words "license",
+// "licence" and "version" dropped, a "v" before a version number dropped, runs of spaces,
+// underscores and dashes made one dash.
+func normaliseLicense(v string) string {
+	words := strings.FieldsFunc(strings.ToLower(v), func(r rune) bool { return r == ' ' || r == '_' || r == '-' || r == ',' })
+	kept := words[:0]
+	for _, w := range words {
+		switch w {
+		case "license", "licence", "version", "the-license":
+			continue
+		}
+		if len(w) > 1 && w[0] == 'v' && w[1] >= '0' && w[1] <= '9' {
+			w = w[1:]
+		}
+		kept = append(kept, w)
+	}
+	return strings.Join(kept, "-")
+}
+
+// hfLicense maps a license value to one the Hub accepts: itself when valid, its Hub id when the
+// value is a known display name or differs only in case or spelling, "other" otherwise.
 func hfLicense(v string) string {
 	if hfLicenses[v] {
 		return v
@@ -45,11 +103,19 @@ func hfLicense(v string) string {
 	if l := strings.ToLower(strings.TrimSpace(v)); hfLicenses[l] {
 		return l
 	}
+	n := normaliseLicense(v)
+	if hfLicenses[n] {
+		return n
+	}
+	if id, ok := licenseNames[n]; ok {
+		return id
+	}
 	return "other"
 }
 
 // FixReadmeLicense rewrites the license of a README's YAML front matter into one the Hugging
-// Face Hub accepts (wrong case → lower case; unknown → "other"; each item of a list alike). Only
+// Face Hub accepts (a display name such as "Apache License 2.0" → its id "apache-2.0"; wrong
+// case → lower case; unknown → "other"; each item of a list alike). Only
 // the license values change: the rest of the front matter and the body stay byte-identical
 // (line endings included). A README without front matter or without a license is returned
 // unchanged. The error reports front matter that is not valid YAML.

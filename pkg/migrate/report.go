@@ -9,6 +9,9 @@ const (
 	StatusPlanned   = "planned"    // dry run
 	StatusDetached  = "detached"   // workers started, run continues remotely
 	StatusFailed    = "failed"
+	// StatusPartial: some of several commits landed, then the run failed (ErrPartial); the
+	// report's FilesCommitted and FilesToCommit say how far it got. A re-run finishes it.
+	StatusPartial = "partial"
 )
 
 // Report is the outcome of one repository's migration; it is also the JSON report (--report).
@@ -32,7 +35,17 @@ type Report struct {
 	Files        []FileResult  `json:"files,omitempty"`
 	Verification *Verification `json:"verification,omitempty"`
 	Notices      []string      `json:"notices,omitempty"`
-	Error        string        `json:"error,omitempty"`
+	// Warnings are things the user asked for that the destination did not do (a visibility a
+	// hub ignored, ...): the run still succeeded.
+	Warnings []string `json:"warnings,omitempty"`
+	// FilesCommitted of FilesToCommit operations (files written or deleted) are on the
+	// destination's branch; they differ only when the run is partial.
+	FilesCommitted int    `json:"files_committed,omitempty"`
+	FilesToCommit  int    `json:"files_to_commit,omitempty"`
+	Error          string `json:"error,omitempty"`
+	// Refs is every ref of a refs run (RunRefs), the default branch first; the fields above
+	// are the default branch's.
+	Refs []RefResult `json:"refs,omitempty"`
 }
 
 // Duration is how long the run took.

@@ -31,6 +31,14 @@ func TestValidatePath(t *testing.T) {
 	}
 }
 
+func TestCheckListingNamesTheServer(t *testing.T) {
+	repo := Repo{Hub: ModelScope, Type: hubkit.Model, ID: "a/b"}
+	err := CheckListing(ModelScope, repo, []File{{Path: "ok.txt"}, {Path: ""}})
+	require.ErrorIs(t, err, ErrUnsafePath)
+	require.Contains(t, err.Error(), "ModelScope sent a malformed listing of ms:a/b: entry 2:")
+	require.Contains(t, err.Error(), "empty path")
+}
+
 func TestShardPlan(t *testing.T) {
 	files := func(sizes ...int64) []File {
 		var out []File
@@ -93,6 +101,19 @@ func TestShardPlan(t *testing.T) {
 	}
 }
 
+func TestHFLicense(t *testing.T) {
+	for in, want := range map[string]string{
+		"Apache License 2.0": "apache-2.0", "Apache-2.0": "apache-2.0", "apache-2.0": "apache-2.0",
+		"Apache License, Version 2.0": "apache-2.0", "MIT": "mit", "MIT License": "mit",
+		"GPL-3.0": "gpl-3.0", "GPLv3": "gpl-3.0", "GNU General Public License v3.0": "gpl-3.0",
+		"LGPL-2.1": "lgpl-2.1", "BSD 3-Clause": "bsd-3-clause", "CC BY-NC 4.0": "cc-by-nc-4.0",
+		"CC-BY-NC-SA-4.0": "cc-by-nc-sa-4.0", "cc0": "cc0-1.0", "Llama 2 Community License": "llama2",
+		"OpenRAIL": "openrail", "Other": "other", "Acme": "other", "": "other",
+	} {
+		require.Equal(t, want, hfLicense(in), in)
+	}
+}
+
 func TestFixReadmeLicense(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
@@ -100,7 +121,8 @@ func TestFixReadmeLicense(t *testing.T) {
 		err            bool
 	}{
 		{"wrong case", "---\nlicense: Apache-2.0\n---\nbody\n", "---\nlicense: apache-2.0\n---\nbody\n", true, false},
-		{"unknown", "---\nlicense: Apache License 2.0\nfoo: 1\n---\n", "---\nlicense: other\nfoo: 1\n---\n", true, false},
+		{"display name", "---\nlicense: Apache License 2.0\nfoo: 1\n---\n", "---\nlicense: apache-2.0\nfoo: 1\n---\n", true, false},
+		{"unknown", "---\nlicense: Acme Research Licence\n---\n", "---\nlicense: other\n---\n", true, false},
 		{"valid untouched", "---\nlicense: mit\n---\nx", "---\nlicense: mit\n---\nx", false, false},
 		{"no front matter", "# Title\nlicense: MIT\n", "# Title\nlicense: MIT\n", false, false},
 		{"no license", "---\ntags: [a]\n---\n", "---\ntags: [a]\n---\n", false, false},

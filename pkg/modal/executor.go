@@ -187,7 +187,7 @@ func WithApp(name string) Option {
 	}
 }
 
-// WithBackend replaces the Modal backend (tests, local-sandbox debugging).
+// WithBackend replaces the Modal backend (tests use LocalBackend or the modaltest fake).
 func WithBackend(b Backend) Option { return func(e *Executor) { e.backend = b } }
 
 // WithLogger sets the logger (default: discard).

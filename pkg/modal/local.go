@@ -15,7 +15,7 @@ import (
 )
 
 // LocalBackend runs each "sandbox" as a local subprocess. It serves unit tests and
-// `--executor local-sandbox` debugging: the same orchestration, names, tags, exit codes and
+// local debugging: the same orchestration, names, tags, exit codes and
 // event streams as on Modal, without Modal. Its sandboxes live only as long as this process
 // (a detached local run cannot be found again from another process).
 type LocalBackend struct {

@@ -47,6 +47,9 @@ func (c *Client) Login(ctx context.Context) (*Login, error) {
 		method: http.MethodPost, path: "/api/v1/login",
 		body: map[string]string{"AccessToken": c.token},
 		out:  &data, resp: &resp,
+		// A login has no side effect: a 5xx or a cut answer is sent again like a GET
+		// (modelscope_hub retries it the same way).
+		idempot: true,
 	})
 	if err != nil {
 		var e *Error

@@ -30,7 +30,7 @@ const (
 	// DefaultRevision is ModelScope's default branch.
 	DefaultRevision = "master"
 	// ListingCut is how many entries the model file listing returns at most; a longer listing is
-	// cut silently (protocols/modelscope.md §8.1), so the client walks sub-folders.
+	// cut silently (modelscope_hub's REPO_FILES_TRUNCATION_LIMIT), so the client walks sub-folders.
 	ListingCut = 3000
 	// MaxCommitActions is the most actions one commit may carry (the hub answers 422 above).
 	MaxCommitActions = 2000
@@ -94,6 +94,9 @@ type Client struct {
 	cookies    []*http.Cookie // session cookies from Login
 	spacing    time.Duration  // learned gap between commits after a frequency rejection
 	lastCommit time.Time
+	// now and sleep are the clock of the commit retries (tests replace them).
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // Option configures a Client.
@@ -141,9 +144,10 @@ func WithUserAgent(ua string) Option { return func(s *settings) { s.userAgent = 
 func WithListingCut(n int) Option { return func(s *settings) { s.listingCut = n } }
 
 // WithCommitRetry sets how Commit retries a commit the hub refused as too frequent or
-// as a transient ref conflict: at most attempts tries per commit, exponential backoff from
-// initial (a longer Retry-After wins), and at most maxWait in total per commit (defaults 6
-// attempts, 2s, 5m).
+// as a transient ref conflict: at most attempts tries per commit (0: no limit but the time),
+// exponential backoff with jitter from initial (a longer Retry-After wins), and at most maxWait
+// of waiting per commit. The defaults follow the official SDK (modelscope_hub's constants.py:
+// up to 300 s per commit): no attempt limit, 2s, 5m.
 func WithCommitRetry(attempts int, initial, maxWait time.Duration) Option {
 	return func(s *settings) { s.commitAttempts, s.commitBackoff, s.commitMaxWait = attempts, initial, maxWait }
 }
@@ -158,10 +162,9 @@ func WithResumeOptions(opts ...httpx.ResumeOption) Option {
 // reported by every call (and by Endpoint returning "").
 func NewClient(opts ...Option) *Client {
 	s := settings{
-		listingCut:     ListingCut,
-		commitAttempts: 6,
-		commitBackoff:  2 * time.Second,
-		commitMaxWait:  5 * time.Minute,
+		listingCut:    ListingCut,
+		commitBackoff: 2 * time.Second,
+		commitMaxWait: 5 * time.Minute,
 	}
 	for _, o := range opts {
 		o(&s)
@@ -171,10 +174,12 @@ func NewClient(opts ...Option) *Client {
 		ua:             s.userAgent,
 		listingCut:     s.listingCut,
 		listWorkers:    8,
-		commitAttempts: max(1, s.commitAttempts),
+		commitAttempts: max(0, s.commitAttempts),
 		commitBackoff:  s.commitBackoff,
 		commitMaxWait:  s.commitMaxWait,
 		resumeOpts:     s.resume,
+		now:            time.Now,
+		sleep:          sleepCtx,
 	}
 	if c.ua == "" {
 		c.ua = version.UserAgent() + " msclient"

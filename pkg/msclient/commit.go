@@ -110,7 +110,7 @@ func (c *Client) commit(ctx context.Context, repo hubkit.Repo, branch, message s
 	err := c.do(ctx, call{method: http.MethodPost, path: reposPath(repo, "/commit/"+url.PathEscape(branch)),
 		body: body, out: &data, refine: commitKind})
 	c.mu.Lock()
-	c.lastCommit = time.Now()
+	c.lastCommit = c.now()
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (c *Client) commit(ctx context.Context, repo hubkit.Repo, branch, message s
 // commitKind refines commit failures: a policy rejection or a 429 is ErrCommitTooFrequent.
 func commitKind(e *Error) error {
 	msg := strings.ToLower(e.Message)
-	if e.HTTPStatus == http.StatusTooManyRequests || e.CodeName == "RateLimitExceed" ||
+	if e.HTTPStatus == http.StatusTooManyRequests || e.CodeName == "RateLimitExceed" || e.CodeName == "E1021" ||
 		strings.Contains(msg, "rejected by repository policy") || strings.Contains(msg, "too frequent") {
 		return ErrCommitTooFrequent
 	}
@@ -152,7 +152,7 @@ func (c *Client) commitRetrying(ctx context.Context, repo hubkit.Repo, branch, m
 	var waited, last time.Duration // total wait, and the last one
 	for attempt := 1; ; attempt++ {
 		c.mu.Lock()
-		gap := c.spacing - time.Since(c.lastCommit)
+		gap := c.spacing - c.now().Sub(c.lastCommit)
 		c.mu.Unlock()
 		if gap > 0 && !c.sleep(ctx, gap) {
 			return nil, ctx.Err()
@@ -166,17 +166,18 @@ func (c *Client) commitRetrying(ctx context.Context, repo hubkit.Repo, branch, m
 			}
 			return info, nil
 		}
-		if !transientCommit(err) || attempt >= c.commitAttempts {
+		if !transientCommit(err) || (c.commitAttempts > 0 && attempt >= c.commitAttempts) || waited >= c.commitMaxWait {
 			return nil, err
 		}
 		wait := bo.NextBackOff()
 		var e *Error
 		if errors.As(err, &e) && e.RetryAfter > wait {
 			wait = e.RetryAfter
+			if waited+wait > c.commitMaxWait {
+				return nil, err // the hub asks for more than the budget: do not wait in vain
+			}
 		}
-		if waited+wait > c.commitMaxWait {
-			return nil, err
-		}
+		wait = min(wait, c.commitMaxWait-waited) // the last try comes at the budget's end
 		if !c.sleep(ctx, wait) {
 			return nil, err
 		}
@@ -185,8 +186,8 @@ func (c *Client) commitRetrying(ctx context.Context, repo hubkit.Repo, branch, m
 	}
 }
 
-// sleep waits d or until ctx is done; it reports whether the full wait elapsed.
-func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
+// sleepCtx waits d or until ctx is done; it reports whether the full wait elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

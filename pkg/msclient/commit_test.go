@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,12 +58,14 @@ func TestCommit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "migrate", hist[0].Message)
 
-		// To another branch.
-		info, err = c.Commit(ctx, repo, "dev", "on dev", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		// Another branch takes no commits (ModelScope writes master only).
+		before, err := s.Head(mk, "alice/c", "dev")
 		require.NoError(t, err)
+		_, err = c.Commit(ctx, repo, "dev", "on dev", []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: "dev.txt", Content: []byte("d")}})
+		require.ErrorIs(t, err, hubkit.ErrInvalid)
 		dev, err := s.Head(mk, "alice/c", "dev")
 		require.NoError(t, err)
-		require.Equal(t, dev, info.OID)
+		require.Equal(t, before, dev)
 	}
 
 	tests := []struct {
@@ -154,6 +157,70 @@ func TestCommitFrequency(t *testing.T) {
 	files, err := s.Files(hubkit.Model, "alice/c", "")
 	require.NoError(t, err)
 	require.Len(t, files, 20)
+}
+
+// fakeClock is a clock that moves only when the client sleeps.
+type fakeClock struct {
+	mu     sync.Mutex
+	t      time.Time
+	sleeps []time.Duration
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *fakeClock) sleep(_ context.Context, d time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	return true
+}
+
+func (c *fakeClock) slept() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var total time.Duration
+	for _, d := range c.sleeps {
+		total += d
+	}
+	return total
+}
+
+// TestCommitFrequencyBudget: with the default budget (the official SDK's 300 s per commit) a
+// 60 s commit-frequency window is waited out, with growing, jittered waits; a window longer than
+// the budget fails with the frequency error after about 300 s of waiting, not before.
+func TestCommitFrequencyBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+		ok     bool
+	}{
+		{"60s window waited out", time.Minute, true},
+		{"window beyond the budget", 10 * time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			s, _ := setup(t, mstest.WithCommitInterval(tc.window), mstest.WithClock(clk.now))
+			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/w", mstest.RepoOptions{}))
+			c := NewClient(WithEndpoint(s.URL()), WithHTTPClient(fastHTTP()), WithToken(aliceToken))
+			c.now, c.sleep = clk.now, clk.sleep
+			op := func(p string) []hubkit.CommitOp {
+				return []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: p, Content: []byte(p)}}
+			}
+			_, err := c.Commit(context.Background(), model("alice/w"), "", "first", op("a"))
+			require.NoError(t, err)
+			_, err = c.Commit(context.Background(), model("alice/w"), "", "second", op("b"))
+			if tc.ok {
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, clk.slept(), tc.window)
+				require.Less(t, clk.slept(), tc.window+time.Minute, "waits stay near the window")
+				require.Greater(t, len(clk.sleeps), 3, "several tries with backoff")
+				return
+			}
+			require.ErrorIs(t, err, ErrCommitTooFrequent)
+			require.InDelta(t, (5 * time.Minute).Seconds(), clk.slept().Seconds(), 1, "the whole budget, no more")
+		})
+	}
 }
 
 func TestCommitRetries(t *testing.T) {

@@ -4,8 +4,8 @@
 // upload verified in flight, and commits batched under the hub's limits.
 //
 // It speaks the legacy REST API under /api/v1 (PascalCase envelopes {Code, Data, Message,
-// RequestId, Success}) and, for whoami, the OpenAPI under /openapi/v1, as described in
-// shared/protocols/modelscope.md. Failures are *Error values that unwrap to the error kinds shared
+// RequestId, Success}) and, for whoami, the OpenAPI under /openapi/v1, as the official SDKs do
+// (modelscope's hub/api.py up to v1.37.1 and modelscope_hub's _legacy_api.py and _openapi.py). Failures are *Error values that unwrap to the error kinds shared
 // with the Hugging Face client (hubkit.ErrNotFound, hubkit.ErrUnauthorized, hubkit.ErrForbidden, hubkit.ErrRateLimited,
 // hubkit.ErrConflict, ...), including failures the hub reports inside an HTTP 200 envelope; the hub's
 // business code and message stay on the error.

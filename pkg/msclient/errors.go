@@ -26,7 +26,8 @@ type refinedKind struct {
 func (k *refinedKind) Error() string { return k.msg }
 func (k *refinedKind) Unwrap() error { return k.parent }
 
-// Business codes ModelScope is known to return (protocols/modelscope.md §3.3).
+// Business codes ModelScope is known to return (modelscope_hub's errors.py and
+// observed answers recorded by third-party clients).
 const (
 	codeModelExists      = 10010101001
 	codeDatasetExists    = 10020101001
@@ -133,7 +134,8 @@ func (e *envelope) code() (num int64, name string, present bool) {
 }
 
 // failed reports whether the envelope describes a failure, whatever the HTTP status said
-// (protocols/modelscope.md §3.1: treat Code != 200 or Success == false as failure).
+// (as modelscope's hub/errors.py handle_http_response does: Code != 200 or Success == false is a
+// failure).
 func (e *envelope) failed() bool {
 	if e.Success != nil && !*e.Success {
 		return true
@@ -259,7 +261,7 @@ func classify(e *Error) error {
 }
 
 // existsKeywords are the words the SDKs match to recognise a create conflict
-// (protocols/modelscope.md §3.3).
+// (modelscope_hub's errors.py).
 var existsKeywords = []string{"already", "can not be used", "not available", "已被注册", "已存在", "名称不可用"}
 
 // createConflict recognises "already exists" answers to the create calls.

@@ -263,7 +263,7 @@ func (c *Client) listDataset(ctx context.Context, repo hubkit.Repo, rev string, 
 		var err error
 		for try := 0; try < 3; try++ {
 			err = c.do(ctx, call{method: http.MethodGet, path: apiPath, query: q, out: &data, top: &top})
-			// A spurious 403 on a page after the first is retried (protocols/modelscope.md §3.3).
+			// A spurious 403 on a page after the first is retried (as modelscope_hub's tree paging does).
 			if err == nil || page == 1 || !errors.Is(err, hubkit.ErrForbidden) {
 				break
 			}

@@ -217,10 +217,17 @@ func TestLoginFaults(t *testing.T) {
 	e := requireKind(t, err, hubkit.ErrUnauthorized)
 	require.Equal(t, http.StatusOK, e.HTTPStatus)
 	require.Equal(t, int64(mstest.CodeRefused), e.Code)
-	// Login is a POST: a 5xx is not retried by the transport and surfaces as hubkit.ErrServer.
-	s.Faults().Add(fault.Rule{Route: mstest.RouteLogin, Status: http.StatusBadGateway, Times: 1})
+	// Login has no side effect: a 5xx is retried, and the login succeeds.
+	s.Faults().Add(fault.Rule{Route: mstest.RouteLogin, Status: http.StatusInternalServerError, Times: 2})
+	l, err := c.Login(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "alice", l.Username)
+	// A 5xx that lasts is a server error, not a refused token.
+	s.Faults().Add(fault.Rule{Route: mstest.RouteLogin, Status: http.StatusBadGateway, Times: 20})
 	_, err = c.Login(ctx)
 	requireKind(t, err, hubkit.ErrServer)
+	require.NotErrorIs(t, err, hubkit.ErrUnauthorized)
+	s.Faults().Clear()
 	// whoami is a GET: a 503 is retried and the call succeeds.
 	before := s.Faults().Count(mstest.RouteWhoami)
 	s.Faults().Add(fault.Rule{Route: mstest.RouteWhoami, Status: http.StatusServiceUnavailable, Times: 2})

@@ -266,7 +266,7 @@ func (c *Client) CreateRepo(ctx context.Context, repo hubkit.Repo, private bool)
 }
 
 // modelSettingsKeys are the fields the model settings PUT takes (a full update built from the
-// current values; protocols/modelscope.md §13).
+// current values, as modelscope's hub/api.py v1.37.1 does).
 var modelSettingsKeys = []string{"ChineseName", "ModelFramework", "ProtectedMode", "ApprovalMode", "Description",
 	"AigcType", "VisionFoundation", "ModelCover", "SubScientificField", "ScientificField", "Source", "License"}
 

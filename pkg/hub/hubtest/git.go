@@ -237,7 +237,7 @@ func encodeCommit(tree string, parents []string, author, message string, t time.
 }
 
 // Git smart HTTP (protocol v0/v1, stateless RPC) for clones and fetches, the route the Hub keeps
-// open when its HTTP API is storage-locked (protocols/huggingface.md §8):
+// open when its HTTP API refuses uploads for storage reasons (huggingface_hub issues #3049, #3366):
 //
 //	GET  /{prefix}{ns}/{name}[.git]/info/refs?service=git-upload-pack   ref advertisement
 //	POST /{prefix}{ns}/{name}[.git]/git-upload-pack                    want/have/deepen -> pack

@@ -2,7 +2,8 @@
 // (JSON API, resolve, LFS batch, NDJSON commit) and a separate "CDN/storage" host that serves and
 // receives LFS bytes through signed URLs, the way huggingface.co and its CDN and S3 buckets do.
 //
-// The fake follows the team's protocol note (shared/protocols/huggingface.md): real git object ids (blob, tree and
+// The fake follows what huggingface_hub (hf_api.py, _commit_api.py, lfs.py) and huggingface.js
+// (@huggingface/hub) send and expect: real git object ids (blob, tree and
 // commit SHA-1s, LFS pointers), cursor-paged tree listings, 307/302 resolve redirects, ranges,
 // LFS basic and multipart uploads, atomic commits, Hub-style errors (X-Error-Code,
 // X-Error-Message), gated and private repos, and per-route fault injection (internal/fault).

@@ -631,7 +631,14 @@ func TestLFSBasicUpload(t *testing.T) {
 	require.Equal(t, 200, r.StatusCode, string(r.body))
 	require.True(t, s.HasLFSObject(sha(data)))
 
-	// Verify, then the batch answers without actions.
+	// Verify, then the batch answers without actions. git-lfs sends only the action's own
+	// header, which must authenticate on its own.
+	verify := b.Objects[0].Actions["verify"]
+	require.True(t, strings.HasPrefix(verify.Header["Authorization"], "Basic "), verify.Header)
+	r = call(t, "POST", verify.Href, "", obj(data))
+	require.Equal(t, 401, r.StatusCode, "verify without credentials")
+	r = call(t, "POST", verify.Href, "", obj(data), "Authorization", verify.Header["Authorization"])
+	require.Equal(t, 200, r.StatusCode, string(r.body))
 	r = call(t, "POST", b.Objects[0].Actions["verify"].Href, aliceW, obj(data))
 	require.Equal(t, 200, r.StatusCode, string(r.body))
 	r = call(t, "POST", b.Objects[0].Actions["verify"].Href, aliceW, map[string]any{"oid": sha(data), "size": 3})

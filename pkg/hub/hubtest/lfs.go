@@ -3,6 +3,7 @@ package hubtest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -156,7 +157,8 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 				blob = &b
 			}
 			res.Authenticated = true
-			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id())}
+			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
+				Header: verifyHeader(r, q.ident.user)}
 			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
 				transfer = "multipart"
 				up := s.newUpload(rp, o.OID, o.Size, blob)
@@ -450,6 +452,21 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 	delete(s.uploads, id)
 	s.mu.Unlock()
 	writeLFS(w, http.StatusOK, map[string]any{"success": true, "oid": up.oid, "size": up.size})
+}
+
+// verifyHeader is the header the Hub puts on the verify action: Basic credentials for the
+// caller, since git-lfs sends the action's headers and nothing else to its href (git-lfs's
+// docs/api/basic-transfers.md; the Hub answers `header: {Authorization: "Basic ..."}`).
+func verifyHeader(r *http.Request, user string) map[string]string {
+	scheme, val, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		return map[string]string{"Authorization": "Basic " + strings.TrimSpace(val)}
+	case "bearer":
+		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + strings.TrimSpace(val)))
+		return map[string]string{"Authorization": "Basic " + basic}
+	}
+	return nil
 }
 
 // handleVerify serves POST {prefix}{id}.git/info/lfs/objects/verify.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 
@@ -59,6 +60,9 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request, q *request) {
 	if rule, ok := s.Faults().Take(q.route); ok {
 		if rule.Status != 0 {
+			if rule.Applied {
+				s.serveAuthenticated(httptest.NewRecorder(), r, q)
+			}
 			rule.WriteStatus(w, func(w http.ResponseWriter, status int, msg string) {
 				writeError(w, &hubError{status: status, msg: msg}, q.text)
 			})
@@ -66,6 +70,11 @@ func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request, q *request)
 		}
 		w, r = applyRule(rule, w, r, q.route)
 	}
+	s.serveAuthenticated(w, r, q)
+}
+
+// serveAuthenticated reads the credentials, then runs the handler.
+func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, q *request) {
 	q.ident = s.authenticate(r)
 	if q.ident.invalid {
 		writeError(w, &hubError{status: http.StatusUnauthorized, msg: MsgInvalidCredentials}, q.text)

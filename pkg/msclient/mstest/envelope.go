@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
@@ -123,6 +124,10 @@ func (s *Server) route(class string, h func(rp *reply, r *http.Request)) http.Ha
 	return func(w http.ResponseWriter, r *http.Request) {
 		rule, ok := s.Faults().Take(class)
 		if ok && rule.Status != 0 {
+			if rule.Applied {
+				rec := httptest.NewRecorder()
+				h(&reply{w: rec, body: rec}, r)
+			}
 			body := faultBody
 			if strings.HasPrefix(r.URL.Path, "/openapi/") {
 				body = faultBodyOpenAPI

@@ -1,6 +1,6 @@
 // Package mstest is a fake ModelScope hub for tests: two loopback net/http/httptest servers (the
-// hub API and a separate CDN host) that speak the ModelScope wire protocol as described in the
-// project's protocols/modelscope.md, strictly enough that a client passing against it copes with
+// hub API and a separate CDN host) that speak the ModelScope wire protocol as the official SDKs
+// (modelscope's hub/api.py, modelscope_hub's _legacy_api.py) use it, strictly enough that a client passing against it copes with
 // the real hub's quirks.
 //
 // It implements the legacy /api/v1 routes a hub client needs (login, model and dataset info,
@@ -79,7 +79,7 @@ const (
 	RouteOther         = "other"          // acceleration info, statistics pings, unknown routes
 )
 
-// Business codes the real hub sends in the envelope's Code (protocols/modelscope.md §3.3).
+// Business codes the real hub sends in the envelope's Code (modelscope_hub's errors.py).
 const (
 	CodeOK             = 200
 	CodeLoginRefused   = 10010103009 // login with a bad or read-only token
@@ -138,6 +138,8 @@ type config struct {
 	listingCut        int
 	datasetPageSize   int
 	commitInterval    time.Duration
+	now               func() time.Time
+	ignoreVisibility  bool
 	maxActions        int
 	redirectThreshold int64
 	redirectLFS       bool
@@ -158,6 +160,15 @@ func WithDatasetPageSize(n int) Option { return func(c *config) { c.datasetPageS
 // is rejected with HTTP 200, Code 10030000001 and "commit rejected by repository policy: too
 // many commits in a short time", changing nothing. The default 0 disables the check.
 func WithCommitInterval(d time.Duration) Option { return func(c *config) { c.commitInterval = d } }
+
+// WithIgnoredVisibility makes the hub answer success to the Visibility of a create or a
+// settings update but keep every repo public, as hubs have been seen to do for some account
+// kinds; a client must read the visibility back to notice.
+func WithIgnoredVisibility() Option { return func(c *config) { c.ignoreVisibility = true } }
+
+// WithClock sets the clock the commit-frequency check reads (default time.Now), so a test can
+// wait out a long window without sleeping.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithMaxActions sets the most actions one commit may carry (default 2000; more => 422).
 func WithMaxActions(n int) Option { return func(c *config) { c.maxActions = n } }
@@ -290,6 +301,7 @@ func NewServer(opts ...Option) *Server {
 			redirectThreshold: 1 << 20,
 			memoryLimit:       64 << 20,
 			hiddenStatus:      http.StatusNotFound,
+			now:               time.Now,
 		},
 		users:   map[string]*user{},
 		tokens:  map[string]*tokenInfo{},
@@ -390,7 +402,8 @@ type RepoOptions struct {
 	Private bool
 	// Internal is ModelScope's "internal" visibility (read like Private here).
 	Internal bool
-	// License is the repo's licence (default "apache-2.0").
+	// License is the repo's licence as ModelScope displays it (default "Apache License 2.0",
+	// the value the official SDKs create repos with).
 	License string
 }
 
@@ -404,7 +417,7 @@ func (s *Server) CreateRepo(kind hubkit.RepoType, id string, opt RepoOptions) er
 		vis = Internal
 	}
 	if opt.License == "" {
-		opt.License = "apache-2.0"
+		opt.License = "Apache License 2.0"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

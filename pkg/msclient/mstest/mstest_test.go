@@ -799,12 +799,15 @@ func TestUploadErrors(t *testing.T) {
 		})
 	}
 
-	// Branch names with a slash, path-escaped, work; the LFS blob commits once uploaded.
+	// A branch other than master exists but takes no commits; the LFS blob commits to master
+	// once uploaded.
 	require.NoError(t, s.CreateBranch(hubkit.Model, "alice/pub", "feat/x", ""))
 	resp, b = do(t, "POST", commitURL+url.PathEscape("feat/x"), jsonBody(t, commitBody("m", lfsAction("x.bin", data))), auth(tokAlice))
+	expect(t, resp, b, 400, 400)
+	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "feat/x")))
+	resp, b = do(t, "POST", commitURL+"master", jsonBody(t, commitBody("m", lfsAction("x.bin", data))), auth(tokAlice))
 	expect(t, resp, b, 200, CodeOK)
-	require.Equal(t, data, must(s.ReadFile(hubkit.Model, "alice/pub", "feat/x", "x.bin")))
-	require.Equal(t, head, must(s.Head(hubkit.Model, "alice/pub", "")))
+	require.Equal(t, data, must(s.ReadFile(hubkit.Model, "alice/pub", "", "x.bin")))
 }
 
 func TestMaxActionsOption(t *testing.T) {
@@ -863,13 +866,15 @@ func TestCreateVisibilityDelete(t *testing.T) {
 		code   int64
 	}{
 		{"create", auth(tokAlice), map[string]any{"Path": "alice", "Name": "new", "Visibility": 1, "License": "Apache License 2.0"}, 200, CodeOK},
-		{"exists", auth(tokAlice), map[string]any{"Path": "alice", "Name": "new", "Visibility": 5}, 400, CodeModelExists},
-		{"in an org", auth(tokAlice), map[string]any{"Path": "acme", "Name": "m", "Visibility": 5}, 200, CodeOK},
-		{"foreign namespace", auth(tokBob), map[string]any{"Path": "alice", "Name": "x", "Visibility": 5}, 403, 403},
-		{"no credentials", func(*http.Request) {}, map[string]any{"Path": "alice", "Name": "x", "Visibility": 5}, 400, CodeRefused},
-		{"bad visibility", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x", "Visibility": 2}, 400, 400},
-		{"missing visibility", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x"}, 400, 400},
-		{"bad name", auth(tokAlice), map[string]any{"Path": "alice", "Name": "a b", "Visibility": 5}, 400, 400},
+		{"exists", auth(tokAlice), map[string]any{"Path": "alice", "Name": "new", "Visibility": 5, "License": "MIT"}, 400, CodeModelExists},
+		{"in an org", auth(tokAlice), map[string]any{"Path": "acme", "Name": "m", "Visibility": 5, "License": "MIT"}, 200, CodeOK},
+		{"foreign namespace", auth(tokBob), map[string]any{"Path": "alice", "Name": "x", "Visibility": 5, "License": "MIT"}, 403, 403},
+		{"no credentials", func(*http.Request) {}, map[string]any{"Path": "alice", "Name": "x", "Visibility": 5, "License": "MIT"}, 400, CodeRefused},
+		{"bad visibility", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x", "Visibility": 2, "License": "MIT"}, 400, 400},
+		{"missing visibility", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x", "License": "MIT"}, 400, 400},
+		{"null licence", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x", "Visibility": 5, "License": nil}, 400, 400},
+		{"no licence", auth(tokAlice), map[string]any{"Path": "alice", "Name": "x", "Visibility": 5}, 400, 400},
+		{"bad name", auth(tokAlice), map[string]any{"Path": "alice", "Name": "a b", "Visibility": 5, "License": "MIT"}, 400, 400},
 	}
 	for _, tc := range modelTests {
 		t.Run("model "+tc.name, func(t *testing.T) {
@@ -893,7 +898,7 @@ func TestCreateVisibilityDelete(t *testing.T) {
 	var id int64
 	require.NoError(t, json.Unmarshal(e.Data, &id))
 	require.Equal(t, s.DatasetID("alice/ds"), id)
-	body, ctype = multipartBody(t, map[string]string{"Name": "ds", "Owner": "alice", "Visibility": "5"})
+	body, ctype = multipartBody(t, map[string]string{"Name": "ds", "Owner": "alice", "Visibility": "5", "License": "MIT"})
 	resp, b = do(t, "POST", s.URL()+"/api/v1/datasets", body, auth(tokAlice), header("Content-Type", ctype))
 	e = expect(t, resp, b, 400, CodeDatasetExists)
 	require.Equal(t, MsgExists, e.Message)

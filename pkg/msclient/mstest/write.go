@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
@@ -20,11 +19,11 @@ import (
 
 func (s *Server) handleCreateModel(rp *reply, r *http.Request) {
 	var body struct {
-		Path          string `json:"Path"`
-		Name          string `json:"Name"`
-		Visibility    *int   `json:"Visibility"`
-		ProtectedMode int    `json:"ProtectedMode"`
-		License       string `json:"License"`
+		Path          string  `json:"Path"`
+		Name          string  `json:"Name"`
+		Visibility    *int    `json:"Visibility"`
+		ProtectedMode int     `json:"ProtectedMode"`
+		License       *string `json:"License"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "invalid JSON body: "+err.Error())
@@ -34,7 +33,13 @@ func (s *Server) handleCreateModel(rp *reply, r *http.Request) {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "Visibility is required")
 		return
 	}
-	s.create(rp, r, hubkit.Model, body.Path, body.Name, *body.Visibility, body.ProtectedMode, body.License)
+	if body.License == nil || *body.License == "" {
+		// ModelScope answers 400 to a create without a licence (a JSON null included), as
+		// Linaqruf/modelscope-migration's changelog (2025-12) records.
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "License is required")
+		return
+	}
+	s.create(rp, r, hubkit.Model, body.Path, body.Name, *body.Visibility, body.ProtectedMode, *body.License)
 }
 
 func (s *Server) handleCreateDataset(rp *reply, r *http.Request) {
@@ -53,6 +58,10 @@ func (s *Server) handleCreateDataset(rp *reply, r *http.Request) {
 		return
 	}
 	pm, _ := strconv.Atoi(r.FormValue("ProtectedMode"))
+	if r.FormValue("License") == "" {
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "License is required")
+		return
+	}
 	s.create(rp, r, hubkit.Dataset, r.FormValue("Owner"), r.FormValue("Name"), vis, pm, r.FormValue("License"))
 }
 
@@ -69,10 +78,10 @@ func (s *Server) create(rp *reply, r *http.Request, kind hubkit.RepoType, owner,
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, fmt.Sprintf("invalid Visibility %d", vis))
 		return
 	}
-	if license == "" {
-		license = "apache-2.0"
-	}
 	s.mu.Lock()
+	if s.cfg.ignoreVisibility {
+		vis = int(Public)
+	}
 	repo, err := s.createRepoLocked(kind, owner+"/"+name, Visibility(vis), license)
 	if err == nil && protected != 0 {
 		repo.protected = protected
@@ -134,7 +143,9 @@ func (s *Server) setVisibility(rp *reply, r *http.Request, repo *repo) {
 		return
 	}
 	s.mu.Lock()
-	repo.vis = v
+	if !s.cfg.ignoreVisibility {
+		repo.vis = v
+	}
 	if body.ProtectedMode != 0 {
 		repo.protected = body.ProtectedMode
 	}
@@ -381,7 +392,11 @@ func (s *Server) handleCommit(rp *reply, r *http.Request) {
 		rp.fail(http.StatusNotFound, http.StatusNotFound, "branch not found: "+branch)
 		return
 	}
-	now := time.Now()
+	if branch != masterBranch {
+		rp.fail(http.StatusBadRequest, http.StatusBadRequest, msgMasterOnly)
+		return
+	}
+	now := s.cfg.now()
 	if iv := s.cfg.commitInterval; iv > 0 && !repo.lastCommit.IsZero() && now.Sub(repo.lastCommit) < iv {
 		// The real hub refuses bursts of commits inside an HTTP 200.
 		rp.fail(http.StatusOK, CodeRefused, MsgPolicyRejected)

@@ -1,0 +1,57 @@
+package hfhub
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+)
+
+// Refs implements migrate.RefLister through GET /api/{type}s/{id}/refs.
+func (h *Hub) Refs(ctx context.Context, repo migrate.Repo) ([]migrate.GitRef, error) {
+	refs, err := h.c.ListRefs(ctx, hfRepo(repo))
+	if err != nil {
+		return nil, fmt.Errorf("hf: list refs of %s: %w", repo, err)
+	}
+	out := make([]migrate.GitRef, 0, len(refs.Branches)+len(refs.Tags))
+	for _, b := range refs.Branches {
+		out = append(out, migrate.GitRef{Kind: migrate.RefBranch, Name: b.Name, Commit: strings.ToLower(b.TargetCommit)})
+	}
+	for _, t := range refs.Tags {
+		out = append(out, migrate.GitRef{Kind: migrate.RefTag, Name: t.Name, Commit: strings.ToLower(t.TargetCommit)})
+	}
+	return out, nil
+}
+
+// CreateBranch implements migrate.RefWriter.
+func (h *Hub) CreateBranch(ctx context.Context, repo migrate.Repo, branch, from string) error {
+	if err := h.c.CreateBranch(ctx, hfRepo(repo), branch, from); err != nil {
+		return fmt.Errorf("hf: create branch %s on %s: %w", branch, repo, err)
+	}
+	return nil
+}
+
+// DeleteBranch implements migrate.RefWriter.
+func (h *Hub) DeleteBranch(ctx context.Context, repo migrate.Repo, branch string) error {
+	if err := h.c.DeleteBranch(ctx, hfRepo(repo), branch); err != nil {
+		return fmt.Errorf("hf: delete branch %s on %s: %w", branch, repo, err)
+	}
+	return nil
+}
+
+// CreateTag implements migrate.RefWriter.
+func (h *Hub) CreateTag(ctx context.Context, repo migrate.Repo, tag, rev string) error {
+	if err := h.c.CreateTag(ctx, hfRepo(repo), rev, tag, ""); err != nil {
+		return fmt.Errorf("hf: create tag %s on %s: %w", tag, repo, err)
+	}
+	return nil
+}
+
+// DeleteTag implements migrate.RefWriter.
+func (h *Hub) DeleteTag(ctx context.Context, repo migrate.Repo, tag string) error {
+	if err := h.c.DeleteTag(ctx, hfRepo(repo), tag); err != nil {
+		return fmt.Errorf("hf: delete tag %s on %s: %w", tag, repo, err)
+	}
+	return nil
+}

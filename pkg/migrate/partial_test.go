@@ -1,0 +1,124 @@
+package migrate_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/testworld"
+	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
+	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
+)
+
+// A commit or a create whose answer is a 5xx may still have happened (a gateway gave up while the
+// hub finished). The engine looks at what the destination holds and goes on, committing nothing
+// twice.
+func TestAnswerLostButApplied(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		from, to migrate.HubName
+		route    string
+	}{
+		{"HF to MS commit", migrate.HuggingFace, migrate.ModelScope, mstest.RouteCommit},
+		{"MS to HF commit", migrate.ModelScope, migrate.HuggingFace, hubtest.RouteCommit},
+		{"HF to MS create", migrate.HuggingFace, migrate.ModelScope, mstest.RouteCreateModel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newE2EWorld(t)
+			from := migrate.Repo{Hub: tc.from, Type: hubkit.Model, ID: testworld.User + "/src"}
+			to := migrate.Repo{Hub: tc.to, Type: hubkit.Model, ID: testworld.User + "/dst"}
+			w.SeedModel(t, from, 3)
+			w.Faults(tc.to).Add(fault.Rule{Route: tc.route, Status: http.StatusBadGateway, Applied: true, Times: 1})
+			rep, err := w.migrate(t, from, to, migrate.Options{})
+			require.NoError(t, err, "%+v", rep)
+			require.Equal(t, migrate.StatusSucceeded, rep.Status)
+			skip := []string{}
+			if tc.to == migrate.HuggingFace {
+				skip = append(skip, "README.md") // its licence is rewritten for the Hub
+			}
+			w.requireMirrored(t, from, to, skip...)
+			hist := w.History(t, to)
+			var ours int
+			for _, c := range hist {
+				if c.Message != "" && c.Message[:min(len(c.Message), 13)] == "Migrated from" {
+					ours++
+				}
+			}
+			require.Equal(t, 1, ours, "one migration commit: %+v", hist)
+		})
+	}
+}
+
+// A hub that answers success to "private" but keeps the repo public is caught by reading the
+// visibility back, and the run says so.
+func TestIgnoredVisibilityWarns(t *testing.T) {
+	w := newE2EWorld(t, testworld.WithMS(mstest.WithIgnoredVisibility()))
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/secret"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/secret"}
+	w.Create(t, from, true)
+	w.Seed(t, from, testworld.File{Path: "a.txt", Content: []byte("a")})
+	rep, err := w.migrate(t, from, to, migrate.Options{})
+	require.NoError(t, err)
+	require.False(t, w.Private(to))
+	require.Len(t, rep.Warnings, 1)
+	require.Contains(t, rep.Warnings[0], "asked to be private but ModelScope reports it public")
+}
+
+// clock is a settable clock for the fake's commit-frequency window.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// A 3,000-file repo needs two ModelScope commits (2,000 actions each at most). When the hub's
+// commit-frequency window outlasts the client's retry budget, the run stops between them: the
+// report says "partial: 2000 of 3002", the destination holds the first commit's files but not
+// yet the README that describes them, and a re-run after the window finishes the rest.
+func TestPartialCommitThenRerun(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	w := newE2EWorld(t, testworld.WithMS(mstest.WithCommitInterval(time.Hour), mstest.WithClock(clk.Now)))
+	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/many"}
+	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/many"}
+	files := []testworld.File{{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# many\n")}}
+	for i := range 3000 {
+		// Two folders: ModelScope cannot list a folder of 3,000 entries or more.
+		files = append(files, testworld.File{Path: fmt.Sprintf("data/%d/%04d.txt", i%2, i), Content: []byte(fmt.Sprint(i))})
+	}
+	w.Create(t, from, false)
+	w.Seed(t, from, files...)
+	w.Create(t, to, false) // the create is a commit of its own on ModelScope: let its window pass
+	clk.Add(2 * time.Hour)
+
+	total := len(w.Paths(t, from)) // the files, the README and the Hub's .gitattributes
+	rep, err := w.migrate(t, from, to, migrate.Options{Files: 8, Parts: 2})
+	require.ErrorIs(t, err, migrate.ErrPartial)
+	require.Equal(t, migrate.StatusPartial, rep.Status)
+	require.Equal(t, 2000, rep.FilesCommitted)
+	require.Equal(t, total, rep.FilesToCommit)
+	require.Contains(t, rep.Error, fmt.Sprintf("partial: 2000 of %d files committed to ms:%s (re-run to finish)", total, to.ID))
+	have := w.Paths(t, to)
+	require.Len(t, have, 2000)
+	require.NotContains(t, have, "README.md", "the card comes with the last commit")
+
+	clk.Add(2 * time.Hour)
+	rep, err = w.migrate(t, from, to, migrate.Options{Files: 8, Parts: 2})
+	require.NoError(t, err, "%+v", rep.Error)
+	require.Equal(t, migrate.StatusSucceeded, rep.Status)
+	require.Equal(t, total-2000, rep.FilesCopied)
+	require.Equal(t, 2000, rep.FilesSkipped)
+	w.requireMirrored(t, from, to)
+}
