@@ -205,6 +205,9 @@ func (s *Service) plan(ctx context.Context, out *Outcome, m *migrate.Migrator, r
 	if !ok {
 		return out, Usagef("detach needs the modal executor")
 	}
+	if err := m.PrepareDest(ctx, plan); err != nil {
+		return out, err
+	}
 	runID := NewRunID()
 	jobs := migrate.Jobs(plan, runID, req.Options, s.Env.Endpoints())
 	out.Report.Status, out.Report.RunID, out.Jobs = migrate.StatusDetached, runID, len(jobs)

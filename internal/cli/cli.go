@@ -165,6 +165,7 @@ modelscope.ai; HF_ENDPOINT and MODELSCOPE_ENDPOINT override the base URLs.`,
 		a.verifyCommand(),
 		a.validateCommand(),
 		a.workerCommand(),
+		a.mcpCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
 	)

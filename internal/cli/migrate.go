@@ -30,6 +30,7 @@ type migrateFlags struct {
 	modalImage, modalSecret              string
 	message                              string
 	noReadmeFix                          bool
+	json                                 bool
 }
 
 func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
@@ -62,6 +63,7 @@ func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
 	fl.StringVar(&f.modalSecret, "modal-secret", "", "named Modal secret holding HF_TOKEN/MODELSCOPE_TOKEN (instead of sending them)")
 	fl.StringVar(&f.message, "message", "", `commit message (default "Migrated from <hub>:<repo>@<commit>")`)
 	fl.BoolVar(&f.noReadmeFix, "no-readme-fix", false, "keep README.md byte-identical on the way to Hugging Face (no license rewrite)")
+	fl.BoolVar(&f.json, "json", false, jsonUsage)
 }
 
 // options turns the flags into the engine's serializable options.
@@ -177,6 +179,10 @@ func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
 		fmt.Fprintf(a.Stderr, "note: %s\n", n)
 	}
 	switch {
+	case f.json:
+		if err := a.printJSON(out.Report); err != nil {
+			return err
+		}
 	case f.detach:
 		fmt.Fprint(a.Stdout, app.ModalPlanText(out.Plan, f.workers))
 		if runErr == nil {
@@ -228,6 +234,7 @@ func (a *App) verifyCommand() *cobra.Command {
 	cmd.Flags().StringArrayVar(&f.include, "include", nil, "only paths matching this glob")
 	cmd.Flags().StringArrayVar(&f.exclude, "exclude", nil, "skip paths matching this glob")
 	cmd.Flags().StringVar(&f.report, "report", "", "write the JSON result to this file")
+	cmd.Flags().BoolVar(&f.json, "json", false, jsonUsage)
 	return cmd
 }
 
@@ -243,8 +250,14 @@ func (a *App) runVerify(ctx context.Context, source, dest string, f *migrateFlag
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "%s  vs  %s\n\n", r.Src.WebURL(r.From), r.Dst.WebURL(r.To))
-	printVerification(a.Stdout, v)
+	if f.json {
+		if err := a.printJSON(v); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.Stdout, "%s  vs  %s\n\n", r.Src.WebURL(r.From), r.Dst.WebURL(r.To))
+		printVerification(a.Stdout, v)
+	}
 	if err := app.WriteReport(f.report, v); err != nil {
 		return err
 	}
@@ -315,7 +328,13 @@ func (a *App) runBatch(ctx context.Context, lines []app.BatchLine, f *migrateFla
 	if rep == nil {
 		return err
 	}
-	printBatch(a.Stdout, rep)
+	if f.json {
+		if jerr := a.printJSON(rep); jerr != nil {
+			return jerr
+		}
+	} else {
+		printBatch(a.Stdout, rep)
+	}
 	if werr := app.WriteReport(f.report, rep); werr != nil {
 		return werr
 	}

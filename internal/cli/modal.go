@@ -13,6 +13,7 @@ import (
 func (a *App) modalCommands() []*cobra.Command {
 	var image, secret string
 	var poll time.Duration
+	var asJSON bool
 	// withModal connects to Modal for one command and closes the connection after it.
 	withModal := func(run func(*cobra.Command, []string, *modal.Executor) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
@@ -52,11 +53,15 @@ func (a *App) modalCommands() []*cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return a.printJSON(st)
+			}
 			fmt.Fprint(a.Stdout, a.svc.Redact(statusText(st)))
 			return nil
 		}),
 	}
 	addFlags(status)
+	status.Flags().BoolVar(&asJSON, "json", false, "print the run's status as one JSON document on stdout")
 	wait := &cobra.Command{
 		Use:   "wait RUN",
 		Short: "Wait for a detached Modal run to finish; exit non-zero if any shard failed",

@@ -79,16 +79,26 @@ func (a *App) runVerifyRefs(ctx context.Context, r *app.Resolved, f *migrateFlag
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "%s  vs  %s\n", r.Src.WebURL(r.From), r.Dst.WebURL(r.To))
 	ok := true
 	for _, v := range vs {
-		fmt.Fprintf(a.Stdout, "\n== %s -> %s\n", v.Source, stepLabel(v.RefStep))
-		if v.Note != "" {
-			fmt.Fprintf(a.Stdout, "  note: %s\n", v.Note)
-		}
 		if v.Verification != nil {
-			printVerification(a.Stdout, v.Verification)
 			ok = ok && v.Verification.OK()
+		}
+	}
+	if f.json {
+		if err := a.printJSON(vs); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.Stdout, "%s  vs  %s\n", r.Src.WebURL(r.From), r.Dst.WebURL(r.To))
+		for _, v := range vs {
+			fmt.Fprintf(a.Stdout, "\n== %s -> %s\n", v.Source, stepLabel(v.RefStep))
+			if v.Note != "" {
+				fmt.Fprintf(a.Stdout, "  note: %s\n", v.Note)
+			}
+			if v.Verification != nil {
+				printVerification(a.Stdout, v.Verification)
+			}
 		}
 	}
 	if err := app.WriteReport(f.report, vs); err != nil {

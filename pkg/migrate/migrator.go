@@ -230,6 +230,18 @@ func (m *Migrator) runJobs(ctx context.Context, jobs []Job, emit func(Event)) er
 	return nil
 }
 
+// PrepareDest checks and, when it does not exist, creates the destination of plan, as Run does
+// before any byte moves: what a caller that launches the plan's jobs itself (a detached run)
+// must do first, since workers only write to an existing repository.
+// Its warnings (a visibility the hub did not apply) go to the WithEvents sink.
+func (m *Migrator) PrepareDest(ctx context.Context, plan *Plan) error {
+	return m.prepareDest(ctx, plan, func(ev Event) {
+		if m.cfg.events != nil {
+			m.cfg.events(ev)
+		}
+	})
+}
+
 // prepareDest checks the destination before any byte moves: write access to the namespace, then
 // creation (visibility: WithPrivate, else the source's) or, when asked, a visibility change. It
 // reads the visibility back and warns when the hub did not apply it.
