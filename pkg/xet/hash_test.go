@@ -109,13 +109,13 @@ func TestMerkleReference(t *testing.T) {
 }
 
 type vector struct {
-	Kind             string          `json:"kind"`
-	Seed             uint64          `json:"seed"`
-	Size             int             `json:"size"`
-	RawChunks        [][]any         `json:"chunks"`
-	XorbHash         string          `json:"xorbHash"`
-	FileHash         string          `json:"fileHash"`
-	VerificationHash string          `json:"verificationHash"`
+	Kind             string  `json:"kind"`
+	Seed             uint64  `json:"seed"`
+	Size             int     `json:"size"`
+	RawChunks        [][]any `json:"chunks"`
+	XorbHash         string  `json:"xorbHash"`
+	FileHash         string  `json:"fileHash"`
+	VerificationHash string  `json:"verificationHash"`
 }
 
 func (v vector) data() []byte {

@@ -52,8 +52,8 @@ type Reconstruction struct {
 }
 
 type reconV1 struct {
-	OffsetIntoFirstRange int64           `json:"offset_into_first_range"`
-	Terms                []ReconTerm     `json:"terms"`
+	OffsetIntoFirstRange int64       `json:"offset_into_first_range"`
+	Terms                []ReconTerm `json:"terms"`
 	FetchInfo            map[string][]struct {
 		Range    Span   `json:"range"`
 		URL      string `json:"url"`

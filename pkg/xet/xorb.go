@@ -5,11 +5,13 @@ import (
 	"fmt"
 )
 
-// Xorb limits (docs/xet/xorb.md): the serialised size the CAS accepts, and the reference
-// client's chunk cap.
+// Xorb limits (docs/xet/xorb.md): the serialised size the CAS accepts, the reference client's
+// chunk cap, and the uncompressed total the spec advises packing up to (which also keeps every
+// term, and so what a Reader decodes at once, near 64 MiB).
 const (
-	MaxXorbBytes  = 64 << 20
-	MaxXorbChunks = 8192
+	MaxXorbBytes    = 64 << 20
+	MaxXorbChunks   = 8192
+	MaxXorbUnpacked = 64 << 20
 )
 
 // XorbChunk describes one chunk of a xorb.
@@ -34,7 +36,7 @@ func NewXorbBuilder(opt CompressOption) *XorbBuilder {
 
 // Add appends a chunk; it reports false (and adds nothing) when the xorb is full.
 func (b *XorbBuilder) Add(data []byte, h Hash) (bool, error) {
-	if len(b.chunks) >= MaxXorbChunks {
+	if len(b.chunks) >= MaxXorbChunks || (len(b.chunks) > 0 && b.unpacked+uint64(len(data)) > MaxXorbUnpacked) {
 		return false, nil
 	}
 	start := len(b.data)
