@@ -163,6 +163,7 @@ type config struct {
 	memLimit   int64
 	initCommit bool
 	warning    string
+	xet        bool
 }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
@@ -241,6 +242,7 @@ type Server struct {
 	objects map[string]gitObject
 	lfsObjs map[string]*lfsObject
 	uploads map[string]*multipartUpload
+	xet     *xetState // nil unless WithXet
 }
 
 // NewServer starts a fake Hub and its storage host on loopback. Call Close when done.
@@ -271,6 +273,7 @@ func NewServer(opts ...Option) *Server {
 		lfsObjs: map[string]*lfsObject{},
 		uploads: map[string]*multipartUpload{},
 	}
+	s.xet = newXetState(cfg.xet)
 	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
 	return s
 }

@@ -134,3 +134,42 @@ func (t *Tokens) Token(context.Context) (xet.Token, error) {
 func (t *Tokens) Invalidate(xet.Token) {}
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// FindSHA256 finds a file of the scope by the SHA-256 (hex) of its bytes and returns its hash and
+// bytes.
+func (s *Server) FindSHA256(scope, sha string) (xet.Hash, []byte, bool) {
+	s.mu.Lock()
+	var found *storedFile
+	for h := range s.scopes[scope] {
+		if f := s.files[h]; f != nil && f.sha256 == sha {
+			found = f
+			break
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		return xet.Hash{}, nil, false
+	}
+	data, err := s.bytesOf(found)
+	if err != nil {
+		return xet.Hash{}, nil, false
+	}
+	return found.info.Hash, data, true
+}
+
+func (s *Server) bytesOf(f *storedFile) ([]byte, error) {
+	out := make([]byte, 0, f.size)
+	for _, t := range f.info.Terms {
+		s.mu.Lock()
+		x := s.xorbs[t.Xorb]
+		s.mu.Unlock()
+		chunks, err := xet.DecodeChunks(x.raw[x.offsets[t.Start]:x.offsets[t.End]], int(t.End-t.Start))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chunks {
+			out = append(out, c.Data...)
+		}
+	}
+	return out, nil
+}
