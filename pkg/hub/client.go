@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
@@ -52,7 +53,9 @@ type Client struct {
 	userAgent     string
 	concurrency   int
 	maxCommitWait time.Duration
-	secrets       redact.Set // the token, kept out of every error
+	secrets       redact.Set  // the token, kept out of every error
+	noXet         bool        // WithXet(false)
+	xetAbsent     atomic.Bool // the Hub answered an LFS resolve without Xet
 }
 
 // Option configures a Client.

@@ -152,6 +152,9 @@ func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path strin
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
+	if rc, ok, err := c.xetOpen(ctx, repo, rev, path, off, n); ok {
+		return rc, err
+	}
 	op := "download " + repo.String() + "/" + path
 	body, meta, total, err := c.openRange(ctx, op, repo, rev, path, off, n)
 	if err != nil {
