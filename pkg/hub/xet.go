@@ -104,6 +104,19 @@ func (c *Client) xetTokens(route string, initial *xet.Token, session string) *xe
 	return ts
 }
 
+// XetFile reports whether path at rev is stored in Xet, with its Xet hash and size: what
+// Download will read natively (false: Download uses the bridge).
+func (c *Client) XetFile(ctx context.Context, repo hubkit.Repo, rev, path string) (hash string, size int64, ok bool) {
+	if c.noXet || c.xetAbsent.Load() {
+		return "", 0, false
+	}
+	info := c.xetInfo(ctx, repo, rev, path)
+	if info == nil {
+		return "", 0, false
+	}
+	return info.hash.String(), info.size, true
+}
+
 // xetOpen reads [off, off+n) of a Xet-backed file from the chunk store. ok is false when the
 // file is not Xet-backed or Xet is off, and the caller should use the bridge.
 func (c *Client) xetOpen(ctx context.Context, repo hubkit.Repo, rev, path string, off, n int64) (io.ReadCloser, bool, error) {
