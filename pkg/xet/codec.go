@@ -83,7 +83,10 @@ func ParseChunkHeader(b []byte) (ChunkHeader, error) {
 // bg4Split groups the bytes of data by their position mod 4 (docs/xet/xorb.md "Byte Grouping").
 func bg4Split(dst, data []byte) []byte {
 	n := len(data)
-	dst = append(dst[:0], make([]byte, n)...)
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
 	off := 0
 	for g := 0; g < 4; g++ {
 		for i := g; i < n; i += 4 {
@@ -114,6 +117,7 @@ var (
 	}}
 	lz4Readers = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
 	bufPool    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	bg4Bufs    = sync.Pool{New: func() any { b := make([]byte, 0, MaxChunkSize); return &b }}
 )
 
 func lz4Frame(dst *bytes.Buffer, data []byte) error {
@@ -157,8 +161,10 @@ func EncodeChunk(dst []byte, data []byte, opt CompressOption) ([]byte, error) {
 			g := bufPool.Get().(*bytes.Buffer)
 			defer bufPool.Put(g)
 			g.Reset()
-			grouped := bg4Split(nil, data)
-			if err := lz4Frame(g, grouped); err != nil {
+			gb := bg4Bufs.Get().(*[]byte)
+			defer bg4Bufs.Put(gb)
+			*gb = bg4Split(*gb, data)
+			if err := lz4Frame(g, *gb); err != nil {
 				return dst, fmt.Errorf("xet: lz4: %w", err)
 			}
 			if g.Len() < len(best) {

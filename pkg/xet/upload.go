@@ -238,6 +238,7 @@ func (u *uploader) sender() {
 			continue
 		}
 		err = u.c.uploadXorb(u.ctx, x.Hash(), x.Bytes())
+		x.Release()
 		if err != nil {
 			u.done <- err
 			for range u.sent {

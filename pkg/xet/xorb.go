@@ -3,6 +3,7 @@ package xet
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // Xorb limits (docs/xet/xorb.md): the serialised size the CAS accepts, the reference client's
@@ -29,9 +30,21 @@ type XorbBuilder struct {
 	unpacked uint64
 }
 
+// xorbBufs recycles the 64 MiB buffers xorbs are serialised into.
+var xorbBufs = sync.Pool{New: func() any { b := make([]byte, 0, MaxXorbBytes); return &b }}
+
 // NewXorbBuilder returns an empty builder that compresses chunks as opt says.
 func NewXorbBuilder(opt CompressOption) *XorbBuilder {
-	return &XorbBuilder{opt: opt}
+	return &XorbBuilder{opt: opt, data: (*xorbBufs.Get().(*[]byte))[:0]}
+}
+
+// Release hands the builder's buffer back for reuse; Bytes must not be used afterwards.
+func (b *XorbBuilder) Release() {
+	if cap(b.data) == MaxXorbBytes {
+		d := b.data[:0]
+		xorbBufs.Put(&d)
+	}
+	b.data = nil
 }
 
 // Add appends a chunk; it reports false (and adds nothing) when the xorb is full.
@@ -40,13 +53,23 @@ func (b *XorbBuilder) Add(data []byte, h Hash) (bool, error) {
 		return false, nil
 	}
 	start := len(b.data)
+	if start+ChunkHeaderLen+len(data) > MaxXorbBytes {
+		// The chunk might still fit compressed; encode it aside rather than grow the buffer.
+		enc, err := EncodeChunk(nil, data, b.opt)
+		if err != nil {
+			return false, err
+		}
+		if start+len(enc) > MaxXorbBytes {
+			return false, nil
+		}
+		b.data = append(b.data, enc...)
+		b.chunks = append(b.chunks, XorbChunk{Hash: h, Size: uint32(len(data)), Offset: uint32(start)})
+		b.unpacked += uint64(len(data))
+		return true, nil
+	}
 	out, err := EncodeChunk(b.data, data, b.opt)
 	if err != nil {
 		return false, err
-	}
-	if len(out) > MaxXorbBytes {
-		b.data = out[:start]
-		return false, nil
 	}
 	b.data = out
 	b.chunks = append(b.chunks, XorbChunk{Hash: h, Size: uint32(len(data)), Offset: uint32(start)})
@@ -91,7 +114,7 @@ type DecodedChunk struct {
 	Data   []byte
 }
 
-// DecodeChunks decodes a run of serialised chunks (a whole xorb or a byte range of one that
+// DecodeChunks decodes a run of serialised chunks (raw chunks' Data alias b) (a whole xorb or a byte range of one that
 // starts at a chunk header). want > 0 requires exactly that many chunks; want == 0 decodes to the
 // end. Every header is checked against the bytes that follow it.
 func DecodeChunks(b []byte, want int) ([]DecodedChunk, error) {
@@ -107,9 +130,14 @@ func DecodeChunks(b []byte, want int) ([]DecodedChunk, error) {
 			return out, fmt.Errorf("%w: chunk %d at byte %d claims %d payload bytes, only %d remain",
 				ErrCorrupt, len(out), off, h.CompressedSize, len(b)-off-ChunkHeaderLen)
 		}
-		data := make([]byte, h.UncompressedSize)
-		if err := DecodeChunk(h, b[off+ChunkHeaderLen:end], data); err != nil {
-			return out, fmt.Errorf("chunk %d at byte %d: %w", len(out), off, err)
+		var data []byte
+		if h.Scheme == SchemeNone {
+			data = b[off+ChunkHeaderLen : end : end] // raw chunks alias the input (sizes checked by the header parse)
+		} else {
+			data = make([]byte, h.UncompressedSize)
+			if err := DecodeChunk(h, b[off+ChunkHeaderLen:end], data); err != nil {
+				return out, fmt.Errorf("chunk %d at byte %d: %w", len(out), off, err)
+			}
 		}
 		out = append(out, DecodedChunk{Header: h, Offset: off, Data: data})
 		off = end

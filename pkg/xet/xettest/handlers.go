@@ -328,7 +328,12 @@ func (s *Server) handleXorb(w http.ResponseWriter, r *http.Request, rest string)
 		http.Error(w, "malformed xorb path", http.StatusBadRequest)
 		return
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, xet.MaxXorbBytes+1))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= xet.MaxXorbBytes {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(r.Body, xet.MaxXorbBytes+1))
+	raw := buf.Bytes()
 	if err != nil {
 		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
 		return
@@ -404,10 +409,15 @@ func (s *Server) register(scope string, sh *xet.Shard) error {
 		}
 		files = append(files, f)
 	}
+	var group []xet.Hash
 	for _, xi := range sh.Xorbs {
+		group = append(group, xi.Hash)
 		for _, c := range xi.Chunks {
 			s.chunks[c.Hash] = xi.Hash
 		}
+	}
+	for _, xh := range group {
+		s.groups[xh] = group
 	}
 	if s.scopes[scope] == nil {
 		s.scopes[scope] = map[xet.Hash]bool{}
@@ -494,21 +504,30 @@ func (s *Server) handleDedup(w http.ResponseWriter, r *http.Request, rest string
 	}
 	s.mu.Lock()
 	xh, ok := s.chunks[h]
-	var x *storedXorb
+	var xs []*storedXorb
+	var hs []xet.Hash
 	if ok {
-		x = s.xorbs[xh]
+		// The answer is the shard that registered the chunk's xorb: that xorb and its siblings
+		// ("other xorbs ... are possibly more likely to reference content that the client has",
+		// docs/xet/shard.md).
+		for _, gh := range s.groups[xh] {
+			xs, hs = append(xs, s.xorbs[gh]), append(hs, gh)
+		}
 	}
 	s.mu.Unlock()
 	if !ok {
 		http.Error(w, "chunk not tracked", http.StatusNotFound)
 		return
 	}
-	info := xet.XorbInfo{Hash: xh, SerializedBytes: uint32(len(x.raw))}
-	for _, c := range x.chunks {
-		info.Chunks = append(info.Chunks, xet.XorbChunk{Hash: xet.HMAC(c.Hash, s.hmacKey), Size: c.Size})
-		info.UnpackedBytes += c.Size
+	sh := xet.Shard{HMACKey: s.hmacKey, Expiry: time.Now().Add(24 * time.Hour)}
+	for i, x := range xs {
+		info := xet.XorbInfo{Hash: hs[i], SerializedBytes: uint32(len(x.raw))}
+		for _, c := range x.chunks {
+			info.Chunks = append(info.Chunks, xet.XorbChunk{Hash: xet.HMAC(c.Hash, s.hmacKey), Size: c.Size})
+			info.UnpackedBytes += c.Size
+		}
+		sh.Xorbs = append(sh.Xorbs, info)
 	}
-	sh := xet.Shard{Xorbs: []xet.XorbInfo{info}, HMACKey: s.hmacKey, Expiry: time.Now().Add(24 * time.Hour)}
 	b, _ := sh.Marshal(true)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	_, _ = w.Write(b)

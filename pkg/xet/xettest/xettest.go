@@ -75,7 +75,8 @@ type Server struct {
 	tokens     map[string]token
 	xorbs      map[xet.Hash]*storedXorb
 	files      map[xet.Hash]*storedFile
-	chunks     map[xet.Hash]xet.Hash // chunk hash -> a xorb holding it (registered by a shard)
+	chunks     map[xet.Hash]xet.Hash   // chunk hash -> a xorb holding it (registered by a shard)
+	groups     map[xet.Hash][]xet.Hash // xorb -> the xorbs its shard registered
 	scopes     map[string]map[xet.Hash]bool
 	secrets    map[string]bool // credentials that must never reach the CAS or transfer host
 	leaks      []string
@@ -103,7 +104,7 @@ func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.tokenTTL 
 // New starts a fake CAS and transfer host on loopback.
 func New(opts ...Option) *Server {
 	s := &Server{signKey: random(32), tokens: map[string]token{}, xorbs: map[xet.Hash]*storedXorb{},
-		files: map[xet.Hash]*storedFile{}, chunks: map[xet.Hash]xet.Hash{}, scopes: map[string]map[xet.Hash]bool{},
+		files: map[xet.Hash]*storedFile{}, chunks: map[xet.Hash]xet.Hash{}, groups: map[xet.Hash][]xet.Hash{}, scopes: map[string]map[xet.Hash]bool{},
 		secrets: map[string]bool{}, faults: map[Route]*fault{}, urlTTL: 10 * time.Minute, tokenTTL: time.Hour,
 		counts: map[string]int{}}
 	copy(s.hmacKey[:], random(32))
