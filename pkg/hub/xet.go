@@ -98,7 +98,7 @@ func linkRel(values []string, rel string) string {
 // is on the Hub's own host.
 func (c *Client) xetTokens(route string, initial *xet.Token, session string) *xet.HubTokens {
 	ts := &xet.HubTokens{URL: route, HTTP: c.hc, Initial: initial, SessionID: session}
-	if u, err := url.Parse(route); err == nil && u.Host == c.host {
+	if u, err := url.Parse(route); err == nil && strings.EqualFold(u.Host, c.host) {
 		ts.HubToken = c.token
 	}
 	return ts

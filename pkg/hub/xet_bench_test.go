@@ -10,8 +10,8 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,9 +58,9 @@ func BenchmarkXet(b *testing.B) {
 		xet  bool
 	}{{"read/bridge", false}, {"read/xet", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			s, c := benchServer(b, hubtest.WithXet(), hubtest.WithMemoryLimit(size+1))
+			s, _ := benchServer(b, hubtest.WithXet(), hubtest.WithMemoryLimit(size+1))
 			defer s.Close()
-			c = NewClient(WithEndpoint(s.URL()), WithToken(writeTok), WithXet(tc.xet), WithHTTPClient(httpx.NewClient(httpx.WithGate(httpx.NewGate()))))
+			c := NewClient(WithEndpoint(s.URL()), WithToken(writeTok), WithXet(tc.xet), WithHTTPClient(httpx.NewClient(httpx.WithGate(httpx.NewGate()))))
 			uploadCommitB(b, c, "big.bin", data)
 			_, _, isXet := c.XetFile(context.Background(), model, "main", "big.bin")
 			require.Equal(b, tc.xet, isXet)
@@ -121,7 +121,6 @@ func BenchmarkXet(b *testing.B) {
 		b.ReportMetric(100*float64(dedup)/float64(size), "dedup-%")
 	})
 }
-
 
 func runBench(b *testing.B, size int64, f func()) {
 	b.SetBytes(size)

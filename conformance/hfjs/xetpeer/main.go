@@ -27,7 +27,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: xetpeer read|write|hash ..."))
+		fail(fmt.Errorf("usage: xetpeer read|write|hash [flags] args"))
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	endpoint := fs.String("endpoint", "", "Hub endpoint")
