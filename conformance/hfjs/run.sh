@@ -17,7 +17,8 @@ cleanup() {
 trap cleanup EXIT
 
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-(cd "$root" && go build -o "$work/fakehub" ./conformance/hfjs/fakehub)
+(cd "$root" && go build -o "$work/fakehub" ./conformance/hfjs/fakehub && go build -o "$work/xetpeer" ./conformance/hfjs/xetpeer)
+export XETPEER="$work/xetpeer"
 
 mkfifo "$work/stdin"
 "$work/fakehub" <"$work/stdin" >"$work/fakehub.out" 2>"$work/fakehub.err" &

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/httpx"
@@ -52,8 +53,10 @@ type Client struct {
 	userAgent     string
 	concurrency   int
 	maxCommitWait time.Duration
-	readWindow    int64      // the longest single ranged response Download asks for
-	secrets       redact.Set // the token, kept out of every error
+	readWindow    int64       // the longest single ranged response Download asks for
+	secrets       redact.Set  // the token, kept out of every error
+	noXet         bool        // WithXet(false)
+	xetAbsent     atomic.Bool // the Hub answered an LFS resolve without Xet
 }
 
 // Option configures a Client.

@@ -156,6 +156,9 @@ func (c *Client) Download(ctx context.Context, repo hubkit.Repo, rev, path strin
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
+	if rc, ok, err := c.xetOpen(ctx, repo, rev, path, off, n); ok {
+		return rc, err
+	}
 	w := &windowReader{c: c, ctx: ctx, op: "download " + repo.String() + "/" + path, repo: repo, rev: rev, path: path,
 		pos: off, end: -1, window: c.readWindow}
 	if n > 0 {

@@ -22,6 +22,9 @@ type TreeEntry struct {
 	OID string `json:"oid"`
 	// LFS is set for files stored as LFS objects.
 	LFS *LFSInfo `json:"lfs,omitempty"`
+	// XetHash is the file's Xet hash when the Hub stores it in Xet (Download then reads it
+	// natively).
+	XetHash string `json:"xetHash,omitempty"`
 }
 
 type treeJSON struct {

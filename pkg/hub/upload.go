@@ -103,6 +103,7 @@ type LFSUpload struct {
 	transfer string
 	upload   lfs.Action
 	verify   *lfs.Action
+	dedup    int64
 }
 
 // UploadOption tunes one upload.
@@ -123,7 +124,7 @@ func WithParts(n int) UploadOption {
 // Object returns the object this upload is for.
 func (u *LFSUpload) Object() lfs.Object { return u.obj }
 
-// Transfer returns the transfer the Hub chose: "basic" or "multipart".
+// Transfer returns the transfer the Hub chose: "basic", "multipart" or "xet".
 func (u *LFSUpload) Transfer() string { return u.transfer }
 
 // Upload streams the object from src to the Hub's storage, basic (one PUT from
@@ -139,6 +140,8 @@ func (u *LFSUpload) Upload(ctx context.Context, src hubkit.Source, opts ...Uploa
 	extra := http.Header{"User-Agent": {c.userAgent}}
 	var err error
 	switch u.transfer {
+	case TransferXet:
+		err = u.uploadXet(ctx, src)
 	case lfs.TransferMultipart:
 		err = lfs.PutMultipart(ctx, c.hc, u.upload, u.obj, src, lfs.MultipartOptions{
 			Concurrency: cfg.parts,
@@ -204,11 +207,11 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo hubkit.Repo, rev str
 				return nil, fmt.Errorf("hub: LFS upload to %s: object %q of %d bytes is not a lower-case sha256 and a size: %w", repo, o.OID, o.Size, hubkit.ErrInvalid)
 			}
 		}
-		resp, err := lc.Batch(ctx, c.lfsBatchURL(repo), lfs.OpUpload, batch, rev, []string{lfs.TransferBasic, lfs.TransferMultipart})
+		resp, err := lc.Batch(ctx, c.lfsBatchURL(repo), lfs.OpUpload, batch, rev, c.batchTransfers())
 		if err != nil {
 			return nil, fmt.Errorf("hub: LFS batch for %s: %w", repo, err)
 		}
-		if resp.Transfer != lfs.TransferBasic && resp.Transfer != lfs.TransferMultipart {
+		if resp.Transfer != lfs.TransferBasic && resp.Transfer != lfs.TransferMultipart && (resp.Transfer != TransferXet || c.noXet) {
 			return nil, fmt.Errorf("hub: LFS batch for %s: the Hub chose transfer %q, which this client does not speak", repo, resp.Transfer)
 		}
 		for _, r := range resp.Objects {
@@ -224,7 +227,9 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo hubkit.Repo, rev str
 			// Decide per object, as both official clients do: a batch answered "multipart" still
 			// gives small objects a plain PUT action, recognisable by the missing chunk_size.
 			u := &LFSUpload{c: c, obj: r.Object, transfer: lfs.TransferBasic, upload: up}
-			if _, isMulti := up.Header["chunk_size"]; isMulti {
+			if resp.Transfer == TransferXet {
+				u.transfer = TransferXet
+			} else if _, isMulti := up.Header["chunk_size"]; isMulti {
 				u.transfer = lfs.TransferMultipart
 			}
 			if v, ok := r.Actions[lfs.ActionVerify]; ok {

@@ -27,13 +27,20 @@ func main() {
 	threshold := flag.Int64("multipart-threshold", 5<<20, "LFS objects of this size or more use multipart")
 	chunk := flag.Int64("chunk-size", 5<<20, "multipart chunk size")
 	pageSize := flag.Int("page-size", 2, "tree listing page size (small, to exercise paging)")
+	memLimit := flag.Int64("memory-limit", 256<<20, "largest LFS object held in memory")
+	useXet := flag.Bool("xet", true, "serve Xet (token routes, batch transfer xet, a fake CAS)")
 	flag.Parse()
 
-	s := hubtest.NewServer(
+	opts := []hubtest.Option{
 		hubtest.WithMultipartThreshold(*threshold),
 		hubtest.WithChunkSize(*chunk),
 		hubtest.WithTreePageSize(*pageSize),
-	)
+		hubtest.WithMemoryLimit(*memLimit),
+	}
+	if *useXet {
+		opts = append(opts, hubtest.WithXet())
+	}
+	s := hubtest.NewServer(opts...)
 	s.AddUser(*user, *org)
 	s.AddToken(*token, *user, hubtest.RoleWrite)
 
@@ -52,6 +59,12 @@ func main() {
 	}()
 	<-ctx.Done()
 	leaks := s.AuthLeaks()
+	if cas := s.XetCAS(); cas != nil {
+		leaks = append(leaks, cas.Leaks()...)
+		fmt.Fprintf(os.Stderr, "fakehub: xet: %d v2 and %d v1 reconstructions, %d multi-range fetches, %d xorbs (%d bytes), %d shards\n",
+			cas.Count("reconstruction-v2"), cas.Count("reconstruction-v1"), cas.Count("multirange"),
+			cas.Count("xorb"), cas.ReceivedXorbBytes(), cas.Count("shard"))
+	}
 	fmt.Fprintf(os.Stderr, "fakehub: route counters: %s\n", s.Faults())
 	s.Close()
 	if len(leaks) > 0 {

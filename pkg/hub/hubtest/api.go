@@ -368,6 +368,8 @@ type treeEntry struct {
 	Size int64         `json:"size"`
 	Path string        `json:"path"`
 	LFS  *treeEntryLFS `json:"lfs,omitempty"`
+	// XetHash is the Xet file hash of an LFS file on a Xet-enabled Hub.
+	XetHash string `json:"xetHash,omitempty"`
 }
 
 type treeEntryLFS struct {
@@ -376,11 +378,11 @@ type treeEntryLFS struct {
 	PointerSize int    `json:"pointerSize"`
 }
 
-func entryOf(it item) treeEntry {
+func (s *Server) entryOf(it item) treeEntry {
 	if it.dir {
 		return treeEntry{Type: "directory", OID: it.treeOID, Path: it.path}
 	}
-	e := treeEntry{Type: "file", OID: it.file.oid, Size: it.file.size, Path: it.path}
+	e := treeEntry{Type: "file", OID: it.file.oid, Size: it.file.size, Path: it.path, XetHash: s.entryXetHash(it.file)}
 	if l := it.file.lfs; l != nil {
 		e.LFS = &treeEntryLFS{OID: l.oid, Size: l.size, PointerSize: l.pointerSize}
 	}
@@ -439,7 +441,7 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, q *request) 
 				more = true
 				break
 			}
-			page = append(page, entryOf(snap.items[i]))
+			page = append(page, s.entryOf(snap.items[i]))
 		}
 	} else {
 		ch := d.children
@@ -449,7 +451,7 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, q *request) 
 				more = true
 				break
 			}
-			page = append(page, entryOf(snap.items[ch[i]]))
+			page = append(page, s.entryOf(snap.items[ch[i]]))
 		}
 	}
 	if more {
@@ -500,7 +502,7 @@ func (s *Server) handlePathsInfo(w http.ResponseWriter, r *http.Request, q *requ
 	for _, p := range paths {
 		p = strings.Trim(p, "/")
 		if f, ok := c.snap.files[p]; ok {
-			out = append(out, entryOf(item{path: p, file: f}))
+			out = append(out, s.entryOf(item{path: p, file: f}))
 		} else if d, ok := c.snap.dirs[p]; ok && p != "" {
 			out = append(out, treeEntry{Type: "directory", OID: d.oid, Path: p})
 		}

@@ -106,6 +106,7 @@ func (s *Server) applyLocked(r *repo, branch, message, parent, author string, op
 			}
 			var f *fileEntry
 			if o.lfs != nil {
+				s.xetAdoptLocked(r, o.lfs.oid)
 				obj := s.lfsObjs[o.lfs.oid]
 				if obj == nil || !r.lfs[o.lfs.oid] {
 					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s was not uploaded", o.lfs.oid, p)}

@@ -170,6 +170,7 @@ type config struct {
 	unranged int64
 	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
 	objectDir string
+	xet        bool
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
@@ -262,6 +263,7 @@ type Server struct {
 	objects map[string]gitObject
 	lfsObjs map[string]*lfsObject
 	uploads map[string]*multipartUpload
+	xet     *xetState // nil unless WithXet
 }
 
 // NewServer starts a fake Hub and its storage host on loopback. Call Close when done.
@@ -292,6 +294,7 @@ func NewServer(opts ...Option) *Server {
 		lfsObjs: map[string]*lfsObject{},
 		uploads: map[string]*multipartUpload{},
 	}
+	s.xet = newXetState(cfg.xet)
 	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
 	return s
 }

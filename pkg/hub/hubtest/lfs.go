@@ -100,16 +100,18 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: "Invalid operation " + req.Operation}, false)
 		return
 	}
-	basic, multipart := len(req.Transfers) == 0, false
+	basic, multipart, useXet := len(req.Transfers) == 0, false, false
 	for _, t := range req.Transfers {
 		switch t {
 		case "basic":
 			basic = true
 		case "multipart":
 			multipart = true
+		case "xet":
+			useXet = req.Operation == "upload" && s.xetOn()
 		}
 	}
-	if !basic && !(multipart && req.Operation == "upload") {
+	if !basic && !useXet && !(multipart && req.Operation == "upload") {
 		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: "None of the requested transfers is supported (basic, multipart)"}, false)
 		return
 	}
@@ -161,6 +163,13 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 				}
 			}
 			res.Authenticated = true
+			if useXet {
+				// huggingface.js commit.ts: a "xet" batch carries the CAS token in the upload
+				// action's headers and the token route as its href.
+				transfer = "xet"
+				res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
+				break
+			}
 			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
 				Header: verifyHeader(r, q.ident.user)}
 			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {

@@ -82,6 +82,9 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *reques
 		return
 	}
 	if f.lfs != nil && f.size > 0 {
+		if s.xetOn() && s.xetResolve(w, r, rp, rev, f) {
+			return
+		}
 		exp := time.Now().Add(URLExpiry).Unix()
 		disp := fmt.Sprintf("inline; filename*=UTF-8''%s; filename=%q", url.PathEscape(path.Base(p)), path.Base(p))
 		expS := strconv.FormatInt(exp, 10)

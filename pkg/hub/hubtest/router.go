@@ -290,6 +290,8 @@ func (s *Server) routeAPI(m string, segs []string) *request {
 		q.route, q.handler = RoutePathsInfo, s.handlePathsInfo
 	case kw == "preupload" && len(q.rest) > 0 && m == http.MethodPost:
 		q.route, q.handler = RoutePreupload, s.handlePreupload
+	case (kw == "xet-read-token" || kw == "xet-write-token") && len(q.rest) > 0 && m == http.MethodGet:
+		q.route, q.handler = RouteXetToken, s.handleXetToken
 	case kw == "commit" && len(q.rest) > 0 && m == http.MethodPost:
 		q.route, q.handler = RouteCommit, s.handleCommit
 	case kw == "settings" && len(q.rest) == 0 && m == http.MethodPut:

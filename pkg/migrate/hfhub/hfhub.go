@@ -251,7 +251,7 @@ func (h *Hub) PrepareBlobs(ctx context.Context, repo migrate.Repo, branch string
 				if err := u.Upload(ctx, src, hub.WithParts(opt.Parts)); err != nil {
 					return migrate.UploadResult{}, fmt.Errorf("hf: upload %s (%d bytes) to %s: %w", o.OID, o.Size, repo, err)
 				}
-				return migrate.UploadResult{Transfer: u.Transfer()}, nil
+				return migrate.UploadResult{Transfer: u.Transfer(), Deduplicated: u.Deduplicated()}, nil
 			})
 	}
 	return out, nil
