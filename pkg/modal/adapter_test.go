@@ -15,13 +15,17 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/modal/modaltest"
 )
 
-// fakeModal starts the fake control plane with this test binary as the image's "hf2ms", and an
-// Executor on the real SDK backend pointed at it. Not parallel: the SDK reads the process env.
+// fakeModal starts the fake control plane with this test binary as the image's "hf2ms" and its
+// "hf2ms-action" (which, given the worker's arguments, fails as the real Action would), the
+// Dockerfile's ENTRYPOINT and CMD, and an Executor on the real SDK backend pointed at it. Not
+// parallel: the SDK reads the process env.
 func fakeModal(t *testing.T, behavior string, opts ...Option) (*Executor, *modaltest.Server, string) {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "workers.log")
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithProgram("hf2ms-action", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1", "HF2MS_AWAIT_POLL": "100ms"}),
 		modaltest.WithImages("ghcr.io/linaqruf/hf2ms:9.9.9"),
 		modaltest.WithSecret("hf2ms-tokens", map[string]string{"HF_TOKEN": "hf_named", "MODELSCOPE_TOKEN": "ms_named"}),
@@ -52,7 +56,8 @@ func TestModalAdapterRunStreamsAndWaits(t *testing.T) {
 	require.Len(t, boxes, 3)
 	for _, b := range boxes {
 		require.Equal(t, "ghcr.io/linaqruf/hf2ms:9.9.9", b.Image)
-		require.Equal(t, []string{"hf2ms", "worker"}, b.Command)
+		require.Equal(t, []string{DefaultEntrypoint, "worker"}, b.Command)
+		require.Equal(t, b.Command, b.Argv)
 		require.EqualValues(t, 24*60*60, b.TimeoutSecs)
 		require.EqualValues(t, 1000, b.MilliCPU)
 		require.EqualValues(t, 2048, b.MemoryMB)
@@ -63,7 +68,8 @@ func TestModalAdapterRunStreamsAndWaits(t *testing.T) {
 		require.False(t, b.Running)
 	}
 	calls := srv.Calls()
-	require.Equal(t, 1, calls["ImageGetOrCreate"], "image built once before fan-out")
+	// Built once before fan-out: the registry image, then the layer clearing its ENTRYPOINT.
+	require.Equal(t, 2, calls["ImageGetOrCreate"], "image built once before fan-out")
 	require.Equal(t, 3, calls["SandboxCreateV2"])
 }
 
@@ -150,6 +156,7 @@ func TestModalAdapterNamedSecretAndHello(t *testing.T) {
 func TestModalAdapterStatusWithoutRetainedOutput(t *testing.T) {
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1"}),
 		modaltest.WithoutFinishedOutput(),
 	)
@@ -177,6 +184,7 @@ func nil2(migrate.Event) {}
 func TestModalAdapterCredentialsFromGetenv(t *testing.T) {
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1"}),
 	)
 	env := srv.Env()

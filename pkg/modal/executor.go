@@ -35,8 +35,10 @@ const (
 	MaxJobBytes = 64 << 10
 	// DefaultImageRepo is the project's container image; the tag is the orchestrator's version.
 	DefaultImageRepo = "ghcr.io/linaqruf/hf2ms"
-	// DefaultEntrypoint is the worker binary inside the image.
-	DefaultEntrypoint = "hf2ms"
+	// DefaultEntrypoint is the worker binary inside the image, by absolute path: the sandbox
+	// Command runs on an image whose ENTRYPOINT is cleared (see clearEntrypoint), so it
+	// depends neither on the image's ENTRYPOINT nor on its PATH.
+	DefaultEntrypoint = "/usr/local/bin/hf2ms"
 )
 
 // Environment variables the executor sets in worker sandboxes.
@@ -145,7 +147,7 @@ func WithVersion(v string) Option {
 	}
 }
 
-// WithEntrypoint sets the worker binary's path inside the image (default "hf2ms").
+// WithEntrypoint sets the worker binary's path inside the image (default DefaultEntrypoint).
 func WithEntrypoint(path string) Option { return func(e *Executor) { e.entrypoint = path } }
 
 // WithSecretName makes workers take their tokens from a Secret stored on Modal instead of from

@@ -251,7 +251,7 @@ func TestSpecLimits(t *testing.T) {
 
 	spec, err := e.spec(blobJobs("ok", 1)[0], 1, 1)
 	require.NoError(t, err)
-	require.Equal(t, []string{"hf2ms", "worker"}, spec.Command)
+	require.Equal(t, []string{DefaultEntrypoint, "worker"}, spec.Command)
 	require.Equal(t, MaxTimeout, spec.Timeout)
 	require.NotContains(t, spec.Env, "HF_TOKEN")
 	require.Equal(t, "hf_fake_secret_value", spec.Secrets["HF_TOKEN"])
