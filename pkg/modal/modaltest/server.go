@@ -317,7 +317,7 @@ func (s *Server) Sandboxes() []SandboxInfo {
 		info := SandboxInfo{
 			ID: sb.id, Name: sb.name, Image: sb.image, Command: slices.Clone(sb.command),
 			Argv: slices.Clone(sb.argv),
-			Env: maps.Clone(sb.env), Tags: maps.Clone(sb.tags), TimeoutSecs: sb.timeoutSecs,
+			Env:  maps.Clone(sb.env), Tags: maps.Clone(sb.tags), TimeoutSecs: sb.timeoutSecs,
 			MilliCPU: sb.milliCPU, MemoryMB: sb.memoryMB,
 		}
 		res, done := sb.result()
