@@ -124,7 +124,8 @@ type Executor struct {
 	getenv      func(string) string
 	drain       time.Duration
 
-	sem chan struct{}
+	fan     *fanout
+	backoff func() backoff.BackOff // between creates refused for lack of capacity
 
 	mu     sync.Mutex
 	commit map[string]chan struct{} // local detached runs: closed when the commit step started
@@ -212,6 +213,7 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 		timeout:     MaxTimeout,
 		getenv:      os.Getenv,
 		drain:       30 * time.Second,
+		backoff:     capacityBackoff,
 		commit:      map[string]chan struct{}{},
 	}
 	for _, o := range opts {
@@ -265,7 +267,7 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 		}
 		e.backend, e.ownsBackend = b, true
 	}
-	e.sem = make(chan struct{}, e.concurrency)
+	e.fan = newFanout(e.concurrency)
 	return e, nil
 }
 
@@ -319,48 +321,51 @@ func (e *Executor) spec(job migrate.Job, index, shards int) (Spec, error) {
 	}, nil
 }
 
-func (e *Executor) acquire(ctx context.Context) error {
-	select {
-	case e.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// maxCapacityRetries is how many times in a row a sandbox create is retried for lack of capacity
+// while none of the executor's other sandboxes runs (so none will free capacity by ending).
+const maxCapacityRetries = 8
 
-func (e *Executor) release() { <-e.sem }
-
-// start starts spec, retrying while Modal has no capacity. A live sandbox of the same name
-// (an earlier launch of this run) is reused: the launch is idempotent.
-func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
-	bo := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
+// capacityBackoff is the wait between creates refused for lack of capacity: exponential from 1 s
+// to 30 s, with jitter.
+func capacityBackoff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{
 		InitialInterval:     time.Second,
 		RandomizationFactor: 0.5,
 		Multiplier:          2,
 		MaxInterval:         30 * time.Second,
 		Stop:                backoff.Stop,
 		Clock:               backoff.SystemClock,
-	}, 8), ctx)
+	}
+}
+
+// startOnce starts spec. A live sandbox of the same name (an earlier launch of this run) is
+// reused, so a launch is idempotent; existed reports that.
+func (e *Executor) startOnce(ctx context.Context, spec Spec) (h Handle, existed bool, err error) {
+	h, err = e.backend.Start(ctx, spec)
+	if errors.Is(err, ErrAlreadyExists) {
+		h, err = e.backend.Lookup(ctx, spec.Name)
+		return h, err == nil, err
+	}
+	return h, false, err
+}
+
+// start starts spec (detached mode), retrying with backoff while Modal has no capacity, at
+// most maxCapacityRetries times.
+func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
+	bo := backoff.WithContext(backoff.WithMaxRetries(e.backoff(), maxCapacityRetries), ctx)
 	var h Handle
 	existed := false
 	err := backoff.Retry(func() error {
 		var err error
-		h, err = e.backend.Start(ctx, spec)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, ErrAlreadyExists):
-			h, err = e.backend.Lookup(ctx, spec.Name)
-			if err != nil {
-				return backoff.Permanent(err)
-			}
-			existed = true
-			return nil
-		case errors.Is(err, ErrCapacity):
+		h, existed, err = e.startOnce(ctx, spec)
+		if errors.Is(err, ErrCapacity) {
 			e.logger.WarnContext(ctx, "no capacity for sandbox, retrying", "name", spec.Name)
 			return err
 		}
-		return backoff.Permanent(err)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		return nil
 	}, bo)
 	if err != nil {
 		return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
@@ -368,22 +373,68 @@ func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
 	return h, existed, nil
 }
 
+// startInFanout takes a fan-out slot and starts spec in it (attached mode); the caller releases
+// the slot when the sandbox has ended. When Modal has no capacity the refusal counts against the
+// fan-out: the limit drops to the sandboxes still held, the slot is given back, and the create
+// is tried again when one of those ends or after a backoff, whichever comes first. With none of
+// the executor's sandboxes running it gives up after maxCapacityRetries refusals in a row.
+func (e *Executor) startInFanout(ctx context.Context, spec Spec, shard int, emit func(migrate.Event)) (Handle, bool, error) {
+	bo := e.backoff()
+	probe, refusals := false, 0
+	for {
+		if err := e.fan.acquire(ctx, probe); err != nil {
+			return Handle{}, false, err
+		}
+		h, existed, err := e.startOnce(ctx, spec)
+		if err == nil {
+			e.fan.started()
+			return h, existed, nil
+		}
+		if !errors.Is(err, ErrCapacity) {
+			e.fan.release()
+			return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
+		}
+		others, changed := e.fan.refused()
+		if others > 0 {
+			refusals = 0
+		} else if refusals++; refusals > maxCapacityRetries {
+			return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
+		}
+		delay := bo.NextBackOff()
+		limit, _ := e.fan.current()
+		msg := fmt.Sprintf("Modal has no capacity for sandbox %s: running at most %d at once, retrying", spec.Name, limit)
+		e.logger.WarnContext(ctx, msg, "retry_in", delay)
+		if emit != nil {
+			emit(migrate.Event{Type: migrate.EventNotice, Time: time.Now(), Shard: shard, Message: msg})
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-changed: // a sandbox ended or the limit moved: try within the limit
+			probe = false
+		case <-timer.C: // test whether Modal has capacity again, beyond the limit
+			probe = true
+		case <-ctx.Done():
+			timer.Stop()
+			return Handle{}, false, ctx.Err()
+		}
+		timer.Stop()
+	}
+}
+
 // Run implements migrate.Executor: it starts job's sandbox (at most the configured number at
-// once), streams the worker's events to emit, waits for it and maps its end to an error. When
-// ctx is cancelled it terminates the sandbox before returning.
+// once, fewer while Modal has no capacity), streams the worker's events to emit, waits for it
+// and maps its end to an error. When ctx is cancelled it terminates the sandbox before
+// returning.
 func (e *Executor) Run(ctx context.Context, job migrate.Job, emit func(migrate.Event)) error {
 	spec, err := e.spec(job, job.Shard, 0)
 	if err != nil {
 		return err
 	}
-	if err := e.acquire(ctx); err != nil {
-		return err
-	}
-	defer e.release()
-	h, existed, err := e.start(ctx, spec)
+	h, existed, err := e.startInFanout(ctx, spec, job.Shard, emit)
 	if err != nil {
 		return err
 	}
+	defer e.fan.release()
 	msg := "started sandbox " + h.Name
 	if existed {
 		msg = "attached to running sandbox " + h.Name
