@@ -1,7 +1,6 @@
 package modal
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,12 +10,14 @@ import (
 	"maps"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 )
 
 // Defaults and limits of the executor.
@@ -69,8 +70,9 @@ var (
 	ErrTerminated = errors.New("sandbox terminated")
 	// ErrWorkerFailed: the worker exited non-zero.
 	ErrWorkerFailed = errors.New("worker failed")
-	// ErrNoDone: the worker exited 0 without its final done event.
-	ErrNoDone = errors.New("worker exited without a done event")
+	// ErrNoDone: the worker exited 0 without its final done event (the worker protocol's
+	// error, so errors.Is matches it whichever executor ran the job).
+	ErrNoDone = worker.ErrNoDone
 	// ErrJobTooLarge: the job JSON exceeds MaxJobBytes.
 	ErrJobTooLarge = errors.New("job too large for the sandbox environment")
 )
@@ -447,7 +449,7 @@ func (e *Executor) Run(ctx context.Context, job migrate.Job, emit func(migrate.E
 func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int, emit func(migrate.Event)) error {
 	readCtx, stopRead := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRead()
-	var tail eventTail
+	d := &worker.Decoder{Shard: shard}
 	readDone := make(chan struct{})
 	out, err := e.backend.Output(readCtx, h)
 	if err != nil {
@@ -457,7 +459,7 @@ func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int
 		go func() {
 			defer close(readDone)
 			defer out.Close()
-			tail.scan(out, shard, emit)
+			e.readEvents(readCtx, d, out, h.Name, emit)
 		}()
 	}
 	code, werr := e.backend.Wait(ctx, h)
@@ -476,7 +478,7 @@ func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int
 	if werr != nil {
 		return &ShardError{Name: h.Name, Shard: shard, Phase: phase, Err: werr}
 	}
-	return tail.outcome(h.Name, phase, shard, code)
+	return outcome(d, h.Name, phase, shard, code)
 }
 
 // terminate stops h on a context that survives ctx's cancellation.
@@ -488,45 +490,19 @@ func (e *Executor) terminate(ctx context.Context, h Handle) {
 	}
 }
 
-// eventTail remembers what a worker's event stream said.
-type eventTail struct {
-	done    bool
-	lastErr string
-	last    *migrate.Event
-	events  int
-}
-
-// scan decodes JSON-lines events from r; non-JSON lines (human logs) are ignored.
-func (t *eventTail) scan(r io.Reader, shard int, emit func(migrate.Event)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var ev migrate.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Type == "" {
-			continue
-		}
-		if ev.Shard == 0 {
-			ev.Shard = shard
-		}
-		t.events++
-		switch ev.Type {
-		case migrate.EventDone:
-			t.done = true
-		case migrate.EventError:
-			t.lastErr = ev.Error
-		}
-		t.last = &ev
-		if emit != nil {
-			emit(ev)
-		}
+// readEvents decodes a worker's event stream from r into d, passing each event to emit.
+func (e *Executor) readEvents(ctx context.Context, d *worker.Decoder, r io.Reader, name string, emit func(migrate.Event)) {
+	if err := d.Decode(r, emit); err != nil && ctx.Err() == nil {
+		e.logger.WarnContext(ctx, "sandbox output", "name", name, "error", err)
 	}
 }
 
-// outcome maps the exit code and the events seen to the shard's result.
-func (t *eventTail) outcome(name, phase string, shard, code int) error {
-	se := &ShardError{Name: name, Shard: shard, Phase: phase, ExitCode: code, Message: t.lastErr}
+// outcome maps a sandbox's exit code and the events its worker wrote to the shard's result
+// (the worker protocol's done rule, plus Modal's exit codes).
+func outcome(d *worker.Decoder, name, phase string, shard, code int) error {
+	se := &ShardError{Name: name, Shard: shard, Phase: phase, ExitCode: code, Message: d.LastError}
 	switch {
-	case code == 0 && t.done:
+	case code == 0 && d.Done:
 		return nil
 	case code == 0:
 		se.Err = ErrNoDone
@@ -536,6 +512,11 @@ func (t *eventTail) outcome(name, phase string, shard, code int) error {
 		se.Err = ErrTerminated
 	default:
 		se.Err = ErrWorkerFailed
+	}
+	if d.Events == 0 && len(d.Junk) > 0 {
+		// Not a worker speaking the protocol (the wrong program, a crash before the first
+		// event): what it printed is the only clue.
+		se.Message = "output: " + strings.Join(d.Junk[:min(len(d.Junk), 2)], " | ")
 	}
 	return se
 }

@@ -290,3 +290,14 @@ func TestShardErrorText(t *testing.T) {
 	require.Equal(t, "commit step (hf2ms-r-commit): worker failed (exit code 1): verify failed", err.Error())
 	require.True(t, errors.Is(err, ErrWorkerFailed))
 }
+
+// A program that does not speak the worker protocol (the wrong binary in the image) fails the
+// shard with what it printed, the only clue there is.
+func TestRunNamesOutputOfANonWorker(t *testing.T) {
+	e, _ := localExec(t, "", WithEntrypoint("/bin/echo"))
+	err := e.Run(context.Background(), blobJobs("echo", 1)[0], nil2)
+	require.ErrorIs(t, err, ErrNoDone)
+	var se *ShardError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "output: worker", se.Message)
+}
