@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,14 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	require.True(t, strings.HasPrefix(boxes[0].Name, "hf2ms-"), boxes[0].Name)
 	require.Empty(t, hf.AuthLeaks())
 	require.Empty(t, ms.AuthLeaks())
+}
+
+// The image the Dockerfile builds has the worker binary (./cmd/hf2ms) where the executor starts
+// it.
+func TestDockerfileInstallsTheWorkerAtDefaultEntrypoint(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	require.NoError(t, err)
+	built := regexp.MustCompile(`-o (\S+) \./cmd/hf2ms\b`).FindSubmatch(b)
+	require.NotNil(t, built, "the Dockerfile builds ./cmd/hf2ms")
+	require.Regexp(t, `COPY --from=build `+regexp.QuoteMeta(string(built[1]))+` `+regexp.QuoteMeta(DefaultEntrypoint)+`\n`, string(b))
 }
