@@ -196,23 +196,9 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 	if len(argv) == 0 {
 		return nil, status.Error(codes.Unimplemented, "modaltest: a sandbox with no Command on an image with no ENTRYPOINT or CMD (it would sleep until its timeout)")
 	}
-	env := map[string]string{}
-	for _, src := range req.GetSecretSources() {
-		var kv map[string]string
-		if src.HasSecretId() {
-			kv, ok = s.secrets[src.GetSecretId()]
-			if !ok {
-				return nil, status.Errorf(codes.NotFound, "Secret %s not found", src.GetSecretId())
-			}
-		} else {
-			kv = src.GetEnv().GetContents()
-		}
-		for k, v := range kv {
-			if !envKeyRe.MatchString(k) {
-				return nil, status.Errorf(codes.InvalidArgument, "invalid environment variable name %q", k)
-			}
-			env[k] = v
-		}
+	env, err := s.sandboxEnv(req.GetSecretSources())
+	if err != nil {
+		return nil, err
 	}
 	if name != "" {
 		for _, other := range s.sandboxes {
@@ -223,9 +209,10 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 	}
 	if s.capacity >= 0 && s.liveCount() >= s.capacity {
 		s.exhausted++
-		// What the V2 create answers when Modal cannot schedule the sandbox; the SDK passes it
-		// on as a gRPC status (modal-client go/sandbox.go ExperimentalCreate), and its V1 path
-		// as ResourceExhaustedError{"Insufficient capacity to create sandbox."}.
+		// How the V2 create reports missing capacity is not documented. The SDK's V1 path
+		// turns a sandbox that cannot be scheduled into ResourceExhaustedError{"Insufficient
+		// capacity to create sandbox."} (modal-client go/sandbox.go, waitForScheduling); the
+		// fake answers the matching gRPC code, which the V2 create passes on unchanged.
 		return nil, status.Error(codes.ResourceExhausted, "Insufficient capacity to create sandbox.")
 	}
 	sb := &sandbox{
@@ -244,20 +231,8 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 		memoryMB:    def.GetResources().GetMemoryMb(),
 	}
 	sb.jwt = fakeJWT(map[string]any{"task_id": sb.taskID})
-	if p, ok := s.program(argv[0]); ok {
-		full := map[string]string{
-			"PATH": "/usr/local/bin:/usr/bin:/bin",
-			"HOME": filepath.Join(s.home, sb.id),
-		}
-		maps.Copy(full, s.imageEnv)
-		maps.Copy(full, env)
-		full["MODAL_TASK_ID"], full["MODAL_SANDBOX_ID"] = sb.taskID, sb.id
-		args := append(slices.Clone(p.args), argv[1:]...)
-		pr, err := proc.Start(p.path, args, sortedEnv(full), time.Duration(def.GetTimeoutSecs())*time.Second)
-		if err != nil {
-			return nil, status.Errorf(codes.Internal, "modaltest: %v", err)
-		}
-		sb.proc = pr
+	if err := s.run(sb); err != nil {
+		return nil, err
 	}
 	s.sandboxes = append(s.sandboxes, sb)
 	s.byID[sb.id], s.byTask[sb.taskID] = sb, sb
@@ -269,6 +244,50 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 			Url: s.routerURL(),
 		}.Build(),
 	}.Build(), nil
+}
+
+// sandboxEnv is a sandbox's environment from its secret sources, in order (s.mu held).
+func (s *Server) sandboxEnv(sources []*pb.SecretSource) (map[string]string, error) {
+	env := map[string]string{}
+	for _, src := range sources {
+		kv := src.GetEnv().GetContents()
+		if src.HasSecretId() {
+			var ok bool
+			if kv, ok = s.secrets[src.GetSecretId()]; !ok {
+				return nil, status.Errorf(codes.NotFound, "Secret %s not found", src.GetSecretId())
+			}
+		}
+		for k, v := range kv {
+			if !envKeyRe.MatchString(k) {
+				return nil, status.Errorf(codes.InvalidArgument, "invalid environment variable name %q", k)
+			}
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// run starts sb's argv as a local process when argv[0] is a known program; otherwise sb ends
+// at once with exit code 127.
+func (s *Server) run(sb *sandbox) error {
+	p, ok := s.program(sb.argv[0])
+	if !ok {
+		return nil
+	}
+	full := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin",
+		"HOME": filepath.Join(s.home, sb.id),
+	}
+	maps.Copy(full, s.imageEnv)
+	maps.Copy(full, sb.env)
+	full["MODAL_TASK_ID"], full["MODAL_SANDBOX_ID"] = sb.taskID, sb.id
+	args := append(slices.Clone(p.args), sb.argv[1:]...)
+	pr, err := proc.Start(p.path, args, sortedEnv(full), time.Duration(sb.timeoutSecs)*time.Second)
+	if err != nil {
+		return status.Errorf(codes.Internal, "modaltest: %v", err)
+	}
+	sb.proc = pr
+	return nil
 }
 
 func (s *Server) sandbox(id string) (*sandbox, error) {

@@ -64,9 +64,10 @@ var (
 // Option configures a Server.
 type Option func(*Server)
 
-// WithProgram runs the local binary path (with extra arguments before the sandbox's own) when a
-// sandbox's entrypoint argv[0] is name or has base name name. An entrypoint with no program
-// ends at once with exit code 127, like a container whose command is missing.
+// WithProgram runs the local binary path (with extra arguments before the sandbox's own) when
+// the program a sandbox runs (the image's ENTRYPOINT, else the Command, else CMD) is name or has
+// base name name. A sandbox whose program is unknown ends at once with exit code 127, like a
+// container whose command is missing.
 func WithProgram(name, path string, args ...string) Option {
 	return func(s *Server) { s.programs[name] = program{path: path, args: args} }
 }
