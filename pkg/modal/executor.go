@@ -384,12 +384,13 @@ func (e *Executor) startInFanout(ctx context.Context, spec Spec, shard int, emit
 	bo := e.backoff()
 	probe, refusals := false, 0
 	for {
-		if err := e.fan.acquire(ctx, probe); err != nil {
+		ticket, err := e.fan.acquire(ctx, probe)
+		if err != nil {
 			return Handle{}, false, err
 		}
 		h, existed, err := e.startOnce(ctx, spec)
 		if err == nil {
-			e.fan.started()
+			e.fan.started(ticket)
 			return h, existed, nil
 		}
 		if !errors.Is(err, ErrCapacity) {

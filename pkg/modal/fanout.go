@@ -9,13 +9,15 @@ import (
 // at the configured concurrency. When Modal answers a create with "no capacity", the limit drops
 // to the sandboxes this executor still holds (at least one), so the remaining jobs wait for one
 // of those to end instead of asking Modal again at once; every create that succeeds raises it
-// by one again, up to the configured concurrency.
+// by one again, up to the configured concurrency, unless a refusal came after the slot was
+// taken (that success says nothing about the capacity now).
 type fanout struct {
-	mu      sync.Mutex
-	max     int
-	limit   int
-	held    int
-	changed chan struct{} // closed and replaced whenever held or limit changes
+	mu       sync.Mutex
+	max      int
+	limit    int
+	held     int
+	refusals int           // refusals so far; a slot remembers the count when it was taken
+	changed  chan struct{} // closed and replaced whenever held or limit changes
 }
 
 func newFanout(n int) *fanout {
@@ -24,21 +26,23 @@ func newFanout(n int) *fanout {
 
 // acquire takes a slot once fewer than the limit are held or, with probe (a retry after a
 // backoff, testing whether Modal has capacity again), fewer than the configured concurrency.
-func (f *fanout) acquire(ctx context.Context, probe bool) error {
+// The ticket goes to started.
+func (f *fanout) acquire(ctx context.Context, probe bool) (ticket int, err error) {
 	for {
 		f.mu.Lock()
 		if f.held < f.limit || (probe && f.held < f.max) {
 			f.held++
+			ticket = f.refusals
 			f.notifyLocked()
 			f.mu.Unlock()
-			return nil
+			return ticket, nil
 		}
 		ch := f.changed
 		f.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
 }
@@ -58,17 +62,18 @@ func (f *fanout) refused() (others int, changed <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.held--
+	f.refusals++
 	others = f.held
 	f.limit = max(1, others)
 	f.notifyLocked()
 	return others, f.changed
 }
 
-// started records a create that succeeded.
-func (f *fanout) started() {
+// started records a create that succeeded in the slot acquire gave ticket for.
+func (f *fanout) started(ticket int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.limit < f.max {
+	if f.limit < f.max && ticket == f.refusals {
 		f.limit++
 		f.notifyLocked()
 	}
