@@ -271,7 +271,8 @@ func NewServer(opts ...Option) *Server {
 		lfsObjs: map[string]*lfsObject{},
 		uploads: map[string]*multipartUpload{},
 	}
-	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
 
