@@ -16,4 +16,8 @@ COPY --from=build /out/hf2ms /usr/local/bin/hf2ms
 COPY --from=build /out/hf2ms-action /usr/local/bin/hf2ms-action
 # No USER and no WORKDIR: GitHub runs container actions as root in the mounted workspace, and the
 # workspace and output files are only writable that way.
+# GitHub starts the Action through this ENTRYPOINT. Modal would append a sandbox's Command to it,
+# so pkg/modal starts workers on this image with the entrypoint cleared (ENTRYPOINT []) and runs
+# /usr/local/bin/hf2ms by absolute path (README: "How the image is started"). The Modal tests
+# read this ENTRYPOINT.
 ENTRYPOINT ["/usr/local/bin/hf2ms-action"]

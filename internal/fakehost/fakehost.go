@@ -33,12 +33,28 @@ type Hosts struct {
 	leaks []string
 }
 
-// Start serves api on one loopback host and cdn on another.
-func Start(api, cdn http.Handler) *Hosts {
+// New prepares api on one loopback host and cdn on another without serving yet: a fake assigns
+// the Hosts where its handlers read them, then calls Serve. Serving only after that assignment
+// orders it before every request; a request from another process (a CLI under test) carries no
+// ordering of its own, so assigning after Start is a data race.
+func New(api, cdn http.Handler) *Hosts {
 	h := &Hosts{secret: make([]byte, 32)}
 	_, _ = rand.Read(h.secret)
-	h.api = httptest.NewServer(api)
-	h.cdn = httptest.NewServer(cdn)
+	h.api = httptest.NewUnstartedServer(api)
+	h.cdn = httptest.NewUnstartedServer(cdn)
+	return h
+}
+
+// Serve starts serving both hosts.
+func (h *Hosts) Serve() {
+	h.api.Start()
+	h.cdn.Start()
+}
+
+// Start is New and Serve, for handlers that read nothing assigned after it returns.
+func Start(api, cdn http.Handler) *Hosts {
+	h := New(api, cdn)
+	h.Serve()
 	return h
 }
 

@@ -9,19 +9,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
 	"github.com/linaqruf/hf2ms/pkg/modal/modaltest"
 )
 
-// fakeModal starts the fake control plane with this test binary as the image's "hf2ms", and an
-// Executor on the real SDK backend pointed at it. Not parallel: the SDK reads the process env.
+// fakeModal starts the fake control plane with this test binary as the image's "hf2ms" and its
+// "hf2ms-action" (which, given the worker's arguments, fails as the real Action would), the
+// Dockerfile's ENTRYPOINT and CMD, and an Executor on the real SDK backend pointed at it. Not
+// parallel: the SDK reads the process env.
 func fakeModal(t *testing.T, behavior string, opts ...Option) (*Executor, *modaltest.Server, string) {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "workers.log")
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithProgram("hf2ms-action", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1", "HF2MS_AWAIT_POLL": "100ms"}),
 		modaltest.WithImages("ghcr.io/linaqruf/hf2ms:9.9.9"),
 		modaltest.WithSecret("hf2ms-tokens", map[string]string{"HF_TOKEN": "hf_named", "MODELSCOPE_TOKEN": "ms_named"}),
@@ -52,7 +57,8 @@ func TestModalAdapterRunStreamsAndWaits(t *testing.T) {
 	require.Len(t, boxes, 3)
 	for _, b := range boxes {
 		require.Equal(t, "ghcr.io/linaqruf/hf2ms:9.9.9", b.Image)
-		require.Equal(t, []string{"hf2ms", "worker"}, b.Command)
+		require.Equal(t, []string{DefaultEntrypoint, "worker"}, b.Command)
+		require.Equal(t, b.Command, b.Argv)
 		require.EqualValues(t, 24*60*60, b.TimeoutSecs)
 		require.EqualValues(t, 1000, b.MilliCPU)
 		require.EqualValues(t, 2048, b.MemoryMB)
@@ -63,7 +69,8 @@ func TestModalAdapterRunStreamsAndWaits(t *testing.T) {
 		require.False(t, b.Running)
 	}
 	calls := srv.Calls()
-	require.Equal(t, 1, calls["ImageGetOrCreate"], "image built once before fan-out")
+	// Built once before fan-out: the registry image, then the layer clearing its ENTRYPOINT.
+	require.Equal(t, 2, calls["ImageGetOrCreate"], "image built once before fan-out")
 	require.Equal(t, 3, calls["SandboxCreateV2"])
 }
 
@@ -150,6 +157,7 @@ func TestModalAdapterNamedSecretAndHello(t *testing.T) {
 func TestModalAdapterStatusWithoutRetainedOutput(t *testing.T) {
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1"}),
 		modaltest.WithoutFinishedOutput(),
 	)
@@ -177,6 +185,7 @@ func nil2(migrate.Event) {}
 func TestModalAdapterCredentialsFromGetenv(t *testing.T) {
 	srv := modaltest.New(t,
 		modaltest.WithProgram("hf2ms", os.Args[0]),
+		modaltest.WithImageConfig(imageConfig(t)),
 		modaltest.WithImageEnv(map[string]string{"HF2MS_TEST_WORKER": "1"}),
 	)
 	env := srv.Env()
@@ -187,4 +196,60 @@ func TestModalAdapterCredentialsFromGetenv(t *testing.T) {
 	require.NoError(t, err)
 	defer e.Close()
 	require.NoError(t, e.Run(context.Background(), blobJobs("fake9", 1)[0], nil2))
+}
+
+// When Modal has no capacity the refusal counts against the fan-out: the executor waits for
+// one of its running sandboxes to end before creating the next, and every job still runs.
+func TestModalAdapterNoCapacityShrinksTheFanOut(t *testing.T) {
+	g := newGate(t)
+	e, srv, log := fakeModal(t, g.directive("*"), WithConcurrency(3))
+	srv.SetCapacity(1)
+	e.backoff = func() backoff.BackOff { return backoff.NewConstantBackOff(time.Hour) } // no probes: only ends free a slot
+	var c collector
+	refused := make(chan struct{}, 100)
+	emit := func(ev migrate.Event) {
+		c.emit(ev)
+		if ev.Type == migrate.EventNotice && strings.Contains(ev.Message, "no capacity") {
+			refused <- struct{}{}
+		}
+	}
+	done := make(chan []error, 1)
+	go func() { done <- runAll(context.Background(), e, blobJobs("cap1", 3), emit) }()
+	// One sandbox runs (held at the gate); the two other creates were refused.
+	g.waitArrivals(1)
+	<-refused
+	<-refused
+	limit, held := e.fan.current()
+	require.Equal(t, 1, limit)
+	require.Equal(t, 1, held)
+	// The first ends; of the two waiting, one starts (held at the gate) and the other, let in by
+	// the limit raised after that success, is refused once more while it runs.
+	g.releaseHeld()
+	g.waitArrivals(1)
+	<-refused
+	g.releaseHeld()
+	g.waitArrivals(1)
+	g.Open()
+	for _, err := range <-done {
+		require.NoError(t, err)
+	}
+	require.Equal(t, map[int]int{1: 1, 2: 1, 3: 1}, c.byShard(migrate.EventDone))
+	require.Equal(t, 1, maxOverlap(t, log))
+	require.Len(t, srv.Sandboxes(), 3)
+	// Never a retry without one of the executor's sandboxes having ended.
+	require.Equal(t, 3, srv.Exhausted())
+	require.Equal(t, 6, srv.Calls()["SandboxCreateV2"])
+}
+
+// With none of its own sandboxes running, the executor retries a refused create with backoff a
+// bounded number of times and then fails with ErrCapacity.
+func TestModalAdapterNoCapacityAtAllFails(t *testing.T) {
+	e, srv, _ := fakeModal(t, "")
+	srv.SetCapacity(0)
+	e.backoff = func() backoff.BackOff { return backoff.NewConstantBackOff(time.Millisecond) }
+	err := e.Run(context.Background(), blobJobs("cap0", 1)[0], nil2)
+	require.ErrorIs(t, err, ErrCapacity)
+	require.Contains(t, err.Error(), "Insufficient capacity")
+	require.Equal(t, maxCapacityRetries+1, srv.Exhausted())
+	require.Empty(t, srv.Sandboxes())
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 )
 
 // State is a shard's state in a detached run.
@@ -288,7 +289,7 @@ func (e *Executor) inspect(ctx context.Context, h Handle, wait bool) ShardStatus
 		st.State, st.Error, st.err = StateFailed, err.Error(), err
 		return st
 	}
-	var tail eventTail
+	d := &worker.Decoder{Shard: n}
 	readFor := 15 * time.Second
 	if code == nil {
 		readFor = time.Second // a live stream never ends: take what is there
@@ -297,21 +298,21 @@ func (e *Executor) inspect(ctx context.Context, h Handle, wait bool) ShardStatus
 	defer cancel()
 	out, oerr := e.backend.Output(rctx, h)
 	if oerr == nil {
-		tail.scan(out, n, nil)
+		e.readEvents(rctx, d, out, h.Name, nil)
 		_ = out.Close()
 	}
-	st.Last = tail.last
+	st.Last = d.Last
 	if code == nil {
 		st.State = StateRunning
 		return st
 	}
 	st.ExitCode = code
-	if *code == 0 && tail.events == 0 {
+	if *code == 0 && d.Events == 0 {
 		// The output was not retained or not readable: trust the exit code.
 		st.State, st.Note = StateDone, "worker events not available"
 		return st
 	}
-	if err := tail.outcome(h.Name, phase, n, *code); err != nil {
+	if err := outcome(d, h.Name, phase, n, *code); err != nil {
 		st.State, st.Error, st.err = StateFailed, err.Error(), err
 		return st
 	}

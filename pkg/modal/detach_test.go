@@ -21,7 +21,9 @@ func states(st *RunStatus) map[string]State {
 }
 
 func TestLaunchThenStatusAndWaitFindTheRun(t *testing.T) {
-	e, log := localExec(t, "sleep=1s")
+	// The blob shards wait at the gate while the status is taken.
+	g := newGate(t)
+	e, log := localExec(t, g.directive("*"))
 	ctx := context.Background()
 	jobs := append(blobJobs("det1", 3), commitJob("det1", 3))
 	require.NoError(t, e.Launch(ctx, "det1", jobs))
@@ -35,6 +37,7 @@ func TestLaunchThenStatusAndWaitFindTheRun(t *testing.T) {
 	require.Equal(t, StatePending, states(st)[CommitName("det1")])
 	require.False(t, st.Finished())
 
+	g.Open()
 	final, err := e.Wait(ctx, "det1", 50*time.Millisecond)
 	require.NoError(t, err)
 	require.True(t, final.Finished())

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,27 +22,41 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
-// buildHF2MS builds the real CLI into a temporary directory.
-func buildHF2MS(t *testing.T) string {
+// buildBinary builds the command in ./cmd/<name> into a temporary directory, named as in the
+// image (Dockerfile).
+func buildBinary(t *testing.T, pkg, name string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "hf2ms")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/hf2ms")
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+pkg)
 	cmd.Dir = filepath.Join("..", "..")
 	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/hf2ms: %s", b)
+	require.NoError(t, err, "go build ./cmd/%s: %s", pkg, b)
 	return out
 }
 
+// imageConfig is the ENTRYPOINT and CMD of the image built from the repository's Dockerfile,
+// which the fake control plane applies to the sandboxes it starts.
+func imageConfig(t *testing.T) modaltest.ImageConfig {
+	t.Helper()
+	cfg, err := modaltest.ReadDockerfile(filepath.Join("..", "..", "Dockerfile"))
+	require.NoError(t, err)
+	require.NotEmpty(t, cfg.Entrypoint, "the Dockerfile sets an ENTRYPOINT (the Action)")
+	return cfg
+}
+
 // TestE2EParallelMigrationOnFakeModal runs `hf2ms migrate --parallel --executor modal` (the real
-// binary) against the fake Modal control plane, whose sandboxes run the same binary as
-// `hf2ms worker`, between the fake Hugging Face Hub and the fake ModelScope: several blob
-// shards, one commit step, verified.
+// binary) against the fake Modal control plane, between the fake Hugging Face Hub and the fake
+// ModelScope: several blob shards, one commit step, verified. The fake's image is the one the
+// Dockerfile builds: its ENTRYPOINT (the real Action binary) comes before every sandbox's
+// Command, as on Modal, so the workers start only if the executor clears it.
 func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	const (
 		hfTok = "hf_e2e_modal_token"
 		msTok = "ms-e2e-modal-token"
 	)
-	bin := buildHF2MS(t)
+	bin := buildBinary(t, "hf2ms", "hf2ms")
+	action := buildBinary(t, "action", "hf2ms-action")
+	img := imageConfig(t)
 
 	hf := hubtest.NewServer(hubtest.WithMultipartThreshold(256<<10), hubtest.WithChunkSize(96<<10))
 	t.Cleanup(hf.Close)
@@ -64,7 +79,8 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	_, err := hf.Commit(hubkit.Model, "acme/model", "main", "seed", files...)
 	require.NoError(t, err)
 
-	srv := modaltest.New(t, modaltest.WithProgram("hf2ms", bin))
+	srv := modaltest.New(t, modaltest.WithProgram("hf2ms", bin), modaltest.WithProgram("hf2ms-action", action),
+		modaltest.WithImageConfig(img))
 	report := filepath.Join(t.TempDir(), "report.json")
 	cmd := exec.Command(bin, "migrate", "hf:acme/model", "--to", "ms", "--parallel", "--chunk-size", "256KiB",
 		"--executor", "modal", "--modal-image", "ghcr.io/linaqruf/hf2ms:e2e", "--report", report)
@@ -108,7 +124,8 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	for _, sb := range boxes {
 		require.False(t, sb.Running, sb.Name)
 		require.Equal(t, 0, sb.ExitCode, sb.Name)
-		require.Equal(t, []string{"hf2ms", "worker"}, sb.Command)
+		require.Equal(t, []string{DefaultEntrypoint, "worker"}, sb.Command)
+		require.Equal(t, sb.Command, sb.Argv, "the image's ENTRYPOINT is cleared")
 		require.Equal(t, "ghcr.io/linaqruf/hf2ms:e2e", sb.Image)
 		require.Equal(t, hfTok, sb.Env["HF_TOKEN"])
 		switch sb.Tags[TagPhase] {
@@ -123,4 +140,14 @@ func TestE2EParallelMigrationOnFakeModal(t *testing.T) {
 	require.True(t, strings.HasPrefix(boxes[0].Name, "hf2ms-"), boxes[0].Name)
 	require.Empty(t, hf.AuthLeaks())
 	require.Empty(t, ms.AuthLeaks())
+}
+
+// The image the Dockerfile builds has the worker binary (./cmd/hf2ms) where the executor starts
+// it.
+func TestDockerfileInstallsTheWorkerAtDefaultEntrypoint(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	require.NoError(t, err)
+	built := regexp.MustCompile(`-o (\S+) \./cmd/hf2ms\b`).FindSubmatch(b)
+	require.NotNil(t, built, "the Dockerfile builds ./cmd/hf2ms")
+	require.Regexp(t, `COPY --from=build `+regexp.QuoteMeta(string(built[1]))+` `+regexp.QuoteMeta(DefaultEntrypoint)+`\n`, string(b))
 }

@@ -1,7 +1,6 @@
 package modal
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,12 +10,14 @@ import (
 	"maps"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/linaqruf/hf2ms/pkg/migrate"
+	"github.com/linaqruf/hf2ms/pkg/migrate/worker"
 )
 
 // Defaults and limits of the executor.
@@ -35,8 +36,10 @@ const (
 	MaxJobBytes = 64 << 10
 	// DefaultImageRepo is the project's container image; the tag is the orchestrator's version.
 	DefaultImageRepo = "ghcr.io/linaqruf/hf2ms"
-	// DefaultEntrypoint is the worker binary inside the image.
-	DefaultEntrypoint = "hf2ms"
+	// DefaultEntrypoint is the worker binary inside the image, by absolute path: the sandbox
+	// Command runs on an image whose ENTRYPOINT is cleared (see clearEntrypoint), so it
+	// depends neither on the image's ENTRYPOINT nor on its PATH.
+	DefaultEntrypoint = "/usr/local/bin/hf2ms"
 )
 
 // Environment variables the executor sets in worker sandboxes.
@@ -67,8 +70,9 @@ var (
 	ErrTerminated = errors.New("sandbox terminated")
 	// ErrWorkerFailed: the worker exited non-zero.
 	ErrWorkerFailed = errors.New("worker failed")
-	// ErrNoDone: the worker exited 0 without its final done event.
-	ErrNoDone = errors.New("worker exited without a done event")
+	// ErrNoDone: the worker exited 0 without its final done event (the worker protocol's
+	// error, so errors.Is matches it whichever executor ran the job).
+	ErrNoDone = worker.ErrNoDone
 	// ErrJobTooLarge: the job JSON exceeds MaxJobBytes.
 	ErrJobTooLarge = errors.New("job too large for the sandbox environment")
 )
@@ -122,7 +126,8 @@ type Executor struct {
 	getenv      func(string) string
 	drain       time.Duration
 
-	sem chan struct{}
+	fan     *fanout
+	backoff func() backoff.BackOff // between creates refused for lack of capacity
 
 	mu     sync.Mutex
 	commit map[string]chan struct{} // local detached runs: closed when the commit step started
@@ -145,7 +150,7 @@ func WithVersion(v string) Option {
 	}
 }
 
-// WithEntrypoint sets the worker binary's path inside the image (default "hf2ms").
+// WithEntrypoint sets the worker binary's path inside the image (default DefaultEntrypoint).
 func WithEntrypoint(path string) Option { return func(e *Executor) { e.entrypoint = path } }
 
 // WithSecretName makes workers take their tokens from a Secret stored on Modal instead of from
@@ -210,6 +215,7 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 		timeout:     MaxTimeout,
 		getenv:      os.Getenv,
 		drain:       30 * time.Second,
+		backoff:     capacityBackoff,
 		commit:      map[string]chan struct{}{},
 	}
 	for _, o := range opts {
@@ -263,7 +269,7 @@ func New(ctx context.Context, opts ...Option) (*Executor, error) {
 		}
 		e.backend, e.ownsBackend = b, true
 	}
-	e.sem = make(chan struct{}, e.concurrency)
+	e.fan = newFanout(e.concurrency)
 	return e, nil
 }
 
@@ -317,48 +323,51 @@ func (e *Executor) spec(job migrate.Job, index, shards int) (Spec, error) {
 	}, nil
 }
 
-func (e *Executor) acquire(ctx context.Context) error {
-	select {
-	case e.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// maxCapacityRetries is how many times in a row a sandbox create is retried for lack of capacity
+// while none of the executor's other sandboxes runs (so none will free capacity by ending).
+const maxCapacityRetries = 8
 
-func (e *Executor) release() { <-e.sem }
-
-// start starts spec, retrying while Modal has no capacity. A live sandbox of the same name
-// (an earlier launch of this run) is reused: the launch is idempotent.
-func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
-	bo := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
+// capacityBackoff is the wait between creates refused for lack of capacity: exponential from 1 s
+// to 30 s, with jitter.
+func capacityBackoff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{
 		InitialInterval:     time.Second,
 		RandomizationFactor: 0.5,
 		Multiplier:          2,
 		MaxInterval:         30 * time.Second,
 		Stop:                backoff.Stop,
 		Clock:               backoff.SystemClock,
-	}, 8), ctx)
+	}
+}
+
+// startOnce starts spec. A live sandbox of the same name (an earlier launch of this run) is
+// reused, so a launch is idempotent; existed reports that.
+func (e *Executor) startOnce(ctx context.Context, spec Spec) (h Handle, existed bool, err error) {
+	h, err = e.backend.Start(ctx, spec)
+	if errors.Is(err, ErrAlreadyExists) {
+		h, err = e.backend.Lookup(ctx, spec.Name)
+		return h, err == nil, err
+	}
+	return h, false, err
+}
+
+// start starts spec (detached mode), retrying with backoff while Modal has no capacity, at
+// most maxCapacityRetries times.
+func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
+	bo := backoff.WithContext(backoff.WithMaxRetries(e.backoff(), maxCapacityRetries), ctx)
 	var h Handle
 	existed := false
 	err := backoff.Retry(func() error {
 		var err error
-		h, err = e.backend.Start(ctx, spec)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, ErrAlreadyExists):
-			h, err = e.backend.Lookup(ctx, spec.Name)
-			if err != nil {
-				return backoff.Permanent(err)
-			}
-			existed = true
-			return nil
-		case errors.Is(err, ErrCapacity):
+		h, existed, err = e.startOnce(ctx, spec)
+		if errors.Is(err, ErrCapacity) {
 			e.logger.WarnContext(ctx, "no capacity for sandbox, retrying", "name", spec.Name)
 			return err
 		}
-		return backoff.Permanent(err)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		return nil
 	}, bo)
 	if err != nil {
 		return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
@@ -366,22 +375,69 @@ func (e *Executor) start(ctx context.Context, spec Spec) (Handle, bool, error) {
 	return h, existed, nil
 }
 
+// startInFanout takes a fan-out slot and starts spec in it (attached mode); the caller releases
+// the slot when the sandbox has ended. When Modal has no capacity the refusal counts against the
+// fan-out: the limit drops to the sandboxes still held, the slot is given back, and the create
+// is tried again when one of those ends or after a backoff, whichever comes first. With none of
+// the executor's sandboxes running it gives up after maxCapacityRetries refusals in a row.
+func (e *Executor) startInFanout(ctx context.Context, spec Spec, shard int, emit func(migrate.Event)) (Handle, bool, error) {
+	bo := e.backoff()
+	probe, refusals := false, 0
+	for {
+		ticket, err := e.fan.acquire(ctx, probe)
+		if err != nil {
+			return Handle{}, false, err
+		}
+		h, existed, err := e.startOnce(ctx, spec)
+		if err == nil {
+			e.fan.started(ticket)
+			return h, existed, nil
+		}
+		if !errors.Is(err, ErrCapacity) {
+			e.fan.release()
+			return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
+		}
+		others, changed := e.fan.refused()
+		if others > 0 {
+			refusals = 0
+		} else if refusals++; refusals > maxCapacityRetries {
+			return Handle{}, false, fmt.Errorf("start sandbox %s: %w", spec.Name, err)
+		}
+		delay := bo.NextBackOff()
+		limit, _ := e.fan.current()
+		msg := fmt.Sprintf("Modal has no capacity for sandbox %s: running at most %d at once, retrying", spec.Name, limit)
+		e.logger.WarnContext(ctx, msg, "retry_in", delay)
+		if emit != nil {
+			emit(migrate.Event{Type: migrate.EventNotice, Time: time.Now(), Shard: shard, Message: msg})
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-changed: // a sandbox ended or the limit moved: try within the limit
+			probe = false
+		case <-timer.C: // test whether Modal has capacity again, beyond the limit
+			probe = true
+		case <-ctx.Done():
+			timer.Stop()
+			return Handle{}, false, ctx.Err()
+		}
+		timer.Stop()
+	}
+}
+
 // Run implements migrate.Executor: it starts job's sandbox (at most the configured number at
-// once), streams the worker's events to emit, waits for it and maps its end to an error. When
-// ctx is cancelled it terminates the sandbox before returning.
+// once, fewer while Modal has no capacity), streams the worker's events to emit, waits for it
+// and maps its end to an error. When ctx is cancelled it terminates the sandbox before
+// returning.
 func (e *Executor) Run(ctx context.Context, job migrate.Job, emit func(migrate.Event)) error {
 	spec, err := e.spec(job, job.Shard, 0)
 	if err != nil {
 		return err
 	}
-	if err := e.acquire(ctx); err != nil {
-		return err
-	}
-	defer e.release()
-	h, existed, err := e.start(ctx, spec)
+	h, existed, err := e.startInFanout(ctx, spec, job.Shard, emit)
 	if err != nil {
 		return err
 	}
+	defer e.fan.release()
 	msg := "started sandbox " + h.Name
 	if existed {
 		msg = "attached to running sandbox " + h.Name
@@ -394,7 +450,7 @@ func (e *Executor) Run(ctx context.Context, job migrate.Job, emit func(migrate.E
 func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int, emit func(migrate.Event)) error {
 	readCtx, stopRead := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRead()
-	var tail eventTail
+	d := &worker.Decoder{Shard: shard}
 	readDone := make(chan struct{})
 	out, err := e.backend.Output(readCtx, h)
 	if err != nil {
@@ -404,7 +460,7 @@ func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int
 		go func() {
 			defer close(readDone)
 			defer out.Close()
-			tail.scan(out, shard, emit)
+			e.readEvents(readCtx, d, out, h.Name, emit)
 		}()
 	}
 	code, werr := e.backend.Wait(ctx, h)
@@ -423,7 +479,7 @@ func (e *Executor) follow(ctx context.Context, h Handle, phase string, shard int
 	if werr != nil {
 		return &ShardError{Name: h.Name, Shard: shard, Phase: phase, Err: werr}
 	}
-	return tail.outcome(h.Name, phase, shard, code)
+	return outcome(d, h.Name, phase, shard, code)
 }
 
 // terminate stops h on a context that survives ctx's cancellation.
@@ -435,45 +491,19 @@ func (e *Executor) terminate(ctx context.Context, h Handle) {
 	}
 }
 
-// eventTail remembers what a worker's event stream said.
-type eventTail struct {
-	done    bool
-	lastErr string
-	last    *migrate.Event
-	events  int
-}
-
-// scan decodes JSON-lines events from r; non-JSON lines (human logs) are ignored.
-func (t *eventTail) scan(r io.Reader, shard int, emit func(migrate.Event)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var ev migrate.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Type == "" {
-			continue
-		}
-		if ev.Shard == 0 {
-			ev.Shard = shard
-		}
-		t.events++
-		switch ev.Type {
-		case migrate.EventDone:
-			t.done = true
-		case migrate.EventError:
-			t.lastErr = ev.Error
-		}
-		t.last = &ev
-		if emit != nil {
-			emit(ev)
-		}
+// readEvents decodes a worker's event stream from r into d, passing each event to emit.
+func (e *Executor) readEvents(ctx context.Context, d *worker.Decoder, r io.Reader, name string, emit func(migrate.Event)) {
+	if err := d.Decode(r, emit); err != nil && ctx.Err() == nil {
+		e.logger.WarnContext(ctx, "sandbox output", "name", name, "error", err)
 	}
 }
 
-// outcome maps the exit code and the events seen to the shard's result.
-func (t *eventTail) outcome(name, phase string, shard, code int) error {
-	se := &ShardError{Name: name, Shard: shard, Phase: phase, ExitCode: code, Message: t.lastErr}
+// outcome maps a sandbox's exit code and the events its worker wrote to the shard's result
+// (the worker protocol's done rule, plus Modal's exit codes).
+func outcome(d *worker.Decoder, name, phase string, shard, code int) error {
+	se := &ShardError{Name: name, Shard: shard, Phase: phase, ExitCode: code, Message: d.LastError}
 	switch {
-	case code == 0 && t.done:
+	case code == 0 && d.Done:
 		return nil
 	case code == 0:
 		se.Err = ErrNoDone
@@ -483,6 +513,11 @@ func (t *eventTail) outcome(name, phase string, shard, code int) error {
 		se.Err = ErrTerminated
 	default:
 		se.Err = ErrWorkerFailed
+	}
+	if d.Events == 0 && len(d.Junk) > 0 {
+		// Not a worker speaking the protocol (the wrong program, a crash before the first
+		// event): what it printed is the only clue.
+		se.Message = "output: " + strings.Join(d.Junk[:min(len(d.Junk), 2)], " | ")
 	}
 	return se
 }

@@ -132,13 +132,18 @@ func TestRunStreamsEventsOfEveryShard(t *testing.T) {
 }
 
 func TestRunRespectsConcurrencyLimit(t *testing.T) {
-	// Workers sleep long enough that, even on a loaded machine, the limit is reached: the
-	// overlap must equal it (the fan-out happens) and never exceed it.
+	// Workers wait at a gate that opens once `limit` of them are there: the overlap reaches the
+	// limit (the fan-out happens), and a worker over the limit would show in the log.
 	for _, limit := range []int{2, 3} {
 		t.Run(strings.Repeat("n", limit), func(t *testing.T) {
-			e, log := localExec(t, "sleep=1s", WithConcurrency(limit))
+			g := newGate(t)
+			e, log := localExec(t, g.directive("*"), WithConcurrency(limit))
 			var c collector
-			for _, err := range runAll(context.Background(), e, blobJobs("lim", 4), c.emit) {
+			done := make(chan []error, 1)
+			go func() { done <- runAll(context.Background(), e, blobJobs("lim", 4), c.emit) }()
+			g.waitArrivals(limit)
+			g.Open()
+			for _, err := range <-done {
 				require.NoError(t, err)
 			}
 			require.Equal(t, limit, maxOverlap(t, log))
@@ -227,14 +232,17 @@ func TestCancelTerminatesEverySandbox(t *testing.T) {
 }
 
 func TestRunAttachesToLiveSandboxOfSameName(t *testing.T) {
-	e, _ := localExec(t, "sleep=300ms")
+	// The first sandbox waits at the gate until Run has attached to it (its first event).
+	g := newGate(t)
+	e, _ := localExec(t, g.directive("*"))
 	job := blobJobs("again", 1)[0]
 	spec, err := e.spec(job, 1, 1)
 	require.NoError(t, err)
 	_, err = e.backend.Start(context.Background(), spec)
 	require.NoError(t, err)
 	var c collector
-	require.NoError(t, e.Run(context.Background(), job, c.emit))
+	emit := func(ev migrate.Event) { c.emit(ev); g.Open() }
+	require.NoError(t, e.Run(context.Background(), job, emit))
 	require.Contains(t, c.events[0].Message, "attached to running sandbox "+ShardName("again", 1))
 }
 
@@ -251,7 +259,7 @@ func TestSpecLimits(t *testing.T) {
 
 	spec, err := e.spec(blobJobs("ok", 1)[0], 1, 1)
 	require.NoError(t, err)
-	require.Equal(t, []string{"hf2ms", "worker"}, spec.Command)
+	require.Equal(t, []string{DefaultEntrypoint, "worker"}, spec.Command)
 	require.Equal(t, MaxTimeout, spec.Timeout)
 	require.NotContains(t, spec.Env, "HF_TOKEN")
 	require.Equal(t, "hf_fake_secret_value", spec.Secrets["HF_TOKEN"])
@@ -281,4 +289,15 @@ func TestShardErrorText(t *testing.T) {
 	err := &ShardError{Name: "hf2ms-r-commit", Phase: migrate.PhaseCommit, ExitCode: 1, Message: "verify failed", Err: ErrWorkerFailed}
 	require.Equal(t, "commit step (hf2ms-r-commit): worker failed (exit code 1): verify failed", err.Error())
 	require.True(t, errors.Is(err, ErrWorkerFailed))
+}
+
+// A program that does not speak the worker protocol (the wrong binary in the image) fails the
+// shard with what it printed, the only clue there is.
+func TestRunNamesOutputOfANonWorker(t *testing.T) {
+	e, _ := localExec(t, "", WithEntrypoint("/bin/echo"))
+	err := e.Run(context.Background(), blobJobs("echo", 1)[0], nil2)
+	require.ErrorIs(t, err, ErrNoDone)
+	var se *ShardError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "output: worker", se.Message)
 }

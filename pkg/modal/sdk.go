@@ -34,6 +34,12 @@ type SDKConfig struct {
 	TokenID, TokenSecret string
 }
 
+// clearEntrypoint is the image layer the Modal backend adds to the worker image: with it a
+// sandbox runs its Command alone instead of the image's ENTRYPOINT followed by the Command (the
+// fix used for registry images on Modal in PrimeIntellect-ai/verifiers PR #1863 and
+// rllm-org/rllm PR #836). A Docker ENTRYPOINT also resets CMD, so neither is left.
+var clearEntrypoint = []string{"ENTRYPOINT []"}
+
 // SDKBackend is the Backend over Modal's official Go SDK (sandboxes on the V2 backend).
 type SDKBackend struct {
 	client *modalsdk.Client
@@ -100,7 +106,12 @@ func (b *SDKBackend) builtImage(ctx context.Context) (*modalsdk.Image, error) {
 	if b.image != nil {
 		return b.image, nil
 	}
-	img, err := b.client.Images.FromRegistry(b.cfg.Image, nil).Build(ctx, b.app, nil)
+	// Modal appends a sandbox's Command to the image's ENTRYPOINT (the project image's is the
+	// GitHub Action), so the image is started with its ENTRYPOINT cleared and the Command alone
+	// decides what runs, whatever image was chosen.
+	img, err := b.client.Images.FromRegistry(b.cfg.Image, nil).
+		DockerfileCommands(clearEntrypoint, nil).
+		Build(ctx, b.app, nil)
 	if err != nil {
 		return nil, fmt.Errorf("modal: image %s: %w", b.cfg.Image, err)
 	}

@@ -18,7 +18,8 @@ import (
 // The test binary doubles as a fake `hf2ms` when HF2MS_TEST_WORKER=1: `version` prints a
 // version, `worker` speaks the worker protocol (job from HF2MS_JOB or stdin, JSON-lines events
 // on stdout) with behaviour chosen per shard by HF2MS_TEST_BEHAVIOR, e.g.
-// "fail=2,nodone=3,sleep=300ms,hang=1,kill=4,exit=5:124" (shard numbers; "*" = every shard).
+// "fail=2,nodone=3,sleep=300ms,hang=1,kill=4,exit=5:124,gate=*:PATH" (shard numbers; "*" =
+// every shard; gate waits at a test's gate, see gate_test.go).
 func TestMain(m *testing.M) {
 	if os.Getenv("HF2MS_TEST_WORKER") == "1" {
 		os.Exit(fakeWorker(os.Args[1:]))
@@ -63,6 +64,12 @@ func fakeWorker(args []string) int {
 	emit(migrate.Event{Type: migrate.EventNotice, Shard: job.Shard,
 		Message: fmt.Sprintf("phase=%s hf_token=%t job_in_argv=%t", job.Phase, os.Getenv("HF_TOKEN") != "",
 			strings.Contains(strings.Join(os.Args, " "), "source_commit"))})
+	if p, ok := b["gate"]; ok {
+		if err := passGate(p); err != nil {
+			emit(migrate.Event{Type: migrate.EventError, Error: "gate: " + err.Error()})
+			return 1
+		}
+	}
 	path := fmt.Sprintf("file-%d.bin", job.Shard)
 	emit(migrate.Event{Type: migrate.EventFileStart, Shard: job.Shard, Path: path, Size: 10})
 	if d, ok := b["sleep"]; ok {

@@ -295,7 +295,8 @@ func NewServer(opts ...Option) *Server {
 		uploads: map[string]*multipartUpload{},
 	}
 	s.xet = newXetState(cfg.xet)
-	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
 

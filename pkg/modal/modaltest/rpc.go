@@ -66,34 +66,75 @@ func (c *control) EnvironmentGetOrCreate(ctx context.Context, req *pb.Environmen
 	}.Build(), nil
 }
 
+// ImageGetOrCreate builds an image: a registry pull ("FROM <tag>", taking the configuration set
+// with WithImageConfig) or a layer on an image built before ("FROM base", the SDK's
+// DockerfileCommands), whose commands may only be ENTRYPOINT and CMD (the ones that change
+// what a sandbox runs).
 func (c *control) ImageGetOrCreate(ctx context.Context, req *pb.ImageGetOrCreateRequest) (*pb.ImageGetOrCreateResponse, error) {
 	s := c.s
 	cmds := req.GetImage().GetDockerfileCommands()
 	if len(cmds) == 0 || !strings.HasPrefix(cmds[0], "FROM ") {
 		return nil, status.Error(codes.InvalidArgument, "image needs a FROM command")
 	}
-	if len(cmds) > 1 {
-		return nil, status.Error(codes.Unimplemented, "modaltest: only registry images without extra layers")
-	}
-	tag := strings.TrimPrefix(cmds[0], "FROM ")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.appNames[req.GetAppId()]; !ok {
 		return nil, status.Errorf(codes.NotFound, "App %s not found", req.GetAppId())
 	}
-	id, ok := s.imageIDs[tag]
+	from := strings.TrimPrefix(cmds[0], "FROM ")
+	var img image
+	key := from
+	if base := baseImage(req.GetImage().GetBaseImages(), from); base != "" {
+		parent, ok := s.images[base]
+		if !ok {
+			return nil, status.Errorf(codes.NotFound, "base image %s not found", base)
+		}
+		img, key = *parent, base
+	} else {
+		img = image{tag: from, cfg: s.imageConfig}
+	}
+	for _, cmd := range cmds[1:] {
+		word, rest, _ := strings.Cut(strings.TrimSpace(cmd), " ")
+		switch strings.ToUpper(word) {
+		case "ENTRYPOINT", "CMD":
+			argv, err := parseCommandForm(strings.TrimSpace(rest))
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "%s: %v", cmd, err)
+			}
+			if strings.EqualFold(word, "ENTRYPOINT") {
+				img.cfg = ImageConfig{Entrypoint: argv} // Docker: a new ENTRYPOINT resets CMD
+			} else {
+				img.cfg.Cmd = argv
+			}
+		default:
+			return nil, status.Errorf(codes.Unimplemented, "modaltest: image command %q", cmd)
+		}
+	}
+	key += "\n" + strings.Join(cmds[1:], "\n")
+	id, ok := s.imageIDs[key]
 	if !ok {
 		id = s.nextID("im")
-		s.imageIDs[tag], s.images[id] = id, tag
+		s.imageIDs[key], s.images[id] = id, &img
 	}
 	result := pb.GenericResult_builder{Status: pb.GenericResult_GENERIC_STATUS_SUCCESS}.Build()
-	if len(s.allowed) > 0 && !slices.Contains(s.allowed, tag) {
+	if len(s.allowed) > 0 && !slices.Contains(s.allowed, img.tag) {
 		result = pb.GenericResult_builder{
 			Status:    pb.GenericResult_GENERIC_STATUS_FAILURE,
-			Exception: "pull access denied for " + tag,
+			Exception: "pull access denied for " + img.tag,
 		}.Build()
 	}
 	return pb.ImageGetOrCreateResponse_builder{ImageId: id, Result: result}.Build(), nil
+}
+
+// baseImage is the id of the image that "FROM name" refers to, when the request names it
+// among its base images.
+func baseImage(bases []*pb.BaseImage, name string) string {
+	for _, b := range bases {
+		if b.GetDockerTag() == name {
+			return b.GetImageId()
+		}
+	}
+	return ""
 }
 
 func (c *control) SecretGetOrCreate(ctx context.Context, req *pb.SecretGetOrCreateRequest) (*pb.SecretGetOrCreateResponse, error) {
@@ -129,10 +170,7 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 	if def == nil {
 		return nil, status.Error(codes.InvalidArgument, "missing sandbox definition")
 	}
-	argv := def.GetEntrypointArgs()
-	if len(argv) == 0 {
-		return nil, status.Error(codes.Unimplemented, "modaltest: sandboxes without an entrypoint are not supported")
-	}
+	command := def.GetEntrypointArgs()
 	if def.GetTimeoutSecs() == 0 || def.GetTimeoutSecs() > MaxTimeoutSecs {
 		return nil, status.Errorf(codes.InvalidArgument, "timeout %ds: must be 1-%d", def.GetTimeoutSecs(), MaxTimeoutSecs)
 	}
@@ -150,27 +188,17 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 	if _, ok := s.appNames[req.GetAppId()]; !ok {
 		return nil, status.Errorf(codes.NotFound, "App %s not found", req.GetAppId())
 	}
-	image, ok := s.images[def.GetImageId()]
+	img, ok := s.images[def.GetImageId()]
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Image %s not found", def.GetImageId())
 	}
-	env := map[string]string{}
-	for _, src := range req.GetSecretSources() {
-		var kv map[string]string
-		if src.HasSecretId() {
-			kv, ok = s.secrets[src.GetSecretId()]
-			if !ok {
-				return nil, status.Errorf(codes.NotFound, "Secret %s not found", src.GetSecretId())
-			}
-		} else {
-			kv = src.GetEnv().GetContents()
-		}
-		for k, v := range kv {
-			if !envKeyRe.MatchString(k) {
-				return nil, status.Errorf(codes.InvalidArgument, "invalid environment variable name %q", k)
-			}
-			env[k] = v
-		}
+	argv := img.cfg.argv(command)
+	if len(argv) == 0 {
+		return nil, status.Error(codes.Unimplemented, "modaltest: a sandbox with no Command on an image with no ENTRYPOINT or CMD (it would sleep until its timeout)")
+	}
+	env, err := s.sandboxEnv(req.GetSecretSources())
+	if err != nil {
+		return nil, err
 	}
 	if name != "" {
 		for _, other := range s.sandboxes {
@@ -179,13 +207,22 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 			}
 		}
 	}
+	if s.capacity >= 0 && s.liveCount() >= s.capacity {
+		s.exhausted++
+		// How the V2 create reports missing capacity is not documented. The SDK's V1 path
+		// turns a sandbox that cannot be scheduled into ResourceExhaustedError{"Insufficient
+		// capacity to create sandbox."} (modal-client go/sandbox.go, waitForScheduling); the
+		// fake answers the matching gRPC code, which the V2 create passes on unchanged.
+		return nil, status.Error(codes.ResourceExhausted, "Insufficient capacity to create sandbox.")
+	}
 	sb := &sandbox{
 		id:          s.nextID("sb2"),
 		taskID:      s.nextID("ta"),
 		appID:       req.GetAppId(),
 		name:        name,
-		image:       image,
-		argv:        slices.Clone(argv),
+		image:       img.tag,
+		command:     slices.Clone(command),
+		argv:        argv,
 		env:         env,
 		tags:        tags,
 		created:     float64(time.Now().UnixNano())/1e9 + float64(s.seq)*1e-6,
@@ -194,20 +231,8 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 		memoryMB:    def.GetResources().GetMemoryMb(),
 	}
 	sb.jwt = fakeJWT(map[string]any{"task_id": sb.taskID})
-	if p, ok := s.program(argv[0]); ok {
-		full := map[string]string{
-			"PATH": "/usr/local/bin:/usr/bin:/bin",
-			"HOME": filepath.Join(s.home, sb.id),
-		}
-		maps.Copy(full, s.imageEnv)
-		maps.Copy(full, env)
-		full["MODAL_TASK_ID"], full["MODAL_SANDBOX_ID"] = sb.taskID, sb.id
-		args := append(slices.Clone(p.args), argv[1:]...)
-		pr, err := proc.Start(p.path, args, sortedEnv(full), time.Duration(def.GetTimeoutSecs())*time.Second)
-		if err != nil {
-			return nil, status.Errorf(codes.Internal, "modaltest: %v", err)
-		}
-		sb.proc = pr
+	if err := s.run(sb); err != nil {
+		return nil, err
 	}
 	s.sandboxes = append(s.sandboxes, sb)
 	s.byID[sb.id], s.byTask[sb.taskID] = sb, sb
@@ -219,6 +244,50 @@ func (c *control) SandboxCreateV2(ctx context.Context, req *pb.SandboxCreateV2Re
 			Url: s.routerURL(),
 		}.Build(),
 	}.Build(), nil
+}
+
+// sandboxEnv is a sandbox's environment from its secret sources, in order (s.mu held).
+func (s *Server) sandboxEnv(sources []*pb.SecretSource) (map[string]string, error) {
+	env := map[string]string{}
+	for _, src := range sources {
+		kv := src.GetEnv().GetContents()
+		if src.HasSecretId() {
+			var ok bool
+			if kv, ok = s.secrets[src.GetSecretId()]; !ok {
+				return nil, status.Errorf(codes.NotFound, "Secret %s not found", src.GetSecretId())
+			}
+		}
+		for k, v := range kv {
+			if !envKeyRe.MatchString(k) {
+				return nil, status.Errorf(codes.InvalidArgument, "invalid environment variable name %q", k)
+			}
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// run starts sb's argv as a local process when argv[0] is a known program; otherwise sb ends
+// at once with exit code 127.
+func (s *Server) run(sb *sandbox) error {
+	p, ok := s.program(sb.argv[0])
+	if !ok {
+		return nil
+	}
+	full := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin",
+		"HOME": filepath.Join(s.home, sb.id),
+	}
+	maps.Copy(full, s.imageEnv)
+	maps.Copy(full, sb.env)
+	full["MODAL_TASK_ID"], full["MODAL_SANDBOX_ID"] = sb.taskID, sb.id
+	args := append(slices.Clone(p.args), sb.argv[1:]...)
+	pr, err := proc.Start(p.path, args, sortedEnv(full), time.Duration(sb.timeoutSecs)*time.Second)
+	if err != nil {
+		return status.Errorf(codes.Internal, "modaltest: %v", err)
+	}
+	sb.proc = pr
+	return nil
 }
 
 func (s *Server) sandbox(id string) (*sandbox, error) {

@@ -1,6 +1,13 @@
 // Package modaltest is a fake Modal control plane for tests: an in-process gRPC server that
 // speaks the (non-public) API of the Modal Go SDK pinned in go.mod (v0.11.1, V2 sandboxes) and
-// runs each sandbox's entrypoint as a local subprocess.
+// runs each sandbox as a local subprocess.
+//
+// A sandbox runs what a container of its image would: the image's ENTRYPOINT followed by the
+// sandbox's Command (Modal appends the Command; it does not replace the ENTRYPOINT), or followed
+// by the image's CMD when there is no Command. Registry images get their ENTRYPOINT and CMD from
+// WithImageConfig (ReadDockerfile reads them from a Dockerfile); layers built with the SDK's
+// DockerfileCommands may set ENTRYPOINT and CMD. WithCapacity makes creates beyond a number of
+// live sandboxes answer ResourceExhausted.
 //
 // One plaintext port serves both the control plane (modal.client.ModalClient) and the task
 // command router (modal.task_command_router.TaskCommandRouter), as the SDK expects when
@@ -57,9 +64,10 @@ var (
 // Option configures a Server.
 type Option func(*Server)
 
-// WithProgram runs the local binary path (with extra arguments before the sandbox's own) when a
-// sandbox's entrypoint argv[0] is name or has base name name. An entrypoint with no program
-// ends at once with exit code 127, like a container whose command is missing.
+// WithProgram runs the local binary path (with extra arguments before the sandbox's own) when
+// the program a sandbox runs (the image's ENTRYPOINT, else the Command, else CMD) is name or has
+// base name name. A sandbox whose program is unknown ends at once with exit code 127, like a
+// container whose command is missing.
 func WithProgram(name, path string, args ...string) Option {
 	return func(s *Server) { s.programs[name] = program{path: path, args: args} }
 }
@@ -67,6 +75,43 @@ func WithProgram(name, path string, args ...string) Option {
 // WithImageEnv sets environment every sandbox starts with (the image's ENV).
 func WithImageEnv(env map[string]string) Option {
 	return func(s *Server) { maps.Copy(s.imageEnv, env) }
+}
+
+// WithImageConfig sets the ENTRYPOINT and CMD of every registry image the fake pulls (read
+// them from the project's Dockerfile with ReadDockerfile). Sandboxes run ENTRYPOINT + Command,
+// or ENTRYPOINT + CMD when they have no Command. The default is an image with neither.
+func WithImageConfig(cfg ImageConfig) Option {
+	return func(s *Server) { s.imageConfig = cfg }
+}
+
+// WithCapacity lets at most n sandboxes run at once; a create beyond answers
+// ResourceExhausted, as Modal does when it cannot schedule a sandbox. Negative means no limit
+// (the default); SetCapacity changes it while the server runs.
+func WithCapacity(n int) Option { return func(s *Server) { s.capacity = n } }
+
+// SetCapacity changes the WithCapacity limit.
+func (s *Server) SetCapacity(n int) {
+	s.mu.Lock()
+	s.capacity = n
+	s.mu.Unlock()
+}
+
+// Exhausted is how many creates were refused for lack of capacity.
+func (s *Server) Exhausted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exhausted
+}
+
+// liveCount is how many sandboxes run now (s.mu held).
+func (s *Server) liveCount() int {
+	n := 0
+	for _, sb := range s.sandboxes {
+		if sb.live() {
+			n++
+		}
+	}
+	return n
 }
 
 // WithSecret stores a named Secret (created with the modal CLI, in real life).
@@ -114,13 +159,16 @@ type Server struct {
 	allowed              []string
 	pageSize             int
 	dropFinished         bool
+	imageConfig          ImageConfig
+	capacity             int
 
 	mu        sync.Mutex
 	seq       int
 	apps      map[string]string // env/name -> app id
 	appNames  map[string]string // app id -> env/name
-	images    map[string]string // image id -> registry tag
-	imageIDs  map[string]string // tag -> image id
+	images    map[string]*image // image id -> image
+	imageIDs  map[string]string // base and commands -> image id
+	exhausted int
 	secrets   map[string]map[string]string
 	sandboxes []*sandbox
 	byID      map[string]*sandbox
@@ -128,9 +176,16 @@ type Server struct {
 	calls     map[string]int
 }
 
+// image is a built image: the registry tag it started from and what its containers run.
+type image struct {
+	tag string
+	cfg ImageConfig
+}
+
 type sandbox struct {
 	id, taskID, appID, name, image, jwt string
-	argv                                []string
+	command                             []string // the sandbox's Command, as the client sent it
+	argv                                []string // what the container ran: ENTRYPOINT + Command
 	env                                 map[string]string
 	tags                                map[string]string
 	created                             float64
@@ -148,9 +203,10 @@ func Start(opts ...Option) (*Server, error) {
 		imageEnv:    map[string]string{},
 		named:       map[string]map[string]string{},
 		pageSize:    2,
+		capacity:    -1,
 		apps:        map[string]string{},
 		appNames:    map[string]string{},
-		images:      map[string]string{},
+		images:      map[string]*image{},
 		imageIDs:    map[string]string{},
 		secrets:     map[string]map[string]string{},
 		byID:        map[string]*sandbox{},
@@ -238,7 +294,10 @@ func (s *Server) Calls() map[string]int {
 // SandboxInfo describes a sandbox the fake created.
 type SandboxInfo struct {
 	ID, Name, Image string
-	Command         []string
+	// Command is the sandbox's Command as the client sent it.
+	Command []string
+	// Argv is what the container ran: the image's ENTRYPOINT followed by Command (or CMD).
+	Argv []string
 	// Env is the sandbox's environment from its secret sources (not the image's).
 	Env         map[string]string
 	Tags        map[string]string
@@ -257,8 +316,9 @@ func (s *Server) Sandboxes() []SandboxInfo {
 	out := make([]SandboxInfo, 0, len(boxes))
 	for _, sb := range boxes {
 		info := SandboxInfo{
-			ID: sb.id, Name: sb.name, Image: sb.image, Command: slices.Clone(sb.argv),
-			Env: maps.Clone(sb.env), Tags: maps.Clone(sb.tags), TimeoutSecs: sb.timeoutSecs,
+			ID: sb.id, Name: sb.name, Image: sb.image, Command: slices.Clone(sb.command),
+			Argv: slices.Clone(sb.argv),
+			Env:  maps.Clone(sb.env), Tags: maps.Clone(sb.tags), TimeoutSecs: sb.timeoutSecs,
 			MilliCPU: sb.milliCPU, MemoryMB: sb.memoryMB,
 		}
 		res, done := sb.result()

@@ -338,7 +338,8 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	s.Hosts = fakehost.Start(s.apiHandler(), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.New(s.apiHandler(), http.HandlerFunc(s.serveCDN))
+	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
 
