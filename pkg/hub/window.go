@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/linaqruf/hf2ms/internal/lfs"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
@@ -25,8 +26,13 @@ func WithReadWindow(n int64) Option {
 }
 
 // windowReader reads [pos, end) of one file as a sequence of ranged windows, each resumed
-// within itself when cut. end < 0 until the first answer tells the file's size.
+// within itself when cut. end < 0 until the first answer tells the file's size. Read is called
+// from one goroutine at a time; Close may come from another while a Read is blocked (an HTTP
+// transport still reading a request body), so the fields Close touches are guarded by mu.
 type windowReader struct {
+	mu     sync.Mutex
+	closed bool
+
 	c                *Client
 	ctx              context.Context
 	op               string
@@ -39,15 +45,34 @@ type windowReader struct {
 	unknown          bool          // the size is unknown: cur streams to the end
 }
 
-// open opens the window starting at pos.
+// open opens the window starting at pos and makes it the current one.
 func (w *windowReader) open() error {
+	cur, err := w.openNext()
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		cur.Close()
+		return errWindowClosed
+	}
+	w.cur = cur
+	return nil
+}
+
+// errWindowClosed is a Read after Close.
+var errWindowClosed = errors.New("hub: download closed")
+
+// openNext opens the window starting at pos.
+func (w *windowReader) openNext() (io.ReadCloser, error) {
 	n := w.window
 	if w.end >= 0 {
 		n = min(n, w.end-w.pos)
 	}
 	body, meta, total, err := w.openAt(w.ctx, w.pos, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if commitRe.MatchString(meta.commit) {
 		w.rev = meta.commit // later windows and resumes read the same commit
@@ -57,8 +82,8 @@ func (w *windowReader) open() error {
 	}
 	if w.end < 0 {
 		// No size anywhere (no Content-Range, no Content-Length): stream as is, no resume.
-		w.cur, w.unknown = body, true
-		return nil
+		w.unknown = true
+		return body, nil
 	}
 	w.curEnd = min(w.pos+n, w.end)
 	start, end := w.pos, w.curEnd
@@ -69,8 +94,7 @@ func (w *windowReader) open() error {
 		}
 		return limitBody(rc, end-from), nil
 	}
-	w.cur = lfs.ResumeFrom(w.ctx, limitBody(body, end-start), reopen, start, end)
-	return nil
+	return lfs.ResumeFrom(w.ctx, limitBody(body, end-start), reopen, start, end), nil
 }
 
 // openAt opens [off, off+n) on the reused CDN link, or through the Hub when there is none or the
@@ -111,19 +135,30 @@ func linkRefused(err error) bool {
 // Read implements io.Reader, moving to the next window when one ends.
 func (w *windowReader) Read(p []byte) (int, error) {
 	for {
-		if w.cur == nil {
+		w.mu.Lock()
+		cur, closed := w.cur, w.closed
+		w.mu.Unlock()
+		if closed {
+			return 0, errWindowClosed
+		}
+		if cur == nil {
 			if w.pos >= w.end {
 				return 0, io.EOF
 			}
 			if err := w.open(); err != nil {
 				return 0, err
 			}
+			continue
 		}
-		n, err := w.cur.Read(p)
+		n, err := cur.Read(p)
 		w.pos += int64(n)
 		if err == io.EOF && !w.unknown {
-			w.cur.Close()
-			w.cur = nil
+			w.mu.Lock()
+			if w.cur == cur {
+				w.cur = nil
+			}
+			w.mu.Unlock()
+			cur.Close()
 			if w.pos < w.curEnd {
 				return n, fmt.Errorf("hub: %s: window ended at %d, before %d: %w", w.op, w.pos, w.curEnd, io.ErrUnexpectedEOF)
 			}
@@ -136,12 +171,14 @@ func (w *windowReader) Read(p []byte) (int, error) {
 	}
 }
 
-// Close closes the open window.
+// Close closes the open window; a Read blocked in it returns.
 func (w *windowReader) Close() error {
-	if w.cur != nil {
-		err := w.cur.Close()
-		w.cur = nil
-		return err
+	w.mu.Lock()
+	cur := w.cur
+	w.cur, w.closed = nil, true
+	w.mu.Unlock()
+	if cur != nil {
+		return cur.Close()
 	}
 	return nil
 }
