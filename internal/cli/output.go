@@ -82,6 +82,9 @@ func printReport(w io.Writer, r *migrate.Report) {
 	}
 	fmt.Fprintf(w, "  copied %d files (%s)%s, skipped %d, deleted %d, failed %d in %s\n",
 		r.FilesCopied, units.Bytes(r.BytesCopied), rate, r.FilesSkipped, r.FilesDeleted, r.FilesFailed, d.Round(100*time.Millisecond))
+	if r.BytesDeduplicated > 0 {
+		fmt.Fprintf(w, "  %s of it deduplicated by the destination's chunk store (Xet): not sent\n", units.Bytes(r.BytesDeduplicated))
+	}
 	if r.DestCommit != "" {
 		fmt.Fprintf(w, "  destination commit %s\n", short(r.DestCommit))
 	}

@@ -323,7 +323,8 @@ func (c *collector) handle(ev Event) {
 	r := c.rep
 	switch ev.Type {
 	case EventFileDone:
-		r.Files = append(r.Files, FileResult{Path: ev.Path, Size: ev.Size, Action: ev.Action, Error: ev.Error})
+		r.Files = append(r.Files, FileResult{Path: ev.Path, Size: ev.Size, Action: ev.Action, Error: ev.Error, Transfer: ev.Transfer})
+		r.BytesDeduplicated += ev.Deduplicated
 		switch ev.Action {
 		case ActionCopied:
 			r.FilesCopied++

@@ -16,25 +16,28 @@ const (
 
 // Report is the outcome of one repository's migration; it is also the JSON report (--report).
 type Report struct {
-	Status       string        `json:"status"`
-	Source       Repo          `json:"source"`
-	Dest         Repo          `json:"dest"`
-	SourceURL    string        `json:"source_url"`
-	DestURL      string        `json:"dest_url"`
-	SourceCommit string        `json:"source_commit"`
-	DestCommit   string        `json:"dest_commit,omitempty"`
-	RunID        string        `json:"run_id,omitempty"`
-	Started      time.Time     `json:"started"`
-	Finished     time.Time     `json:"finished"`
-	Plan         *PlanSummary  `json:"plan,omitempty"`
-	FilesCopied  int           `json:"files_copied"`
-	FilesSkipped int           `json:"files_skipped"`
-	FilesDeleted int           `json:"files_deleted"`
-	FilesFailed  int           `json:"files_failed"`
-	BytesCopied  int64         `json:"bytes_copied"`
-	Files        []FileResult  `json:"files,omitempty"`
-	Verification *Verification `json:"verification,omitempty"`
-	Notices      []string      `json:"notices,omitempty"`
+	Status       string       `json:"status"`
+	Source       Repo         `json:"source"`
+	Dest         Repo         `json:"dest"`
+	SourceURL    string       `json:"source_url"`
+	DestURL      string       `json:"dest_url"`
+	SourceCommit string       `json:"source_commit"`
+	DestCommit   string       `json:"dest_commit,omitempty"`
+	RunID        string       `json:"run_id,omitempty"`
+	Started      time.Time    `json:"started"`
+	Finished     time.Time    `json:"finished"`
+	Plan         *PlanSummary `json:"plan,omitempty"`
+	FilesCopied  int          `json:"files_copied"`
+	FilesSkipped int          `json:"files_skipped"`
+	FilesDeleted int          `json:"files_deleted"`
+	FilesFailed  int          `json:"files_failed"`
+	BytesCopied  int64        `json:"bytes_copied"`
+	// BytesDeduplicated is how many of the copied bytes did not travel because the destination
+	// already stored their chunks (Hugging Face's Xet storage).
+	BytesDeduplicated int64         `json:"bytes_deduplicated,omitempty"`
+	Files             []FileResult  `json:"files,omitempty"`
+	Verification      *Verification `json:"verification,omitempty"`
+	Notices           []string      `json:"notices,omitempty"`
 	// Warnings are things the user asked for that the destination did not do (a visibility a
 	// hub ignored, ...): the run still succeeded.
 	Warnings []string `json:"warnings,omitempty"`
@@ -56,7 +59,9 @@ type FileResult struct {
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
 	Action string `json:"action"` // ActionCopied, ActionStored, ActionSkipped, ActionDeleted, ActionFailed
-	Error  string `json:"error,omitempty"`
+	// Transfer is how a copied blob was written ("basic", "multipart", "xet", ...).
+	Transfer string `json:"transfer,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // BatchReport is the outcome of a batch: one report per repository.

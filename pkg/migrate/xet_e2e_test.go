@@ -74,6 +74,7 @@ func TestE2EXet(t *testing.T) {
 	ev := fileDone(events, "model.safetensors")
 	require.Equal(t, "xet", ev.Transfer)
 	require.Greater(t, ev.Deduplicated, int64(len(edited))*9/10, "most of the changed file was already stored")
+	require.Equal(t, ev.Deduplicated, rep.BytesDeduplicated, "the report sums what Xet deduplicated")
 	require.Less(t, cas.ReceivedXorbBytes()-before, int64(1<<20), "only the chunks around the change travelled")
 	require.Equal(t, edited, w.Read(t, back, "model.safetensors"))
 
