@@ -170,7 +170,7 @@ type config struct {
 	unranged int64
 	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
 	objectDir string
-	xet        bool
+	xet       bool
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
