@@ -20,6 +20,11 @@ import (
 // sizes so that equal parts of a blob do not repeat at part boundaries.
 const patternSize = 4<<20 + 7
 
+// Period is the length after which every blob's bytes repeat: byte off of a blob equals byte
+// off+Period. Content-addressed stores that deduplicate chunks hold a blob in about this much
+// space, whatever its size.
+const Period = patternSize
+
 var pattern = func() []byte {
 	r := rand.New(rand.NewChaCha8([32]byte{'h', 'f', '2', 'm', 's'}))
 	b := make([]byte, patternSize)

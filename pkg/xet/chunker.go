@@ -75,6 +75,12 @@ func (c *Chunker) Next() ([]byte, error) {
 // skipping"); as in the reference chunkers (xet-core deduplication/src/chunking.rs,
 // @huggingface/xetchunk-wasm xet-chunker.js) the mask is tested from the first hashed byte on, so
 // the shortest chunk a mask match can cut is MinChunkSize-64 bytes.
+//
+// The loop only reads data (owned by one Chunker or caller) and the immutable gear table, so it
+// is exempt from race instrumentation, which would otherwise cost two detector calls per byte
+// and make multi-GiB streams impractical in -race test runs.
+//
+//go:norace
 func cutPoint(data []byte) int {
 	skip := MinChunkSize - gearWindow - 1
 	if len(data) <= skip {
