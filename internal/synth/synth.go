@@ -46,7 +46,11 @@ type Blob struct {
 // start is the pattern offset of the blob's first byte.
 func (b Blob) start() int64 { return int64(b.Seed*2654435761) % patternSize }
 
-// ReadAt implements io.ReaderAt.
+// ReadAt implements io.ReaderAt. It is exempt from race instrumentation: it reads only the
+// immutable pattern, and instrumenting its copies would make the fakes spend most of a -race
+// run on generating multi-GiB synthetic files.
+//
+//go:norace
 func (b Blob) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("synth: negative offset %d", off)
