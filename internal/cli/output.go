@@ -26,7 +26,7 @@ func printPlan(w io.Writer, p *migrate.Plan) {
 	if !s.DestExists {
 		fmt.Fprintf(w, "  destination does not exist yet: it will be created\n")
 	}
-	section := func(title string, files []migrate.File) {
+	section := func(title string, files []migrate.File, route func(migrate.File) string) {
 		if len(files) == 0 {
 			return
 		}
@@ -41,16 +41,28 @@ func printPlan(w io.Writer, p *migrate.Plan) {
 				fmt.Fprintf(tw, "\t... and %d more\t\n", len(files)-planListLimit)
 				break
 			}
-			fmt.Fprintf(tw, "%s\t  %s\t\n", units.Bytes(f.Size), f.Path)
+			note := ""
+			if route != nil {
+				if r := route(f); r != "" {
+					note = "  (" + r + ")"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t  %s%s\t\n", units.Bytes(f.Size), f.Path, note)
 		}
 		tw.Flush()
 	}
-	section("copy", p.Copy)
-	section("skip (already identical)", p.Skip)
-	section("delete", p.Delete)
+	section("copy", p.Copy, p.BlobRoute)
+	section("skip (already identical)", p.Skip, nil)
+	section("delete", p.Delete, nil)
 	fmt.Fprintf(w, "\n%d to copy (%s), %d to skip, %d to delete", s.CopyFiles, units.Bytes(s.CopyBytes), s.SkipFiles, s.DeleteFiles)
 	if s.Shards > 1 {
 		fmt.Fprintf(w, ", %d shards", s.Shards)
+	}
+	if s.XetReads+s.LFSReads > 0 {
+		fmt.Fprintf(w, "\nreads from Hugging Face: %d through Xet, %d through LFS", s.XetReads, s.LFSReads)
+	}
+	if s.XetWrites {
+		fmt.Fprintf(w, "\nwrites to Hugging Face: through Xet if the Hub offers it, else LFS")
 	}
 	fmt.Fprintf(w, "\nestimated time at %s per worker: %s\n", units.Rate(assumedRate), p.ETA(assumedRate).Round(time.Second))
 }

@@ -192,9 +192,9 @@ type world struct {
 	hfRec, msRec *recorder
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...testworld.Option) *world {
 	t.Helper()
-	w := &world{World: testworld.New(t)}
+	w := &world{World: testworld.New(t, opts...)}
 	w.hfRec = newRecorder(t, w.HF.URL(), hfTok, msTok, msWrong, modalID, modalSecret)
 	w.msRec = newRecorder(t, w.MS.URL(), msTok, hfTok, hfWrong, modalID, modalSecret)
 	return w

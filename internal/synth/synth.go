@@ -20,6 +20,11 @@ import (
 // sizes so that equal parts of a blob do not repeat at part boundaries.
 const patternSize = 4<<20 + 7
 
+// Period is the length after which every blob's bytes repeat: byte off of a blob equals byte
+// off+Period. Content-addressed stores that deduplicate chunks hold a blob in about this much
+// space, whatever its size.
+const Period = patternSize
+
 var pattern = func() []byte {
 	r := rand.New(rand.NewChaCha8([32]byte{'h', 'f', '2', 'm', 's'}))
 	b := make([]byte, patternSize)
@@ -41,7 +46,11 @@ type Blob struct {
 // start is the pattern offset of the blob's first byte.
 func (b Blob) start() int64 { return int64(b.Seed*2654435761) % patternSize }
 
-// ReadAt implements io.ReaderAt.
+// ReadAt implements io.ReaderAt. It is exempt from race instrumentation: it reads only the
+// immutable pattern, and instrumenting its copies would make the fakes spend most of a -race
+// run on generating multi-GiB synthetic files.
+//
+//go:norace
 func (b Blob) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("synth: negative offset %d", off)

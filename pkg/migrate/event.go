@@ -62,6 +62,13 @@ type PlanSummary struct {
 	SkipBytes    int64  `json:"skip_bytes"`
 	DeleteFiles  int    `json:"delete_files"`
 	Shards       int    `json:"shards"`
+	// XetReads and LFSReads count the copied blob files read from Hugging Face through Xet and
+	// through the LFS bridge (see Plan.BlobRoute); zero for other sources.
+	XetReads int `json:"xet_reads,omitempty"`
+	LFSReads int `json:"lfs_reads,omitempty"`
+	// XetWrites reports that blob files are written to Hugging Face, through Xet when the Hub
+	// offers it.
+	XetWrites bool `json:"xet_writes,omitempty"`
 }
 
 // Verification is the result of comparing the destination with the source after the commit.

@@ -72,6 +72,9 @@ type File struct {
 	GitOID string `json:"git_oid,omitempty"`
 	// LFS reports whether the hub stores the file as an LFS object.
 	LFS bool `json:"lfs,omitempty"`
+	// XetHash is the file's Xet hash when the hub stores it in Xet (Hugging Face lists one for
+	// Xet-backed files; the file is then read through Xet), "" otherwise.
+	XetHash string `json:"xet_hash,omitempty"`
 }
 
 // Blob is an LFS object: a SHA-256 and a size.

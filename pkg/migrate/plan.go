@@ -69,11 +69,62 @@ func (p *Plan) Summary() *PlanSummary {
 	}
 	for _, f := range p.Copy {
 		s.CopyBytes += f.Size
+		if !isBlob(f) {
+			continue
+		}
+		switch p.readRoute(f) {
+		case RouteXet:
+			s.XetReads++
+		case RouteLFS:
+			s.LFSReads++
+		}
+		s.XetWrites = s.XetWrites || p.Dest.Hub == HuggingFace
 	}
 	for _, f := range p.Skip {
 		s.SkipBytes += f.Size
 	}
 	return s
+}
+
+// Routes a blob file can take to or from Hugging Face.
+const (
+	// RouteXet is Xet's chunk store.
+	RouteXet = "xet"
+	// RouteLFS is Git LFS (for Xet-backed files, the Hub's bridge that serves them as LFS).
+	RouteLFS = "lfs"
+	// RouteXetIfOffered is a write that goes through Xet when the Hub's LFS batch answer offers
+	// the "xet" transfer, through LFS otherwise: only the upload itself tells.
+	RouteXetIfOffered = "xet if the Hub offers it"
+)
+
+// readRoute is how a blob file is read from a Hugging Face source ("" for other sources).
+func (p *Plan) readRoute(f File) string {
+	switch {
+	case p.Source.Hub != HuggingFace:
+		return ""
+	case f.XetHash != "":
+		return RouteXet
+	default:
+		return RouteLFS
+	}
+}
+
+// BlobRoute says, for a file of the plan, how it will travel as far as planning knows: for reads
+// from Hugging Face "read: xet" (the listing gave it a Xet hash) or "read: lfs", for writes to
+// Hugging Face "write: xet if the Hub offers it", joined by ", " when both apply. It is "" for
+// files committed inline and for transfers between other hubs.
+func (p *Plan) BlobRoute(f File) string {
+	if !isBlob(f) {
+		return ""
+	}
+	var parts []string
+	if r := p.readRoute(f); r != "" {
+		parts = append(parts, "read: "+r)
+	}
+	if p.Dest.Hub == HuggingFace {
+		parts = append(parts, "write: "+RouteXetIfOffered)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ETA estimates how long the copy takes at rate bytes a second (0 when rate <= 0 or nothing to

@@ -21,6 +21,7 @@ type Client struct {
 	window      int64
 	compress    CompressOption
 	dedup       bool
+	budget      *XorbBudget
 	v1Only      atomic.Bool
 }
 
@@ -51,7 +52,7 @@ func WithDedup(on bool) Option { return func(c *Client) { c.dedup = on } }
 // NewClient returns a Client that gets its tokens from tokens.
 func NewClient(tokens TokenSource, opts ...Option) *Client {
 	c := &Client{tokens: tokens, hc: http.DefaultClient, attempts: 5, backoff: 200 * time.Millisecond,
-		concurrency: 4, window: 32 << 20, compress: CompressBest, dedup: true}
+		concurrency: 4, window: 32 << 20, compress: CompressBest, dedup: true, budget: defaultBudget}
 	for _, o := range opts {
 		o(c)
 	}

@@ -60,26 +60,33 @@ type uploader struct {
 	newXorbs []XorbInfo
 	sent     chan *XorbBuilder
 	done     chan error
+	exited   chan struct{} // closed when the sender returns
 	firstChk bool
 }
 
 // Upload reads r once, chunks it, packs the new chunks into xorbs and uploads them, then uploads
 // the shard that registers the file (terms, verification hashes and the SHA-256 extension). At
-// most two xorbs are in memory: one being filled and one being uploaded.
+// most two xorbs are in memory: one being filled and one being uploaded, each holding a buffer
+// of the Client's XorbBudget (shared with the other Uploaders).
 func (c *Client) Upload(ctx context.Context, r io.Reader) (*UploadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	u := &uploader{c: c, ctx: ctx, sha: sha256.New(), local: map[Hash]chunkLoc{}, firstChk: true,
-		sent: make(chan *XorbBuilder), done: make(chan error, 1)}
+		sent: make(chan *XorbBuilder), done: make(chan error, 1), exited: make(chan struct{})}
 	go u.sender()
 	err := u.consume(NewChunker(r))
 	if err == nil {
 		err = u.flush()
 	}
+	if u.cur != nil {
+		u.drop(u.cur)
+		u.cur = nil
+	}
 	close(u.sent)
 	if serr := <-u.done; err == nil {
 		err = serr
 	}
+	<-u.exited // the sender has given back every buffer
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +137,9 @@ func (u *uploader) add(data []byte) error {
 		return nil
 	}
 	if u.cur == nil {
-		u.cur = NewXorbBuilder(u.c.compress)
+		if err := u.newXorb(); err != nil {
+			return err
+		}
 	}
 	ok, err := u.cur.Add(data, h)
 	if err != nil {
@@ -140,7 +149,9 @@ func (u *uploader) add(data []byte) error {
 		if err := u.flush(); err != nil {
 			return err
 		}
-		u.cur = NewXorbBuilder(u.c.compress)
+		if err := u.newXorb(); err != nil {
+			return err
+		}
 		if ok, err = u.cur.Add(data, h); err != nil || !ok {
 			return fmt.Errorf("xet: chunk of %d bytes does not fit an empty xorb: %v", size, err)
 		}
@@ -149,6 +160,21 @@ func (u *uploader) add(data []byte) error {
 	u.local[h] = loc
 	u.extend(loc, h, size)
 	return nil
+}
+
+// newXorb starts a xorb once the budget has a buffer for it.
+func (u *uploader) newXorb() error {
+	if err := u.c.budget.acquire(u.ctx); err != nil {
+		return err
+	}
+	u.cur = NewXorbBuilder(u.c.compress)
+	return nil
+}
+
+// drop frees a xorb's buffer and its place in the budget.
+func (u *uploader) drop(x *XorbBuilder) {
+	x.Release()
+	u.c.budget.release()
 }
 
 func (u *uploader) lookup(h Hash) (chunkLoc, bool) {
@@ -222,26 +248,31 @@ func (u *uploader) flush() error {
 		return nil
 	case err := <-u.done:
 		u.done <- err
+		u.drop(x)
 		if err == nil {
 			err = errors.New("xet: xorb sender stopped")
 		}
 		return err
 	case <-u.ctx.Done():
+		u.drop(x)
 		return u.ctx.Err()
 	}
 }
 
 func (u *uploader) sender() {
+	defer close(u.exited)
 	var err error
 	for x := range u.sent {
 		if err != nil {
+			u.drop(x)
 			continue
 		}
 		err = u.c.uploadXorb(u.ctx, x.Hash(), x.Bytes())
-		x.Release()
+		u.drop(x)
 		if err != nil {
 			u.done <- err
-			for range u.sent {
+			for x := range u.sent {
+				u.drop(x)
 			}
 			return
 		}

@@ -231,6 +231,10 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid st
 		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
 		return
 	}
+	if s.bridgeOff() {
+		storageError(w, http.StatusForbidden, "AccessDenied", "LFS downloads are switched off on this Hub; read the file through Xet")
+		return
+	}
 	s.mu.RLock()
 	obj := s.lfsObjs[oid]
 	s.mu.RUnlock()

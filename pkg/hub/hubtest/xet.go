@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/pkg/xet"
 	"github.com/linaqruf/hf2ms/pkg/xet/xettest"
 )
@@ -24,11 +25,13 @@ const xetFileInfoType = "application/vnd.xet-fileinfo+json"
 // xetState is the Hub's Xet side: a strict fake CAS, the switch that turns Xet off, and the Xet
 // file hash of each LFS object the Hub has converted.
 type xetState struct {
-	cas    *xettest.Server
-	on     atomic.Bool
-	mu     sync.Mutex
-	hashes map[string]xet.Hash // LFS oid -> Xet file hash
-	seq    atomic.Uint64
+	cas *xettest.Server
+	on  atomic.Bool
+	// noBridge makes the storage host refuse LFS downloads while Xet is on (SetXetBridge).
+	noBridge atomic.Bool
+	mu       sync.Mutex
+	hashes   map[string]xet.Hash // LFS oid -> Xet file hash
+	seq      atomic.Uint64
 }
 
 // WithXet makes the fake Hub Xet-enabled, as every Hub repo is: a strict fake CAS
@@ -77,10 +80,11 @@ func (s *Server) XetHash(oid string) (string, bool) {
 
 func xetScope(r *repo) string { return repoKey(r.typ, r.id()) }
 
-// xetHashOf converts an in-memory LFS object for the repo's scope if needed and returns its Xet
-// hash ("" when Xet is off or the object is a synthetic blob with no bytes in memory).
+// xetHashOf converts an LFS object for the repo's scope if needed and returns its Xet hash (""
+// when Xet is off or the object is kept on disk). Synthetic blobs are converted without being
+// materialised (xettest.Server.ImportSynthetic).
 func (s *Server) xetHashOf(r *repo, oid string, obj *lfsObject) string {
-	if !s.xetOn() || obj == nil || obj.data == nil && obj.size > 0 || obj.size == 0 {
+	if !s.xetOn() || obj == nil || obj.size == 0 || obj.data == nil && obj.blob == nil {
 		return ""
 	}
 	x := s.xet
@@ -88,7 +92,13 @@ func (s *Server) xetHashOf(r *repo, oid string, obj *lfsObject) string {
 	defer x.mu.Unlock()
 	h, ok := x.hashes[oid]
 	if !ok || !x.cas.HasFile(xetScope(r), h) {
-		nh, err := x.cas.Import(xetScope(r), obj.data)
+		var nh xet.Hash
+		var err error
+		if obj.data == nil {
+			nh, err = x.cas.ImportSynthetic(xetScope(r), *obj.blob)
+		} else {
+			nh, err = x.cas.Import(xetScope(r), obj.data)
+		}
 		if err != nil {
 			return ""
 		}
@@ -109,18 +119,52 @@ func (s *Server) xetAdoptLocked(r *repo, oid string) {
 		s.xetHashOf(r, oid, s.lfsObjs[oid]) // the Hub converts LFS uploads to Xet
 		return
 	}
-	h, data, ok := s.xet.cas.FindSHA256(xetScope(r), oid)
+	h, size, ok := s.xet.cas.FileBySHA256(xetScope(r), oid)
 	if !ok {
 		return
 	}
 	if s.lfsObjs[oid] == nil {
-		s.lfsObjs[oid] = &lfsObject{size: int64(len(data)), data: data}
+		obj, ok := s.xetObject(r, oid, size)
+		if !ok {
+			return
+		}
+		s.lfsObjs[oid] = obj
 	}
 	r.lfs[oid] = true
 	s.xet.mu.Lock()
 	s.xet.hashes[oid] = h
 	s.xet.mu.Unlock()
 }
+
+// xetObject is the LFS object for a file stored through Xet: its bytes when they fit the memory
+// limit, else the registered synthetic blob with that SHA-256, as for plain LFS uploads (none:
+// the file stays unadopted and a commit naming it fails).
+func (s *Server) xetObject(r *repo, oid string, size int64) (*lfsObject, bool) {
+	if size > s.cfg.memLimit {
+		b, ok := synth.Lookup(oid, size)
+		if !ok {
+			return nil, false
+		}
+		return &lfsObject{size: size, blob: &b}, true
+	}
+	_, data, ok := s.xet.cas.FindSHA256(xetScope(r), oid)
+	if !ok {
+		return nil, false
+	}
+	return &lfsObject{size: int64(len(data)), data: data}, true
+}
+
+// SetXetBridge switches the bridge on or off (only with WithXet): off, while Xet is on, the
+// storage host refuses every LFS download, so reads of Xet-backed files must go through the CAS.
+// The Hub serves Xet-backed files through such a bridge for clients that do not speak Xet
+// (hub-docs xet/legacy-git-lfs.md); this switch checks a client does not lean on it.
+func (s *Server) SetXetBridge(on bool) {
+	if s.xet != nil {
+		s.xet.noBridge.Store(!on)
+	}
+}
+
+func (s *Server) bridgeOff() bool { return s.xetOn() && s.xet.noBridge.Load() }
 
 // xetURL is the Hub's token route for a repo and revision.
 func (s *Server) xetTokenURL(r *repo, rev string, write bool) string {

@@ -134,7 +134,7 @@ func (h *Hub) List(ctx context.Context, repo migrate.Repo, rev string) ([]migrat
 func listed(entries []hub.TreeEntry) []migrate.File {
 	files := make([]migrate.File, 0, len(entries))
 	for _, e := range entries {
-		f := migrate.File{Path: e.Path, Size: e.Size, GitOID: e.OID}
+		f := migrate.File{Path: e.Path, Size: e.Size, GitOID: e.OID, XetHash: e.XetHash}
 		if e.LFS != nil {
 			f.LFS = true
 			f.SHA256 = strings.ToLower(e.LFS.OID)
