@@ -5,7 +5,9 @@
 // CDNs and presigned storage refuse or ignore them, and a client must never send them); and the
 // fault set the fakes' handlers consult.
 //
-// It may import internal/fault and the standard library.
+// Start's WithWAN option serves both hosts through a modelled wide-area link (internal/wan).
+//
+// It may import internal/fault, internal/synth, internal/wan and the standard library.
 package fakehost
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 )
 
 // Hosts is a running pair of loopback servers. Its methods are safe for concurrent use.
@@ -33,13 +36,40 @@ type Hosts struct {
 	leaks []string
 }
 
+// Option configures Start.
+type Option func(*options)
+
+type options struct{ api, cdn *wan.Profile }
+
+// WithWAN serves the API host through link api and the storage host through link cdn (each
+// host with its own per-host caps), still on loopback.
+func WithWAN(api, cdn wan.Profile) Option {
+	return func(o *options) { o.api, o.cdn = &api, &cdn }
+}
+
 // Start serves api on one loopback host and cdn on another.
-func Start(api, cdn http.Handler) *Hosts {
+func Start(api, cdn http.Handler, opts ...Option) *Hosts {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	h := &Hosts{secret: make([]byte, 32)}
 	_, _ = rand.Read(h.secret)
-	h.api = httptest.NewServer(api)
-	h.cdn = httptest.NewServer(cdn)
+	h.api = serve(api, o.api)
+	h.cdn = serve(cdn, o.cdn)
 	return h
+}
+
+// serve starts a loopback server of handler, shaped by p when p is set.
+func serve(handler http.Handler, p *wan.Profile) *httptest.Server {
+	if p == nil {
+		return httptest.NewServer(handler)
+	}
+	l := wan.NewLink(*p)
+	s := httptest.NewUnstartedServer(l.Handler(handler))
+	s.Listener = l.Listener(s.Listener)
+	s.Start()
+	return s
 }
 
 // URL is the API host's base URL (what HF_ENDPOINT or MODELSCOPE_ENDPOINT would be).

@@ -33,6 +33,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -163,6 +164,13 @@ type config struct {
 	memLimit   int64
 	initCommit bool
 	warning    string
+	hostOpts   []fakehost.Option
+}
+
+// WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
+// with its own per-host caps), on loopback.
+func WithWAN(p wan.Profile) Option {
+	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
 }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
@@ -271,7 +279,7 @@ func NewServer(opts ...Option) *Server {
 		lfsObjs: map[string]*lfsObject{},
 		uploads: map[string]*multipartUpload{},
 	}
-	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.Start(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
 	return s
 }
 
