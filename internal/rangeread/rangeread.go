@@ -1,0 +1,301 @@
+// Package rangeread reads one object with several ranged connections at once and hands the bytes
+// on as one ordered stream, for destinations that take a file as a single upload stream while the
+// path from the source caps each connection.
+//
+// Memory is bounded by the window: at most Connections ranges of RangeSize bytes are fetched or
+// waiting to be read at any time. How many connections a file uses adapts to what is measured
+// (Controller): a connection is added while the reader of the stream waits for bytes and the last
+// connection added raised the rate; one is taken away when it did not. Every connection holds a
+// slot of a Budget shared by all the streams reading from one host, so the process as a whole
+// stays within a per-host connection count (and so within Budget × RangeSize bytes of windows).
+//
+// Retrying is not done here: the Source's readers resume a range cut short (they retry within
+// the range), and any error that reaches this package ends the stream with that error, for the
+// caller's own retry of the whole object.
+package rangeread
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/linaqruf/hf2ms/pkg/hubkit"
+)
+
+// Defaults of the options.
+const (
+	// DefaultRangeSize is the bytes one ranged request reads.
+	DefaultRangeSize = 8 << 20
+	// DefaultConnections is the most connections one stream opens at once.
+	DefaultConnections = 8
+)
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	rangeSize int64
+	conns     int
+	start     int
+	budget    *Budget
+	interval  time.Duration
+	fixed     bool
+}
+
+// WithRangeSize sets the bytes of one ranged read (default DefaultRangeSize).
+func WithRangeSize(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.rangeSize = n
+		}
+	}
+}
+
+// WithConnections sets the most connections the stream opens at once (default
+// DefaultConnections): an upper bound, the controller chooses below it.
+func WithConnections(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.conns = n
+		}
+	}
+}
+
+// WithFixed turns adaptation off: the stream keeps WithConnections connections busy.
+func WithFixed() Option { return func(c *config) { c.fixed = true } }
+
+// WithBudget makes every connection hold a slot of b (default: a budget of the stream's own).
+func WithBudget(b *Budget) Option { return func(c *config) { c.budget = b } }
+
+// WithInterval sets how often the controller measures (default 500 ms).
+func WithInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.interval = d
+		}
+	}
+}
+
+// Window is the most bytes a stream with these options holds at once.
+func Window(opts ...Option) int64 {
+	c := newConfig(opts)
+	return int64(c.conns) * c.rangeSize
+}
+
+func newConfig(opts []Option) config {
+	c := config{rangeSize: DefaultRangeSize, conns: DefaultConnections, start: 2, interval: 500 * time.Millisecond}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.fixed {
+		c.start = c.conns
+	}
+	c.start = min(c.start, c.conns)
+	return c
+}
+
+// New returns the bytes [0,size) of src as one stream, read by ranges over several connections.
+// Closing it stops every read; cancelling ctx ends it with ctx's error.
+func New(ctx context.Context, src hubkit.Source, size int64, opts ...Option) io.ReadCloser {
+	c := newConfig(opts)
+	if c.budget == nil {
+		c.budget = NewBudget(c.conns)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	r := &reader{
+		cfg: c, src: src, size: size, ctx: ctx, cancel: cancel,
+		order: make(chan *slot, c.conns),
+		freed: make(chan struct{}, 1),
+		ctl:   newController(c.start, c.conns, c.fixed),
+	}
+	r.wg.Add(1)
+	go r.schedule()
+	return r
+}
+
+// slot is one range: its buffer, filled by one fetch.
+type slot struct {
+	off  int64
+	buf  []byte
+	err  error
+	done chan struct{}
+}
+
+type reader struct {
+	cfg    config
+	src    hubkit.Source
+	size   int64
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+
+	order chan *slot    // ranges in order, at most cfg.conns of them started and unread
+	freed chan struct{} // a slot was read: room in the window
+	ctl   *controller
+
+	outstanding atomic.Int64 // slots started and not yet read
+	fetched     atomic.Int64 // bytes fetched so far
+	starved     atomic.Bool  // the stream's reader waited for a range since the last measurement
+
+	cur     *slot
+	pos     int
+	read    int64
+	closed  bool
+	failure error
+}
+
+// schedule starts the ranges in order, keeping the controller's number of them in flight.
+func (r *reader) schedule() {
+	defer r.wg.Done()
+	defer close(r.order)
+	tick := time.NewTicker(r.cfg.interval)
+	defer tick.Stop()
+	for off := int64(0); off < r.size; off += r.cfg.rangeSize {
+		for r.outstanding.Load() >= int64(r.ctl.target()) {
+			select {
+			case <-r.freed:
+			case <-tick.C:
+				r.ctl.measure(r.fetched.Load(), r.starved.Swap(false))
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		if err := r.cfg.budget.Acquire(r.ctx); err != nil {
+			return
+		}
+		s := &slot{off: off, done: make(chan struct{})}
+		r.outstanding.Add(1)
+		r.order <- s // never blocks: outstanding < cfg.conns = cap(order)
+		r.wg.Add(1)
+		go r.fetch(s, min(r.cfg.rangeSize, r.size-off))
+	}
+}
+
+// fetch reads one range into its slot's buffer.
+func (r *reader) fetch(s *slot, n int64) {
+	defer r.wg.Done()
+	defer close(s.done)
+	rc, err := r.src.OpenRange(r.ctx, s.off, n)
+	if err != nil {
+		s.err = err
+		r.cancel(err)
+		return
+	}
+	defer rc.Close()
+	s.buf = make([]byte, n)
+	var got int
+	for got < len(s.buf) {
+		k, err := rc.Read(s.buf[got:min(len(s.buf), got+256<<10)])
+		got += k
+		r.fetched.Add(int64(k))
+		if err == io.EOF && got < len(s.buf) {
+			err = fmt.Errorf("range %d+%d: ended after %d bytes: %w", s.off, n, got, io.ErrUnexpectedEOF)
+		}
+		if err != nil && err != io.EOF {
+			s.err = err
+			r.cancel(err)
+			return
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+}
+
+// Read implements io.Reader: the ranges' bytes, in order.
+func (r *reader) Read(p []byte) (int, error) {
+	if r.failure != nil {
+		return 0, r.failure
+	}
+	if r.read >= r.size {
+		return 0, io.EOF
+	}
+	if r.cur == nil {
+		if err := r.next(); err != nil {
+			r.failure = err
+			return 0, err
+		}
+	}
+	n := copy(p, r.cur.buf[r.pos:])
+	r.pos += n
+	r.read += int64(n)
+	if r.pos == len(r.cur.buf) {
+		r.release()
+	}
+	return n, nil
+}
+
+// next waits for the next range in order.
+func (r *reader) next() error {
+	s, ok := <-r.order
+	if !ok {
+		return r.err()
+	}
+	select {
+	case <-s.done:
+	default:
+		r.starved.Store(true)
+		select {
+		case <-s.done:
+		case <-r.ctx.Done():
+			r.cur = s
+			r.release()
+			return r.err()
+		}
+	}
+	r.cur, r.pos = s, 0
+	if s.err != nil {
+		r.release()
+		return r.err()
+	}
+	return nil
+}
+
+// release gives the current slot's budget and window room back.
+func (r *reader) release() {
+	r.cur.buf = nil
+	r.cur = nil
+	r.outstanding.Add(-1)
+	r.cfg.budget.Release()
+	select {
+	case r.freed <- struct{}{}:
+	default:
+	}
+}
+
+// err is why the stream ended early.
+func (r *reader) err() error {
+	if r.closed {
+		return errors.New("rangeread: read after close")
+	}
+	if err := context.Cause(r.ctx); err != nil {
+		return err
+	}
+	return fmt.Errorf("rangeread: stream ended at byte %d of %d: %w", r.read, r.size, io.ErrUnexpectedEOF)
+}
+
+// Close implements io.Closer: it stops every fetch and returns their budget slots.
+func (r *reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.cancel(context.Canceled)
+	if r.cur != nil {
+		r.release()
+	}
+	r.wg.Wait()
+	for s := range r.order { // slots started and never read
+		<-s.done
+		r.outstanding.Add(-1)
+		r.cfg.budget.Release()
+	}
+	return nil
+}
+
+// Connections is the number of connections the stream's controller settled on last.
+func (r *reader) Connections() int { return r.ctl.target() }
