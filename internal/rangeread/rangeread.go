@@ -239,13 +239,7 @@ func (r *reader) next() error {
 	case <-s.done:
 	default:
 		r.starved.Store(true)
-		select {
-		case <-s.done:
-		case <-r.ctx.Done():
-			r.cur = s
-			r.release()
-			return r.err()
-		}
+		<-s.done // a fetch ends when the context does: the Source's reads honour it
 	}
 	r.cur, r.pos = s, 0
 	if s.err != nil {
