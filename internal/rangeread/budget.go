@@ -93,24 +93,24 @@ func (b *Budget) signalLocked() {
 	b.changed = make(chan struct{})
 }
 
-// Budgets hands out one Budget per host key, created on first use with the given size: the
-// budgets a process shares between all its transfers.
+// Budgets hands out one Budget per host key, created on first use: the budgets a process shares
+// between all its transfers. The zero value is ready to use.
 type Budgets struct {
-	mu   sync.Mutex
-	size int
-	m    map[string]*Budget
+	mu sync.Mutex
+	m  map[string]*Budget
 }
 
-// NewBudgets returns budgets of n slots each.
-func NewBudgets(n int) *Budgets { return &Budgets{size: n, m: map[string]*Budget{}} }
-
-// For returns key's budget.
-func (s *Budgets) For(key string) *Budget {
+// For returns key's budget, creating it with n slots when key has none yet (a budget keeps the
+// size it was created with).
+func (s *Budgets) For(key string, n int) *Budget {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]*Budget{}
+	}
 	b, ok := s.m[key]
 	if !ok {
-		b = NewBudget(s.size)
+		b = NewBudget(n)
 		s.m[key] = b
 	}
 	return b

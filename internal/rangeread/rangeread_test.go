@@ -218,10 +218,10 @@ func TestBudgetBackoff(t *testing.T) {
 	require.NoError(t, b.Acquire(ctx))
 	cancel()
 	assert.ErrorIs(t, b.Acquire(ctx), context.Canceled, "the limit holds while backing off")
-	bs := NewBudgets(5)
-	assert.Same(t, bs.For("a"), bs.For("a"))
-	assert.NotSame(t, bs.For("a"), bs.For("b"))
-	assert.Equal(t, 5, bs.For("b").Size())
+	var bs Budgets
+	assert.Same(t, bs.For("a", 5), bs.For("a", 7))
+	assert.NotSame(t, bs.For("a", 5), bs.For("b", 5))
+	assert.Equal(t, 5, bs.For("a", 9).Size())
 }
 
 func TestControllerSteps(t *testing.T) {

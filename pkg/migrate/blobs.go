@@ -94,7 +94,8 @@ func (w *worker) blobs(ctx context.Context, files []File, shard int) error {
 
 // upload streams one blob from the pinned source file, retrying transient failures.
 func (w *worker) upload(ctx context.Context, u BlobUpload, f File, shard int) (UploadResult, error) {
-	src := &progressSource{hub: w.src, repo: w.job.Source, rev: w.job.SourceCommit, file: f, shard: shard, emit: w.emit}
+	src := &progressSource{hub: w.src, repo: w.job.Source, rev: w.job.SourceCommit, file: f, shard: shard, emit: w.emit,
+		par: w.parallel()}
 	res, err := uploadRetrying(ctx, u, src, UploadOptions{Parts: w.job.Options.Parts})
 	if err != nil {
 		return res, fmt.Errorf("upload %s to %s: %w", f.Path, w.job.Dest, err)
@@ -141,14 +142,25 @@ type progressSource struct {
 	file  File
 	shard int
 	emit  func(Event)
+	par   parallel
 	done  atomic.Int64
 	last  atomic.Int64
 }
 
-// OpenRange implements hubkit.Source.
+// OpenRange implements hubkit.Source. A read of the whole file (what a single-stream upload
+// asks for) is served by parallel ranged reads when the job allows several connections.
 func (s *progressSource) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if s.par.wants(s.file.Size, off, n) {
+		return s.par.open(ctx, hubkit.SourceFunc(s.openOne), s.file.Size), nil
+	}
+	return s.openOne(ctx, off, n)
+}
+
+// openOne reads one range over one connection.
+func (s *progressSource) openOne(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 	rc, err := s.hub.Open(ctx, s.repo, s.rev, s.file.Path, off, n)
 	if err != nil {
+		s.par.observe(err)
 		return nil, fmt.Errorf("open %s@%s %s: %w", s.repo, s.rev, s.file.Path, err)
 	}
 	return &countingReader{rc: rc, s: s}, nil
@@ -172,6 +184,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.rc.Read(p)
 	if n > 0 {
 		c.s.add(n)
+	}
+	if err != nil && err != io.EOF {
+		c.s.par.observe(err)
 	}
 	return n, err
 }
