@@ -10,7 +10,8 @@ import (
 //
 //   - The reader waited (the download is the bottleneck) and the last connection added raised
 //     the rate by at least gain: add one more.
-//   - The last connection added did not raise the rate by gain: take it away and hold for
+//   - While every growth paid, growth speeds up (half the current count at a time).
+//   - The last connections added did not raise the rate by gain: take them away and hold for
 //     holdIntervals measurements before trying again (more connections no longer help: a host
 //     cap, or a shared link).
 //   - The reader never waited: the stream is as fast as its consumer; change nothing.
@@ -24,6 +25,8 @@ type controller struct {
 	grew      bool
 	settle    bool // the measurement after a connection was added is its warm-up: skipped
 	hold      int
+	growing   bool // every connection added so far raised the rate
+	lastStep  int  // connections added by the last growth
 }
 
 const (
@@ -66,10 +69,11 @@ func (c *controller) step(rate float64, starved bool) {
 	if c.grew {
 		c.grew = false
 		if rate < c.before*gain {
-			c.k = max1(c.k - 1)
-			c.hold = holdIntervals
+			c.k = max1(c.k - c.lastStep)
+			c.hold, c.growing = holdIntervals, false
 			return
 		}
+		c.growing = true
 	}
 	if c.hold > 0 {
 		c.hold--
@@ -77,6 +81,11 @@ func (c *controller) step(rate float64, starved bool) {
 	}
 	if starved && c.k < c.max {
 		c.before, c.grew, c.settle = rate, true, true
-		c.k++
+		step := 1
+		if c.growing {
+			step = max(1, c.k/2) // every step so far paid: grow faster, as TCP's slow start does
+		}
+		c.lastStep = min(c.max, c.k+step) - c.k
+		c.k += c.lastStep
 	}
 }

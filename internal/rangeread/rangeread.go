@@ -29,7 +29,7 @@ import (
 // Defaults of the options.
 const (
 	// DefaultRangeSize is the bytes one ranged request reads.
-	DefaultRangeSize = 8 << 20
+	DefaultRangeSize = 4 << 20
 	// DefaultConnections is the most connections one stream opens at once.
 	DefaultConnections = 8
 )
@@ -87,7 +87,7 @@ func Window(opts ...Option) int64 {
 }
 
 func newConfig(opts []Option) config {
-	c := config{rangeSize: DefaultRangeSize, conns: DefaultConnections, start: 2, interval: 500 * time.Millisecond}
+	c := config{rangeSize: DefaultRangeSize, conns: DefaultConnections, start: 4, interval: 500 * time.Millisecond}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -117,11 +117,13 @@ func New(ctx context.Context, src hubkit.Source, size int64, opts ...Option) io.
 	return r
 }
 
-// slot is one range: its buffer, filled by one fetch.
+// slot is one range: its buffer, filled by one fetch and read as it fills.
 type slot struct {
 	off  int64
 	buf  []byte
-	err  error
+	got  atomic.Int64  // bytes of buf filled so far
+	more chan struct{} // a signal that got grew
+	err  error         // set before done is closed
 	done chan struct{}
 }
 
@@ -167,18 +169,20 @@ func (r *reader) schedule() {
 		if err := r.cfg.budget.Acquire(r.ctx); err != nil {
 			return
 		}
-		s := &slot{off: off, done: make(chan struct{})}
+		s := &slot{off: off, buf: getBuf(r.cfg.rangeSize)[:min(r.cfg.rangeSize, r.size-off)],
+			more: make(chan struct{}, 1), done: make(chan struct{})}
 		r.outstanding.Add(1)
 		r.order <- s // never blocks: outstanding < cfg.conns = cap(order)
 		r.wg.Add(1)
-		go r.fetch(s, min(r.cfg.rangeSize, r.size-off))
+		go r.fetch(s)
 	}
 }
 
 // fetch reads one range into its slot's buffer.
-func (r *reader) fetch(s *slot, n int64) {
+func (r *reader) fetch(s *slot) {
 	defer r.wg.Done()
 	defer close(s.done)
+	n := int64(len(s.buf))
 	rc, err := r.src.OpenRange(r.ctx, s.off, n)
 	if err != nil {
 		s.err = err
@@ -186,12 +190,18 @@ func (r *reader) fetch(s *slot, n int64) {
 		return
 	}
 	defer rc.Close()
-	s.buf = make([]byte, n)
 	var got int
 	for got < len(s.buf) {
 		k, err := rc.Read(s.buf[got:min(len(s.buf), got+256<<10)])
 		got += k
-		r.fetched.Add(int64(k))
+		if k > 0 {
+			r.fetched.Add(int64(k))
+			s.got.Store(int64(got))
+			select {
+			case s.more <- struct{}{}:
+			default:
+			}
+		}
 		if err == io.EOF && got < len(s.buf) {
 			err = fmt.Errorf("range %d+%d: ended after %d bytes: %w", s.off, n, got, io.ErrUnexpectedEOF)
 		}
@@ -206,7 +216,7 @@ func (r *reader) fetch(s *slot, n int64) {
 	}
 }
 
-// Read implements io.Reader: the ranges' bytes, in order.
+// Read implements io.Reader: the ranges' bytes, in order, each range's as soon as they arrive.
 func (r *reader) Read(p []byte) (int, error) {
 	if r.failure != nil {
 		return 0, r.failure
@@ -215,42 +225,47 @@ func (r *reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if r.cur == nil {
-		if err := r.next(); err != nil {
-			r.failure = err
-			return 0, err
+		s, ok := <-r.order
+		if !ok {
+			r.failure = r.err()
+			return 0, r.failure
+		}
+		r.cur, r.pos = s, 0
+	}
+	s := r.cur
+	for {
+		if avail := int(s.got.Load()); avail > r.pos {
+			n := copy(p, s.buf[r.pos:avail])
+			r.pos += n
+			r.read += int64(n)
+			if r.pos == len(s.buf) {
+				r.release()
+			}
+			return n, nil
+		}
+		select {
+		case <-s.done:
+			if s.got.Load() > int64(r.pos) {
+				continue
+			}
+			r.release()
+			r.failure = r.err()
+			return 0, r.failure
+		default:
+		}
+		r.starved.Store(true)
+		select {
+		case <-s.more:
+		case <-s.done:
 		}
 	}
-	n := copy(p, r.cur.buf[r.pos:])
-	r.pos += n
-	r.read += int64(n)
-	if r.pos == len(r.cur.buf) {
-		r.release()
-	}
-	return n, nil
 }
 
-// next waits for the next range in order.
-func (r *reader) next() error {
-	s, ok := <-r.order
-	if !ok {
-		return r.err()
-	}
-	select {
-	case <-s.done:
-	default:
-		r.starved.Store(true)
-		<-s.done // a fetch ends when the context does: the Source's reads honour it
-	}
-	r.cur, r.pos = s, 0
-	if s.err != nil {
-		r.release()
-		return r.err()
-	}
-	return nil
-}
-
-// release gives the current slot's budget and window room back.
+// release gives the current slot's buffer, budget and window room back once its fetch has
+// ended (closed its body, and will write no more).
 func (r *reader) release() {
+	<-r.cur.done
+	putBuf(r.cur.buf)
 	r.cur.buf = nil
 	r.cur = nil
 	r.outstanding.Add(-1)
@@ -285,6 +300,7 @@ func (r *reader) Close() error {
 	r.wg.Wait()
 	for s := range r.order { // slots started and never read
 		<-s.done
+		putBuf(s.buf)
 		r.outstanding.Add(-1)
 		r.cfg.budget.Release()
 	}
@@ -293,3 +309,25 @@ func (r *reader) Close() error {
 
 // Connections is the number of connections the stream's controller settled on last.
 func (r *reader) Connections() int { return r.ctl.target() }
+
+// bufs pools range buffers by size, so that a process streaming file after file reuses its
+// windows instead of leaving them to the garbage collector.
+var bufs sync.Map // int64 -> *sync.Pool of *[]byte
+
+func getBuf(size int64) []byte {
+	p, _ := bufs.LoadOrStore(size, &sync.Pool{})
+	if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
+		return (*b)[:size]
+	}
+	return make([]byte, size)
+}
+
+func putBuf(b []byte) {
+	if b == nil {
+		return
+	}
+	b = b[:cap(b)]
+	if p, ok := bufs.Load(int64(len(b))); ok {
+		p.(*sync.Pool).Put(&b)
+	}
+}

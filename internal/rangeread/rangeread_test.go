@@ -2,6 +2,7 @@ package rangeread
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -231,21 +232,23 @@ func TestControllerSteps(t *testing.T) {
 		want    int
 	}
 	for _, tc := range []struct {
-		name  string
-		start int
-		steps []m
+		name       string
+		start, max int
+		steps      []m
 	}{
-		{"grows while each connection adds rate", 1, []m{
+		{"grows while each connection adds rate", 1, 0, []m{
 			{10, true, 2}, {15, true, 2} /* warm-up */, {20, true, 3}, {25, true, 3}, {30, true, 4}}},
-		{"backs off when a connection adds nothing", 2, []m{
+		{"backs off when a connection adds nothing", 2, 0, []m{
 			{20, true, 3}, {20, true, 3}, {21, true, 2}, {20, true, 2}}},
-		{"holds after backing off, then probes again", 2, []m{
+		{"holds after backing off, then probes again", 2, 0, []m{
 			{20, true, 3}, {0, true, 3}, {20, true, 2}, {20, true, 2}, {20, true, 2}, {20, true, 2}, {20, true, 2}, {20, true, 2}, {20, true, 2}, {20, true, 3}}},
-		{"never grows when the reader never waits", 2, []m{{20, false, 2}, {20, false, 2}}},
-		{"stops at the upper bound", 3, []m{{10, true, 4}, {10, true, 4}, {20, true, 4}, {30, true, 4}}},
+		{"never grows when the reader never waits", 2, 0, []m{{20, false, 2}, {20, false, 2}}},
+		{"grows faster while growth pays, and gives back the last step", 4, 16, []m{
+			{10, true, 5}, {10, true, 5}, {20, true, 7}, {20, true, 7}, {30, true, 10}, {30, true, 10}, {31, true, 7}}},
+		{"stops at the upper bound", 3, 0, []m{{10, true, 4}, {10, true, 4}, {20, true, 4}, {30, true, 4}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newController(tc.start, 4, false)
+			c := newController(tc.start, cmp.Or(tc.max, 4), false)
 			for i, s := range tc.steps {
 				c.step(s.rate, s.starved)
 				assert.Equal(t, s.want, c.target(), "after step %d", i)

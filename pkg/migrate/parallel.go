@@ -77,3 +77,8 @@ func (p parallel) observe(err error) {
 		p.budget.Backoff(hostBackoff)
 	}
 }
+
+// smallReads is how many whole small files (regular files, read into memory) are read at once.
+// Their time is round trips, not bytes (a Hugging Face read is two: resolve, then its
+// redirect), so twice the host budget, and never fewer than two per file slot.
+func (o Options) smallReads() int { return max(o.files()*2, 2*o.hostConnections()) }
