@@ -71,7 +71,9 @@ func WithFixed() Option { return func(c *config) { c.fixed = true } }
 // WithBudget makes every connection hold a slot of b (default: a budget of the stream's own).
 func WithBudget(b *Budget) Option { return func(c *config) { c.budget = b } }
 
-// WithInterval sets how often the controller measures (default 500 ms).
+// WithInterval sets how often the controller measures (default: three times the time to the
+// first byte of a range, within 150 ms..1 s, so a new connection shows its worth in one interval
+// on a slow link and the count settles fast on a quick one).
 func WithInterval(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -87,7 +89,7 @@ func Window(opts ...Option) int64 {
 }
 
 func newConfig(opts []Option) config {
-	c := config{rangeSize: DefaultRangeSize, conns: DefaultConnections, start: 4, interval: 500 * time.Millisecond}
+	c := config{rangeSize: DefaultRangeSize, conns: DefaultConnections, start: 4}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -141,6 +143,7 @@ type reader struct {
 
 	outstanding atomic.Int64 // slots started and not yet read
 	fetched     atomic.Int64 // bytes fetched so far
+	ttfb        atomic.Int64 // the shortest time to a range's first byte so far, in ns
 	starved     atomic.Bool  // the stream's reader waited for a range since the last measurement
 
 	cur     *slot
@@ -154,7 +157,7 @@ type reader struct {
 func (r *reader) schedule() {
 	defer r.wg.Done()
 	defer close(r.order)
-	tick := time.NewTicker(r.cfg.interval)
+	tick := time.NewTimer(r.interval())
 	defer tick.Stop()
 	for off := int64(0); off < r.size; off += r.cfg.rangeSize {
 		for r.outstanding.Load() >= int64(r.ctl.target()) {
@@ -162,6 +165,7 @@ func (r *reader) schedule() {
 			case <-r.freed:
 			case <-tick.C:
 				r.ctl.measure(r.fetched.Load(), r.starved.Swap(false))
+				tick.Reset(r.interval())
 			case <-r.ctx.Done():
 				return
 			}
@@ -183,6 +187,7 @@ func (r *reader) fetch(s *slot) {
 	defer r.wg.Done()
 	defer close(s.done)
 	n := int64(len(s.buf))
+	start := time.Now()
 	rc, err := r.src.OpenRange(r.ctx, s.off, n)
 	if err != nil {
 		s.err = err
@@ -193,6 +198,9 @@ func (r *reader) fetch(s *slot) {
 	var got int
 	for got < len(s.buf) {
 		k, err := rc.Read(s.buf[got:min(len(s.buf), got+256<<10)])
+		if got == 0 && k > 0 {
+			r.sawFirstByte(time.Since(start))
+		}
 		got += k
 		if k > 0 {
 			r.fetched.Add(int64(k))
@@ -214,6 +222,28 @@ func (r *reader) fetch(s *slot) {
 			break
 		}
 	}
+}
+
+// sawFirstByte records a range's time to first byte.
+func (r *reader) sawFirstByte(d time.Duration) {
+	for {
+		old := r.ttfb.Load()
+		if old != 0 && old <= int64(d) || r.ttfb.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+// interval is the time between two measurements.
+func (r *reader) interval() time.Duration {
+	if r.cfg.interval > 0 {
+		return r.cfg.interval
+	}
+	t := time.Duration(r.ttfb.Load())
+	if t == 0 {
+		return time.Second // no range has started yet
+	}
+	return min(time.Second, max(150*time.Millisecond, 3*t))
 }
 
 // Read implements io.Reader: the ranges' bytes, in order, each range's as soon as they arrive.
