@@ -181,6 +181,9 @@ func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
 		}
 	case f.dryRun:
 		printPlan(a.Stdout, out.Plan)
+		if f.parallel && out.Plan != nil {
+			fmt.Fprintf(a.Stdout, "\nparallel run:\n%s", app.ModalPlanText(out.Plan, f.workers))
+		}
 	default:
 		printReport(a.Stdout, out.Report)
 	}
