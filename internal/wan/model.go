@@ -55,7 +55,7 @@ func (f Flow) limit(conns int) Limit {
 		streams = min(files*max(f.Parts, 1), max(f.Conns, 1))
 	}
 	upWhy := "destination per-connection cap"
-	if f.SinglePut && files == 1 {
+	if f.SinglePut {
 		upWhy = "destination single-stream cap"
 	}
 	up := capped(float64(streams), f.Dst.Up, f.Dst.HostUp, upWhy, "destination host cap")
