@@ -44,7 +44,13 @@ type config struct {
 	budget    *Budget
 	interval  time.Duration
 	fixed     bool
+	scheduled func()
 }
+
+// WithScheduled calls fn once every range of the stream has been started (the stream opens no
+// more connections; what is left is to finish them and to drain the window): a caller may start
+// its next transfer then.
+func WithScheduled(fn func()) Option { return func(c *config) { c.scheduled = fn } }
 
 // WithRangeSize sets the bytes of one ranged read (default DefaultRangeSize).
 func WithRangeSize(n int64) Option {
@@ -179,6 +185,9 @@ func (r *reader) schedule() {
 		r.order <- s // never blocks: outstanding < cfg.conns = cap(order)
 		r.wg.Add(1)
 		go r.fetch(s)
+	}
+	if r.cfg.scheduled != nil {
+		r.cfg.scheduled()
 	}
 }
 

@@ -47,8 +47,9 @@ func (o Options) hostConnections() int {
 // parallel is how a worker reads a file for a single-stream upload: over up to conns ranged
 // connections, within its source host's budget.
 type parallel struct {
-	conns  int
-	budget *rangeread.Budget
+	conns     int
+	budget    *rangeread.Budget
+	scheduled func() // called once a read has started all its ranges (nil: nothing)
 }
 
 // parallel returns the worker's parallel-read settings.
@@ -66,8 +67,12 @@ func (p parallel) wants(size, off, n int64) bool {
 
 // open reads the file from src with parallel ranged reads.
 func (p parallel) open(ctx context.Context, src hubkit.Source, size int64) io.ReadCloser {
-	return rangeread.New(ctx, src, size, rangeread.WithConnections(p.conns), rangeread.WithBudget(p.budget),
-		rangeread.WithRangeSize(ParallelRangeSize))
+	opts := []rangeread.Option{rangeread.WithConnections(p.conns), rangeread.WithBudget(p.budget),
+		rangeread.WithRangeSize(ParallelRangeSize)}
+	if p.scheduled != nil {
+		opts = append(opts, rangeread.WithScheduled(p.scheduled))
+	}
+	return rangeread.New(ctx, src, size, opts...)
 }
 
 // observe halves the source host's budget for a while when it answered 429 or a server error
