@@ -79,15 +79,3 @@ func capped(n, per, host float64, perWhy, hostWhy string) Limit {
 	}
 	return Limit{Rate: r, Bottleneck: why}
 }
-
-// Seconds is how long the flow's bytes take at its limit, plus a round trip per file that cannot
-// overlap (files beyond InFlight wait for a slot) and the handshake of each connection.
-func (f Flow) Seconds() float64 {
-	l := f.Limit()
-	if math.IsInf(l.Rate, 1) || l.Rate <= 0 {
-		return 0
-	}
-	rtt := math.Max(f.Src.RTT().Seconds(), f.Dst.RTT().Seconds())
-	waves := math.Ceil(float64(max(f.Files, 1)) / float64(max(f.InFlight, 1)))
-	return float64(f.Bytes)/l.Rate + waves*2*rtt + f.Src.Handshake.Seconds() + f.Dst.Handshake.Seconds()
-}
