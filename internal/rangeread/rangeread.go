@@ -346,9 +346,6 @@ func (r *reader) Close() error {
 	return nil
 }
 
-// Connections is the number of connections the stream's controller settled on last.
-func (r *reader) Connections() int { return r.ctl.target() }
-
 // bufs pools range buffers by size, so that a process streaming file after file reuses its
 // windows instead of leaving them to the garbage collector.
 var bufs sync.Map // int64 -> *sync.Pool of *[]byte
