@@ -4,6 +4,7 @@
 #   bash bench/run.sh            # full run: 8 GiB file, 64 x 128 MiB, 20,000 small files, 100,000-file plan
 #   bash bench/run.sh --quick    # CI-sized: 1 GiB, 8 x 128 MiB, 2,000 small files, 10,000-file plan
 #   options: --repeat N (runs of each measurement, best kept; default 1), --cases "large multi small plan"
+#   bash bench/run.sh --wan [--quick]   # across modelled wide-area links instead: see bench/wan.sh
 #
 # For every case and direction (HF->MS, MS->HF) it starts bench/fakehubs in a separate process
 # (fresh fakes each time, so nothing is deduplicated), then measures three processes in turn:
@@ -13,6 +14,7 @@
 # under /usr/bin/time -v (peak RSS, and "File system outputs" x 512 = the process's write_bytes).
 # Exits non-zero only when a migration fails; a missed target is printed as MISSED.
 set -euo pipefail
+for a in "$@"; do [[ $a == --wan ]] && exec bash "$(dirname "$0")/wan.sh" "$@"; done
 
 QUICK=0
 REPEAT=1
@@ -22,7 +24,7 @@ while [[ $# -gt 0 ]]; do
 	--quick) QUICK=1 ;;
 	--repeat) REPEAT="$2"; shift ;;
 	--cases) CASES="$2"; shift ;;
-	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift

@@ -7,6 +7,9 @@
 // the repo and its files) to -out, prints the endpoints as KEY=VALUE lines and "ready" on stdout,
 // and serves until stdin closes. The tokens are the constants below (bench/run.sh exports them).
 //
+// With -wan NAME every host (API and storage, of both fakes) is served through a modelled
+// wide-area link (internal/wan), still on loopback.
+//
 // Large files are synthetic (internal/synth): generated on the fly when downloaded, and
 // recognised by hash when uploaded, so the fakes hold no file bytes and write nothing to disk.
 package main
@@ -23,9 +26,11 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/linaqruf/hf2ms/bench/internal/manifest"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
@@ -46,16 +51,26 @@ func main() {
 	smallSize := flag.Int("small-size", 4096, "bytes per small file (small, plan)")
 	seed := flag.Uint64("seed", 1, "seed of the synthetic content (change it to defeat deduplication)")
 	out := flag.String("out", "", "write the JSON manifest here")
+	link := flag.String("wan", "", "serve every host through this WAN profile (internal/wan: "+strings.Join(wan.Names(), ", ")+")")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("fakehubs: -out is required")
 	}
+	var hfOpts []hubtest.Option
+	var msOpts []mstest.Option
+	if *link != "" {
+		p, err := wan.Lookup(*link)
+		if err != nil {
+			log.Fatalf("fakehubs: %v", err)
+		}
+		hfOpts, msOpts = append(hfOpts, hubtest.WithWAN(p)), append(msOpts, mstest.WithWAN(p))
+	}
 
-	hf := hubtest.NewServer()
+	hf := hubtest.NewServer(hfOpts...)
 	defer hf.Close()
 	hf.AddUser(user)
 	hf.AddToken(hfToken, user, hubtest.RoleWrite)
-	ms := mstest.NewServer()
+	ms := mstest.NewServer(msOpts...)
 	defer ms.Close()
 	ms.AddUser(user)
 	ms.AddToken(msToken, user, mstest.RoleWrite)

@@ -297,19 +297,14 @@ func NewRunID() string {
 	return strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(b[:]), "="))
 }
 
-// ModalPlanText renders a plan before a Modal run: shards, bytes per shard, containers at once
-// (workers, 0 = the executor's default) and an estimated time.
+// ModalPlanText renders a plan before a parallel run: shards, bytes and files per shard,
+// containers at once (workers, 0 = the executor's default) and the fan-out model's estimate with
+// the bottleneck it assumes (modal.FanOut).
 func ModalPlanText(plan *migrate.Plan, workers int) string {
-	shardBytes := make([]int64, len(plan.Shards))
-	for i, sh := range plan.Shards {
-		for _, f := range sh {
-			shardBytes[i] += f.Size
-		}
-	}
 	if workers <= 0 {
 		workers = modal.DefaultConcurrency
 	}
-	return modal.PlanText(plan.Summary(), shardBytes, workers)
+	return modal.ParallelPlanText(plan.Summary(), modal.ShardsOf(plan), workers)
 }
 
 // WriteReport writes v as indented JSON to path ("" = no report).

@@ -26,6 +26,7 @@ type migrateFlags struct {
 	chunkSize                            string
 	executor                             string
 	workers, files, parts                int
+	conns, hostConns                     int
 	report                               string
 	modalImage, modalSecret              string
 	message                              string
@@ -58,6 +59,8 @@ func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
 	fl.IntVar(&f.workers, "workers", 0, "shards run at once (default: 2 local, 32 on Modal; at most 100)")
 	fl.IntVar(&f.files, "files", 0, "files transferred at once per worker (default 4)")
 	fl.IntVar(&f.parts, "parts", 0, "parts of one multipart upload in flight (default 4)")
+	fl.IntVar(&f.conns, "connections", 0, "most ranged connections reading one file for a single-stream upload (default 8; 1: one per file)")
+	fl.IntVar(&f.hostConns, "host-connections", 0, "most connections to the source host of all transfers together (default 16)")
 	fl.StringVar(&f.report, "report", "", "write the JSON report to this file")
 	fl.StringVar(&f.modalImage, "modal-image", "", "worker image on Modal (default: this version's image)")
 	fl.StringVar(&f.modalSecret, "modal-secret", "", "named Modal secret holding HF_TOKEN/MODELSCOPE_TOKEN (instead of sending them)")
@@ -69,17 +72,19 @@ func (f *migrateFlags) register(cmd *cobra.Command, withSource bool) {
 // options turns the flags into the engine's serializable options.
 func (f *migrateFlags) options() (migrate.Options, error) {
 	o := migrate.Options{
-		Revision:      f.revision,
-		Include:       f.include,
-		Exclude:       f.exclude,
-		Delete:        f.del,
-		Force:         f.force,
-		Parallel:      f.parallel,
-		Files:         f.files,
-		Parts:         f.parts,
-		UseGit:        f.useGit,
-		CommitMessage: f.message,
-		NoReadmeFix:   f.noReadmeFix,
+		Revision:        f.revision,
+		Include:         f.include,
+		Exclude:         f.exclude,
+		Delete:          f.del,
+		Force:           f.force,
+		Parallel:        f.parallel,
+		Files:           f.files,
+		Parts:           f.parts,
+		Connections:     f.conns,
+		HostConnections: f.hostConns,
+		UseGit:          f.useGit,
+		CommitMessage:   f.message,
+		NoReadmeFix:     f.noReadmeFix,
 	}
 	if f.private && f.public {
 		return o, app.Usagef("--private and --public exclude each other")
@@ -194,6 +199,9 @@ func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
 		printRefPlans(a.Stdout, out.RefPlans)
 	case f.dryRun:
 		printPlan(a.Stdout, out.Plan)
+		if f.parallel && out.Plan != nil {
+			fmt.Fprintf(a.Stdout, "\nparallel run:\n%s", app.ModalPlanText(out.Plan, f.workers))
+		}
 	default:
 		printReport(a.Stdout, out.Report)
 	}

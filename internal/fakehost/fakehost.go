@@ -5,7 +5,9 @@
 // CDNs and presigned storage refuse or ignore them, and a client must never send them); and the
 // fault set the fakes' handlers consult.
 //
-// It may import internal/fault and the standard library.
+// Start's WithWAN option serves both hosts through a modelled wide-area link (internal/wan).
+//
+// It may import internal/fault, internal/synth, internal/wan and the standard library.
 package fakehost
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 )
 
 // Hosts is a running pair of loopback servers. Its methods are safe for concurrent use.
@@ -33,15 +36,30 @@ type Hosts struct {
 	leaks []string
 }
 
+// Option configures New and Start.
+type Option func(*options)
+
+type options struct{ api, cdn *wan.Profile }
+
+// WithWAN serves the API host through link api and the storage host through link cdn (each
+// host with its own per-host caps), still on loopback.
+func WithWAN(api, cdn wan.Profile) Option {
+	return func(o *options) { o.api, o.cdn = &api, &cdn }
+}
+
 // New prepares api on one loopback host and cdn on another without serving yet: a fake assigns
 // the Hosts where its handlers read them, then calls Serve. Serving only after that assignment
 // orders it before every request; a request from another process (a CLI under test) carries no
 // ordering of its own, so assigning after Start is a data race.
-func New(api, cdn http.Handler) *Hosts {
+func New(api, cdn http.Handler, opts ...Option) *Hosts {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	h := &Hosts{secret: make([]byte, 32)}
 	_, _ = rand.Read(h.secret)
-	h.api = httptest.NewUnstartedServer(api)
-	h.cdn = httptest.NewUnstartedServer(cdn)
+	h.api = prepare(api, o.api)
+	h.cdn = prepare(cdn, o.cdn)
 	return h
 }
 
@@ -52,10 +70,21 @@ func (h *Hosts) Serve() {
 }
 
 // Start is New and Serve, for handlers that read nothing assigned after it returns.
-func Start(api, cdn http.Handler) *Hosts {
-	h := New(api, cdn)
+func Start(api, cdn http.Handler, opts ...Option) *Hosts {
+	h := New(api, cdn, opts...)
 	h.Serve()
 	return h
+}
+
+// prepare makes an unstarted loopback server of handler, shaped by p when p is set.
+func prepare(handler http.Handler, p *wan.Profile) *httptest.Server {
+	if p == nil {
+		return httptest.NewUnstartedServer(handler)
+	}
+	l := wan.NewLink(*p)
+	s := httptest.NewUnstartedServer(l.Handler(handler))
+	s.Listener = l.Listener(s.Listener)
+	return s
 }
 
 // URL is the API host's base URL (what HF_ENDPOINT or MODELSCOPE_ENDPOINT would be).

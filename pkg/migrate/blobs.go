@@ -58,17 +58,28 @@ func (w *worker) blobs(ctx context.Context, files []File, shard int) error {
 	var firstErr error
 	var once sync.Once
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.job.Options.files())
+	// Files() files read their source at once; a file whose reads are all under way frees its
+	// slot early (parallel.open), so the next file's reads overlap its last bytes' upload. At
+	// most twice Files() uploads run at once.
+	slots := make(chan struct{}, w.job.Options.files())
+	g.SetLimit(2 * w.job.Options.files())
 	for _, f := range files {
 		u := byOID[f.SHA256]
 		delete(byOID, f.SHA256) // a blob shared by several paths is uploaded once
+		select {
+		case slots <- struct{}{}:
+		case <-gctx.Done():
+			return errors.Join(g.Wait(), gctx.Err())
+		}
+		free := sync.OnceFunc(func() { <-slots })
 		g.Go(func() error {
+			defer free()
 			w.emit(Event{Type: EventFileStart, Shard: shard, Path: f.Path, Size: f.Size})
 			if u == nil {
 				w.emit(Event{Type: EventFileDone, Shard: shard, Path: f.Path, Size: f.Size, Action: ActionStored})
 				return nil
 			}
-			res, err := w.upload(gctx, u, f, shard)
+			res, err := w.uploadFreeing(gctx, u, f, shard, free)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -94,7 +105,16 @@ func (w *worker) blobs(ctx context.Context, files []File, shard int) error {
 
 // upload streams one blob from the pinned source file, retrying transient failures.
 func (w *worker) upload(ctx context.Context, u BlobUpload, f File, shard int) (UploadResult, error) {
-	src := &progressSource{hub: w.src, repo: w.job.Source, rev: w.job.SourceCommit, file: f, shard: shard, emit: w.emit}
+	return w.uploadFreeing(ctx, u, f, shard, nil)
+}
+
+// uploadFreeing is upload, calling scheduled (when not nil) once a parallel read of the file
+// has started all its ranges.
+func (w *worker) uploadFreeing(ctx context.Context, u BlobUpload, f File, shard int, scheduled func()) (UploadResult, error) {
+	par := w.parallel()
+	par.scheduled = scheduled
+	src := &progressSource{hub: w.src, repo: w.job.Source, rev: w.job.SourceCommit, file: f, shard: shard, emit: w.emit,
+		par: par}
 	res, err := uploadRetrying(ctx, u, src, UploadOptions{Parts: w.job.Options.Parts})
 	if err != nil {
 		return res, fmt.Errorf("upload %s to %s: %w", f.Path, w.job.Dest, err)
@@ -141,14 +161,25 @@ type progressSource struct {
 	file  File
 	shard int
 	emit  func(Event)
+	par   parallel
 	done  atomic.Int64
 	last  atomic.Int64
 }
 
-// OpenRange implements hubkit.Source.
+// OpenRange implements hubkit.Source. A read of the whole file (what a single-stream upload
+// asks for) is served by parallel ranged reads when the job allows several connections.
 func (s *progressSource) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if s.par.wants(s.file.Size, off, n) {
+		return s.par.open(ctx, hubkit.SourceFunc(s.openOne), s.file.Size), nil
+	}
+	return s.openOne(ctx, off, n)
+}
+
+// openOne reads one range over one connection.
+func (s *progressSource) openOne(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 	rc, err := s.hub.Open(ctx, s.repo, s.rev, s.file.Path, off, n)
 	if err != nil {
+		s.par.observe(err)
 		return nil, fmt.Errorf("open %s@%s %s: %w", s.repo, s.rev, s.file.Path, err)
 	}
 	return &countingReader{rc: rc, s: s}, nil
@@ -172,6 +203,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.rc.Read(p)
 	if n > 0 {
 		c.s.add(n)
+	}
+	if err != nil && err != io.EOF {
+		c.s.par.observe(err)
 	}
 	return n, err
 }

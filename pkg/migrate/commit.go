@@ -250,7 +250,7 @@ func (w *worker) readInline(ctx context.Context, batch []hubkit.CommitOp, byPath
 	p, j := w.plan, w.job
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(j.Options.files() * 2)
+	g.SetLimit(j.Options.smallReads())
 	var idx []int
 	for i, op := range batch {
 		if op.Kind != hubkit.OpAddFile {

@@ -33,6 +33,13 @@ type Options struct {
 	// multipart upload.
 	Files int `json:"files,omitempty"`
 	Parts int `json:"parts,omitempty"`
+	// Connections is the most ranged connections one file streamed into a single-stream upload
+	// reads its source with (default DefaultConnections; 1 reads each file over one connection);
+	// HostConnections the most connections to the source host of all the process's transfers
+	// together (default DefaultHostConnections). Both are upper bounds: the engine measures and
+	// adds connections only while they add throughput.
+	Connections     int `json:"connections,omitempty"`
+	HostConnections int `json:"host_connections,omitempty"`
 	// UseGit reads a Hugging Face source through git and the LFS batch API from the start.
 	UseGit bool `json:"use_git,omitempty"`
 	// Private, when set, forces the destination's visibility; otherwise a new destination copies

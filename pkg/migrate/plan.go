@@ -366,7 +366,7 @@ func (p *Plan) decideByContent(ctx context.Context, in planInput, toRead []pendi
 	var mu sync.Mutex
 	var kept int64
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(in.opts.files() * 2)
+	g.SetLimit(in.opts.smallReads())
 	for _, r := range toRead {
 		g.Go(func() error {
 			b, notice, err := p.read(gctx, in.src, r.f)

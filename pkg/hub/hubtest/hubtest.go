@@ -36,6 +36,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -171,6 +172,13 @@ type config struct {
 	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
 	objectDir string
 	xet       bool
+	hostOpts  []fakehost.Option
+}
+
+// WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
+// with its own per-host caps), on loopback.
+func WithWAN(p wan.Profile) Option {
+	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
@@ -295,7 +303,7 @@ func NewServer(opts ...Option) *Server {
 		uploads: map[string]*multipartUpload{},
 	}
 	s.xet = newXetState(cfg.xet)
-	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
 	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }

@@ -55,6 +55,7 @@ import (
 	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
+	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -149,6 +150,13 @@ type config struct {
 	memoryLimit       int64
 	hiddenStatus      int
 	refuseDeletion    bool
+	hostOpts          []fakehost.Option
+}
+
+// WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
+// with its own per-host caps), on loopback.
+func WithWAN(p wan.Profile) Option {
+	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
 }
 
 // WithListingCut truncates model file listings at n entries, silently, as the real hub does at
@@ -338,7 +346,7 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	s.Hosts = fakehost.New(s.apiHandler(), http.HandlerFunc(s.serveCDN))
+	s.Hosts = fakehost.New(s.apiHandler(), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
 	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
