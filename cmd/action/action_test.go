@@ -300,7 +300,9 @@ func TestSummaryCodeSpansEscapeOnlyWhatTablesNeed(t *testing.T) {
 		Verification: &migrate.Verification{Mismatched: 1,
 			Bad: []migrate.FileCheck{{Path: "my_file.bin", Problem: "mismatched", Detail: "sha256 differs"}}},
 	}
+	rep.BytesDeduplicated = 3 << 20
 	md := summaryMarkdown(rep, nil, redact.Shapes)
+	require.Contains(t, md, "| deduplicated (Xet, not sent) | | 3.0 MiB |")
 	require.Contains(t, md, "| `generation_config.json` |")
 	require.Contains(t, md, "| `odd\\|name*.bin` |")
 	require.Contains(t, md, "| `` tick`s.txt `` |")

@@ -94,6 +94,9 @@ func summaryMarkdown(rep *migrate.Report, plan *migrate.Plan, redact func(string
 	} else {
 		fmt.Fprintf(&b, "| copied | %d | %s |\n| skipped | %d | |\n| deleted | %d | |\n| failed | %d | |\n",
 			rep.FilesCopied, units.Bytes(rep.BytesCopied), rep.FilesSkipped, rep.FilesDeleted, rep.FilesFailed)
+		if rep.BytesDeduplicated > 0 {
+			fmt.Fprintf(&b, "| deduplicated (Xet, not sent) | | %s |\n", units.Bytes(rep.BytesDeduplicated))
+		}
 	}
 	d := rep.Duration()
 	if d > 0 {
