@@ -140,7 +140,10 @@ func TestXorbBudgetBoundsConcurrentUploads(t *testing.T) {
 		wide>>20, 2*files, wideMost, bounded>>20, DefaultXorbMemory/MaxXorbBytes, boundedMost, float64(bounded)/float64(wide))
 	require.LessOrEqual(t, boundedMost, DefaultXorbMemory/MaxXorbBytes)
 	require.Greater(t, wideMost, boundedMost, "without the bound the uploads hold more buffers at once")
-	require.Less(t, float64(bounded)/float64(wide), 0.75, "the default budget lowers the peak heap")
+	// The buffer counts above are the exact check. The heap ratio is a coarse one: HeapAlloc also
+	// counts garbage the collector has not reached yet, so under load it varies (0.5 on a quiet
+	// machine, up to about 0.8 seen at load average 10); without the budget it is about 1.
+	require.Less(t, float64(bounded)/float64(wide), 0.9, "the default budget lowers the peak heap")
 }
 
 // TestXorbBudgetReleasedOnError checks that failed uploads give their buffers back.
