@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestAnswerLostButApplied(t *testing.T) {
 			hist := w.History(t, to)
 			var ours int
 			for _, c := range hist {
-				if c.Message != "" && c.Message[:min(len(c.Message), 13)] == "Migrated from" {
+				if strings.HasPrefix(c.Message, "Migrated from") {
 					ours++
 				}
 			}
