@@ -233,6 +233,15 @@ func (h *Hub) fail(ctx context.Context, op string) error {
 	return nil
 }
 
+// opLocked starts operation op on repository r: an injected fault for op, or r's state
+// (ErrNotFound when it does not exist); h.mu must be held.
+func (h *Hub) opLocked(ctx context.Context, op string, r migrate.Repo) (*repo, error) {
+	if err := h.fail(ctx, op); err != nil {
+		return nil, err
+	}
+	return h.repoLocked(r)
+}
+
 // repoLocked returns the repo or ErrNotFound; h.mu must be held.
 func (h *Hub) repoLocked(r migrate.Repo) (*repo, error) {
 	rp, ok := h.repos[key(r)]
@@ -263,10 +272,7 @@ func (h *Hub) resolveLocked(rp *repo, rev string) (string, error) {
 func (h *Hub) Info(ctx context.Context, r migrate.Repo) (*migrate.RepoInfo, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "info"); err != nil {
-		return nil, err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "info", r)
 	if err != nil {
 		return nil, err
 	}
@@ -282,10 +288,7 @@ func (h *Hub) Info(ctx context.Context, r migrate.Repo) (*migrate.RepoInfo, erro
 func (h *Hub) Resolve(ctx context.Context, r migrate.Repo, rev string) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "resolve"); err != nil {
-		return "", err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "resolve", r)
 	if err != nil {
 		return "", err
 	}
@@ -296,10 +299,7 @@ func (h *Hub) Resolve(ctx context.Context, r migrate.Repo, rev string) (string, 
 func (h *Hub) List(ctx context.Context, r migrate.Repo, rev string) ([]migrate.File, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "list"); err != nil {
-		return nil, err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "list", r)
 	if err != nil {
 		return nil, err
 	}
@@ -457,10 +457,7 @@ func newEntry(c content, lfs bool) *entry {
 func (h *Hub) SetPrivate(ctx context.Context, r migrate.Repo, private bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "setprivate"); err != nil {
-		return err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "setprivate", r)
 	if err != nil {
 		return err
 	}
@@ -472,10 +469,7 @@ func (h *Hub) SetPrivate(ctx context.Context, r migrate.Repo, private bool) erro
 func (h *Hub) UploadModes(ctx context.Context, r migrate.Repo, _ string, files []migrate.UploadCandidate) (map[string]bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "uploadmodes"); err != nil {
-		return nil, err
-	}
-	if _, err := h.repoLocked(r); err != nil {
+	if _, err := h.opLocked(ctx, "uploadmodes", r); err != nil {
 		return nil, err
 	}
 	out := make(map[string]bool, len(files))
@@ -490,10 +484,7 @@ func (h *Hub) PrepareBlobs(ctx context.Context, r migrate.Repo, _ string, blobs 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stats.Prepares++
-	if err := h.fail(ctx, "prepare"); err != nil {
-		return nil, err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "prepare", r)
 	if err != nil {
 		return nil, err
 	}
@@ -634,10 +625,7 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 func (h *Hub) Commit(ctx context.Context, r migrate.Repo, branch, message string, ops []hubkit.CommitOp) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.fail(ctx, "commit"); err != nil {
-		return "", err
-	}
-	rp, err := h.repoLocked(r)
+	rp, err := h.opLocked(ctx, "commit", r)
 	if err != nil {
 		return "", err
 	}
