@@ -78,14 +78,9 @@ const (
 // or a program's own configuration): the token and the endpoint. NewClient itself never reads
 // the environment.
 func OptionsFromEnv(getenv func(string) string) []Option {
-	var opts []Option
-	if t := strings.TrimSpace(getenv(EnvToken)); t != "" {
-		opts = append(opts, WithToken(t))
-	}
-	if e := strings.TrimSpace(getenv(EnvEndpoint)); e != "" {
-		opts = append(opts, WithEndpoint(e))
-	}
-	return opts
+	return hubkit.OptionsFromEnv(getenv,
+		hubkit.EnvVar[Option]{Name: EnvToken, Option: WithToken},
+		hubkit.EnvVar[Option]{Name: EnvEndpoint, Option: WithEndpoint})
 }
 
 // WithEndpoint sets the Hub's base URL (default https://huggingface.co). A

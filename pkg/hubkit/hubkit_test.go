@@ -71,3 +71,25 @@ func TestHashes(t *testing.T) {
 	require.Equal(t, "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0", GitBlobID([]byte("hello")))
 	require.Equal(t, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", GitBlobID(nil))
 }
+
+func TestOptionsFromEnv(t *testing.T) {
+	vars := []EnvVar[string]{
+		{Name: "A", Option: func(v string) string { return "a=" + v }},
+		{Name: "B", Option: func(v string) string { return "b=" + v }},
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"none set", map[string]string{}, nil},
+		{"blank counts as unset, values trimmed", map[string]string{"A": "  ", "B": " x "}, []string{"b=x"}},
+		{"in the order of vars", map[string]string{"B": "2", "A": "1"}, []string{"a=1", "b=2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := OptionsFromEnv(func(k string) string { return tt.env[k] }, vars...)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

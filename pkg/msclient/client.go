@@ -59,17 +59,10 @@ const (
 // or a program's own configuration): the token, the endpoint and the domain. NewClient itself
 // never reads the environment.
 func OptionsFromEnv(getenv func(string) string) []Option {
-	var opts []Option
-	if t := strings.TrimSpace(getenv(EnvToken)); t != "" {
-		opts = append(opts, WithToken(t))
-	}
-	if e := strings.TrimSpace(getenv(EnvEndpoint)); e != "" {
-		opts = append(opts, WithEndpoint(e))
-	}
-	if d := strings.TrimSpace(getenv(EnvDomain)); d != "" {
-		opts = append(opts, WithDomain(d))
-	}
-	return opts
+	return hubkit.OptionsFromEnv(getenv,
+		hubkit.EnvVar[Option]{Name: EnvToken, Option: WithToken},
+		hubkit.EnvVar[Option]{Name: EnvEndpoint, Option: WithEndpoint},
+		hubkit.EnvVar[Option]{Name: EnvDomain, Option: WithDomain})
 }
 
 // Client talks to one ModelScope endpoint. It is safe for concurrent use.
