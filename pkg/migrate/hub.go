@@ -146,18 +146,10 @@ type Limits struct {
 
 // Override returns l with o's non-zero fields in place of l's.
 func (l Limits) Override(o Limits) Limits {
-	if o.MaxOps > 0 {
-		l.MaxOps = o.MaxOps
-	}
-	if o.MaxInlineFiles > 0 {
-		l.MaxInlineFiles = o.MaxInlineFiles
-	}
-	if o.MaxInlineBytes > 0 {
-		l.MaxInlineBytes = o.MaxInlineBytes
-	}
-	if o.MaxFileSize > 0 {
-		l.MaxFileSize = o.MaxFileSize
-	}
+	l.MaxOps = positiveOr(o.MaxOps, l.MaxOps)
+	l.MaxInlineFiles = positiveOr(o.MaxInlineFiles, l.MaxInlineFiles)
+	l.MaxInlineBytes = positiveOr(o.MaxInlineBytes, l.MaxInlineBytes)
+	l.MaxFileSize = positiveOr(o.MaxFileSize, l.MaxFileSize)
 	return l
 }
 

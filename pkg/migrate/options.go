@@ -77,16 +77,17 @@ const (
 	DefaultParts = 4
 )
 
-func (o Options) files() int {
-	if o.Files > 0 {
-		return o.Files
+// positiveOr returns v, or def when v is zero or negative (an Options field left unset).
+func positiveOr[T int | int64](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	return DefaultFiles
+	return def
 }
 
-func (o Options) chunkSize() int64 {
-	if o.ChunkSize > 0 {
-		return o.ChunkSize
-	}
-	return DefaultChunkSize
+func (o Options) files() int       { return positiveOr(o.Files, DefaultFiles) }
+func (o Options) chunkSize() int64 { return positiveOr(o.ChunkSize, DefaultChunkSize) }
+func (o Options) connections() int { return positiveOr(o.Connections, DefaultConnections) }
+func (o Options) hostConnections() int {
+	return positiveOr(o.HostConnections, DefaultHostConnections)
 }

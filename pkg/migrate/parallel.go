@@ -30,20 +30,6 @@ var hostBackoff = 30 * time.Second
 // hostBudgets are the process's per-host connection budgets, keyed by source hub.
 var hostBudgets rangeread.Budgets
 
-func (o Options) connections() int {
-	if o.Connections > 0 {
-		return o.Connections
-	}
-	return DefaultConnections
-}
-
-func (o Options) hostConnections() int {
-	if o.HostConnections > 0 {
-		return o.HostConnections
-	}
-	return DefaultHostConnections
-}
-
 // parallel is how a worker reads a file for a single-stream upload: over up to conns ranged
 // connections, within its source host's budget.
 type parallel struct {
