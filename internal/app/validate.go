@@ -46,28 +46,22 @@ func (s *Service) Validate(ctx context.Context, needModal bool) []Check {
 func (s *Service) checkHF(ctx context.Context) Check {
 	c := Check{Name: "Hugging Face (" + EnvHFToken + ")"}
 	if s.Env.Get(EnvHFToken) == "" {
-		c.Status, c.Detail = CheckFail, "not set"
-		c.Fix = "create a write token at https://huggingface.co/settings/tokens and export HF_TOKEN=..."
-		return c
+		return c.failed("not set", "create a write token at https://huggingface.co/settings/tokens and export HF_TOKEN=...")
 	}
 	u, err := s.HFClient("").WhoAmI(ctx)
-	switch {
-	case err == nil:
-		c.Status = CheckOK
-		c.Detail = fmt.Sprintf("user %s, token role %s", u.Name, u.Role)
-		if len(u.Orgs) > 0 {
-			c.Detail += fmt.Sprintf(", orgs %v", u.Orgs)
-		}
-		if u.Role == "read" {
-			c.Status = CheckWarn
-			c.Fix = "this token can only read: migrations TO Hugging Face need a write (or fine-grained write) token"
-		}
-	case errors.Is(err, hubkit.ErrUnauthorized):
-		c.Status, c.Detail = CheckFail, "the Hub rejected the token"
-		c.Fix = "the token is invalid or expired: create a new one at https://huggingface.co/settings/tokens"
-	default:
-		c.Status, c.Detail = CheckFail, s.Redact(err.Error())
-		c.Fix = "check the network and HF_ENDPOINT"
+	if err != nil {
+		return s.tokenFailure(c, err, "the Hub rejected the token",
+			"the token is invalid or expired: create a new one at https://huggingface.co/settings/tokens",
+			"check the network and HF_ENDPOINT", hubkit.ErrUnauthorized)
+	}
+	c.Status = CheckOK
+	c.Detail = fmt.Sprintf("user %s, token role %s", u.Name, u.Role)
+	if len(u.Orgs) > 0 {
+		c.Detail += fmt.Sprintf(", orgs %v", u.Orgs)
+	}
+	if u.Role == "read" {
+		c.Status = CheckWarn
+		c.Fix = "this token can only read: migrations TO Hugging Face need a write (or fine-grained write) token"
 	}
 	return c
 }
@@ -76,23 +70,34 @@ func (s *Service) checkHF(ctx context.Context) Check {
 func (s *Service) checkMS(ctx context.Context) Check {
 	c := Check{Name: "ModelScope (" + EnvMSToken + ")"}
 	if s.Env.Get(EnvMSToken) == "" {
-		c.Status, c.Detail = CheckFail, "not set"
-		c.Fix = "copy your SDK token from https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_TOKEN=..."
-		return c
+		return c.failed("not set", "copy your SDK token from https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_TOKEN=...")
 	}
 	cl := s.MSClient("")
 	l, err := cl.Login(ctx)
-	switch {
-	case err == nil:
-		c.Status, c.Detail = CheckOK, fmt.Sprintf("user %s at %s", l.Username, cl.Endpoint())
-	case errors.Is(err, hubkit.ErrUnauthorized), errors.Is(err, hubkit.ErrForbidden):
-		c.Status, c.Detail = CheckFail, "ModelScope rejected the token"
-		c.Fix = "the token is invalid (or for the other site: set MODELSCOPE_DOMAIN=modelscope.ai for the international site)"
-	default:
-		c.Status, c.Detail = CheckFail, s.Redact(err.Error())
-		c.Fix = "check the network, MODELSCOPE_DOMAIN and MODELSCOPE_ENDPOINT"
+	if err != nil {
+		return s.tokenFailure(c, err, "ModelScope rejected the token",
+			"the token is invalid (or for the other site: set MODELSCOPE_DOMAIN=modelscope.ai for the international site)",
+			"check the network, MODELSCOPE_DOMAIN and MODELSCOPE_ENDPOINT", hubkit.ErrUnauthorized, hubkit.ErrForbidden)
 	}
+	c.Status, c.Detail = CheckOK, fmt.Sprintf("user %s at %s", l.Username, cl.Endpoint())
 	return c
+}
+
+// failed returns c as a failed check with its detail and fix.
+func (c Check) failed(detail, fix string) Check {
+	c.Status, c.Detail, c.Fix = CheckFail, detail, fix
+	return c
+}
+
+// tokenFailure returns c failed by a hub's answer err: a rejected token when err is one of the
+// rejected kinds, otherwise the redacted error with otherFix.
+func (s *Service) tokenFailure(c Check, err error, rejectedDetail, rejectedFix, otherFix string, rejected ...error) Check {
+	for _, k := range rejected {
+		if errors.Is(err, k) {
+			return c.failed(rejectedDetail, rejectedFix)
+		}
+	}
+	return c.failed(s.Redact(err.Error()), otherFix)
 }
 
 // checkModal checks presence only; `hf2ms hello` proves the credentials work.
