@@ -243,11 +243,10 @@ func parseHFURL(in string, segs []string) (Ref, error) {
 			return Ref{}, invalidRef(in, "an API URL is not a repository page")
 		}
 	}
-	if len(segs) < 2 {
-		return Ref{}, invalidRef(in, "expected namespace/name in the URL path")
+	tail, err := urlRepoID(in, &r, segs)
+	if err != nil {
+		return Ref{}, err
 	}
-	r.ID = segs[0] + "/" + strings.TrimSuffix(segs[1], ".git")
-	tail := segs[2:]
 	switch {
 	case len(tail) == 0:
 	case hfPageTails[tail[0]]:
@@ -260,13 +259,7 @@ func parseHFURL(in string, segs []string) (Ref, error) {
 	default:
 		return Ref{}, invalidRef(in, "unrecognised URL tail %q", "/"+strings.Join(tail, "/"))
 	}
-	if err := validateID(HuggingFace, r.ID); err != nil {
-		return Ref{}, invalidRef(in, "%s", err)
-	}
-	if err := validateRevision(r.Revision); err != nil {
-		return Ref{}, invalidRef(in, "%s", err)
-	}
-	return r, nil
+	return checkedURLRef(in, r)
 }
 
 func parseMSURL(in string, segs []string) (Ref, error) {
@@ -283,11 +276,10 @@ func parseMSURL(in string, segs []string) (Ref, error) {
 	default:
 		return Ref{}, invalidRef(in, "expected /models/ns/name or /datasets/ns/name in the URL path")
 	}
-	if len(segs) < 2 {
-		return Ref{}, invalidRef(in, "expected namespace/name in the URL path")
+	tail, err := urlRepoID(in, &r, segs)
+	if err != nil {
+		return Ref{}, err
 	}
-	r.ID = segs[0] + "/" + strings.TrimSuffix(segs[1], ".git")
-	tail := segs[2:]
 	switch {
 	case len(tail) == 0:
 	case len(tail) == 1 && msPageTails[tail[0]]:
@@ -296,7 +288,25 @@ func parseMSURL(in string, segs []string) (Ref, error) {
 	default:
 		return Ref{}, invalidRef(in, "unrecognised URL tail %q", "/"+strings.Join(tail, "/"))
 	}
-	if err := validateID(ModelScope, r.ID); err != nil {
+	return checkedURLRef(in, r)
+}
+
+// urlRepoID sets r.ID from the namespace and name at the start of a URL's path segments (a
+// ".git" suffix dropped) and returns the segments after them.
+func urlRepoID(in string, r *Ref, segs []string) ([]string, error) {
+	if len(segs) < 2 {
+		return nil, invalidRef(in, "expected namespace/name in the URL path")
+	}
+	r.ID = segs[0] + "/" + strings.TrimSuffix(segs[1], ".git")
+	return segs[2:], nil
+}
+
+// checkedURLRef returns r parsed from URL in once its id and revision are valid on its hub.
+func checkedURLRef(in string, r Ref) (Ref, error) {
+	if err := validateID(r.Hub, r.ID); err != nil {
+		return Ref{}, invalidRef(in, "%s", err)
+	}
+	if err := validateRevision(r.Revision); err != nil {
 		return Ref{}, invalidRef(in, "%s", err)
 	}
 	return r, nil
