@@ -25,17 +25,6 @@ func refStatusWord(r migrate.RefResult) string {
 	return "❌ failed"
 }
 
-// refDest names where a ref goes in the summary.
-func refDest(st migrate.RefStep) string {
-	switch st.Kind {
-	case migrate.StepRefused:
-		return "–"
-	case migrate.StepDelete:
-		return "delete " + st.Dest.String()
-	}
-	return st.Dest.String()
-}
-
 // writeRefs writes the refs table of a refs run (the input refs): every ref, where it went, its
 // outcome, what moved (or, for a dry run, would move) and whether it verified.
 func writeRefs(b *strings.Builder, refs []migrate.RefResult, redact func(string) string) {
@@ -55,7 +44,7 @@ func writeRefs(b *strings.Builder, refs []migrate.RefResult, redact func(string)
 				verified = fmt.Sprintf("no (%d mismatched, %d missing)", v.Mismatched, v.Missing)
 			}
 		}
-		row := fmt.Sprintf("| `%s` | `%s` | %s | %d | %s | %s | `%s` |\n", mdEscape(r.Source.String()), mdEscape(refDest(r.RefStep)),
+		row := fmt.Sprintf("| `%s` | `%s` | %s | %d | %s | %s | `%s` |\n", mdEscape(r.Source.String()), mdEscape(r.Target("–")),
 			refStatusWord(r), files, units.Bytes(bytes), verified, short(r.DestCommit))
 		if b.Len()+len(row) > summaryBudget/2 {
 			fmt.Fprintf(b, "\n… and %d more refs (see the JSON report)\n", len(refs)-i)

@@ -18,14 +18,8 @@ const refsUsage = `also mirror branches and tags: "all" or a comma list of globs
 
 // stepLabel names where a ref goes.
 func stepLabel(st migrate.RefStep) string {
-	switch st.Kind {
-	case migrate.StepRefused:
-		return "not mirrored"
-	case migrate.StepDelete:
-		return "delete " + st.Dest.String()
-	}
-	s := st.Dest.String()
-	if st.Dest.Commit == "" {
+	s := st.Target("not mirrored")
+	if (st.Kind != migrate.StepRefused && st.Kind != migrate.StepDelete) && st.Dest.Commit == "" {
 		s += " (new)"
 	}
 	return s

@@ -115,6 +115,18 @@ type RefStep struct {
 	Note string `json:"note,omitempty"`
 }
 
+// Target names where the step writes: the destination ref, "delete <ref>" for StepDelete, or
+// refused for StepRefused (which writes nothing).
+func (st RefStep) Target(refused string) string {
+	switch st.Kind {
+	case StepRefused:
+		return refused
+	case StepDelete:
+		return "delete " + st.Dest.String()
+	}
+	return st.Dest.String()
+}
+
 // refInput is what the mapping policy looks at.
 type refInput struct {
 	src         []GitRef
