@@ -494,6 +494,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad executor", []string{"migrate", "alice/model", "--executor", "k8s"}, []string{"want local, subprocess or modal"}},
 		{"bad repo type", []string{"migrate", "alice/model", "--repo-type", "kernel"}, []string{"want model, dataset or space"}},
 		{"source twice", []string{"migrate", "alice/model", "--source", "alice/other"}, []string{"give the source once"}},
+		{"plan source twice", []string{"plan", "alice/model", "--source", "alice/other"}, []string{"give the source once"}},
 		{"no source", []string{"migrate"}, []string{"no source repo given"}},
 		{"unknown flag", []string{"migrate", "alice/model", "--frobnicate"}, []string{"unknown flag: --frobnicate"}},
 		{"too many workers", []string{"migrate", "alice/model", "--workers", "1000"}, []string{"--workers must be between 1 and"}},

@@ -134,15 +134,7 @@ func (a *App) migrateCommand() *cobra.Command {
   hf2ms migrate https://modelscope.cn/models/Qwen/Qwen3-0.6B --to hf --dest me/Qwen3-0.6B
   hf2ms migrate hf:datasets/me/data --to ms --include '*.parquet' --delete`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if f.source != "" {
-					return app.Usagef("give the source once: as an argument or with --source")
-				}
-				f.source = args[0]
-			}
-			return a.runMigrate(cmd.Context(), &f)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runMigrate(cmd.Context(), &f, args) },
 	}
 	f.register(cmd, true)
 	return cmd
@@ -155,18 +147,22 @@ func (a *App) planCommand() *cobra.Command {
 		Short: "Dry run: what would be copied, skipped and deleted, with sizes and an ETA",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				f.source = args[0]
-			}
 			f.dryRun = true
-			return a.runMigrate(cmd.Context(), &f)
+			return a.runMigrate(cmd.Context(), &f, args)
 		},
 	}
 	f.register(cmd, true)
 	return cmd
 }
 
-func (a *App) runMigrate(ctx context.Context, f *migrateFlags) error {
+// runMigrate runs migrate and plan: the source is the argument or --source, not both.
+func (a *App) runMigrate(ctx context.Context, f *migrateFlags, args []string) error {
+	if len(args) == 1 {
+		if f.source != "" {
+			return app.Usagef("give the source once: as an argument or with --source")
+		}
+		f.source = args[0]
+	}
 	opts, err := f.options()
 	if err != nil {
 		return err
