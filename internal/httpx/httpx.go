@@ -19,23 +19,42 @@ import (
 type Option func(*config)
 
 type config struct {
-	userAgent   string
-	maxRetries  int
-	base        http.RoundTripper
-	gate        *Gate
-	logger      *slog.Logger
-	maxWait     time.Duration
+	pacing
+	userAgent  string
+	maxRetries int
+	base       http.RoundTripper
+	gate       *Gate
+	maxWait    time.Duration
+}
+
+// pacing is how a retry loop (the transport's, the resuming reader's) waits and logs.
+type pacing struct {
 	backoffInit time.Duration
 	backoffMax  time.Duration
+	logger      *slog.Logger
+}
+
+// defaultPacing backs off from 1s to 30s and logs nothing.
+func defaultPacing() pacing { return pacing{backoffInit: time.Second, backoffMax: 30 * time.Second} }
+
+// normalize fills what options left unusable: a discarding logger, an initial backoff of at
+// least minInit (when zero or negative), a maximum no smaller than the initial.
+func (p *pacing) normalize(minInit time.Duration) {
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if p.backoffInit <= 0 {
+		p.backoffInit = minInit
+	}
+	p.backoffMax = max(p.backoffMax, p.backoffInit)
 }
 
 func defaultConfig() config {
 	return config{
-		userAgent:   version.UserAgent(),
-		maxRetries:  5,
-		maxWait:     5 * time.Minute,
-		backoffInit: time.Second,
-		backoffMax:  30 * time.Second,
+		pacing:     defaultPacing(),
+		userAgent:  version.UserAgent(),
+		maxRetries: 5,
+		maxWait:    5 * time.Minute,
 	}
 }
 

@@ -16,10 +16,8 @@ import (
 type ResumeOption func(*resumeConfig)
 
 type resumeConfig struct {
-	tries       int
-	backoffInit time.Duration
-	backoffMax  time.Duration
-	logger      *slog.Logger
+	pacing
+	tries int
 }
 
 // WithResumeTries sets how many consecutive attempts (opens, or reads cut short) may fail
@@ -112,19 +110,11 @@ func IsPermanent(err error) bool {
 // (default 5) with an error naming the offset reached; permanent errors from open (IsPermanent)
 // and ctx cancellation end it at once. Bytes past end are never returned.
 func NewResumingReader(ctx context.Context, open func(ctx context.Context, off int64) (io.ReadCloser, error), start, end int64, opts ...ResumeOption) io.ReadCloser {
-	c := resumeConfig{tries: 5, backoffInit: time.Second, backoffMax: 30 * time.Second}
+	c := resumeConfig{pacing: defaultPacing(), tries: 5}
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	if c.backoffInit <= 0 {
-		c.backoffInit = time.Millisecond
-	}
-	if c.backoffMax < c.backoffInit {
-		c.backoffMax = c.backoffInit
-	}
+	c.normalize(time.Millisecond)
 	return &resumingReader{ctx: ctx, open: open, start: start, off: start, end: end, cfg: c}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -48,15 +47,7 @@ func NewClient(opts ...Option) *http.Client {
 	if c.gate == nil {
 		c.gate = NewGate()
 	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	if c.backoffInit <= 0 {
-		c.backoffInit = time.Second
-	}
-	if c.backoffMax < c.backoffInit {
-		c.backoffMax = c.backoffInit
-	}
+	c.normalize(time.Second)
 	t := &transport{cfg: c}
 	t.inner = &http.Client{
 		Transport: gatedTransport{t},
