@@ -256,9 +256,7 @@ func (c *Client) DownloadLFS(ctx context.Context, repo hubkit.Repo, rev string, 
 	}
 	r := resp.Objects[0]
 	if r.Error != nil {
-		e := &Error{Op: "lfs download " + repo.String(), StatusCode: r.Error.Code, Message: fmt.Sprintf("object %s: %s", short(obj.OID), r.Error.Message)}
-		e.kinds = c.classify(e, routeDownload)
-		return nil, e
+		return nil, c.objectError("lfs download "+repo.String(), routeDownload, obj.OID, r.Error)
 	}
 	a, ok := r.Actions[lfs.ActionDownload]
 	if !ok {

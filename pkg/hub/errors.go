@@ -112,6 +112,14 @@ func (c *Client) newError(op string, rc routeClass, resp *http.Response) *Error 
 	return e
 }
 
+// objectError is the *Error for a per-object error inside an LFS batch answer (a 200 reply
+// that refuses one object): op names the batch, rc the route the status is read as.
+func (c *Client) objectError(op string, rc routeClass, oid string, oe *lfs.ObjectError) *Error {
+	e := &Error{Op: op, StatusCode: oe.Code, Message: fmt.Sprintf("object %s: %s", short(oid), oe.Message)}
+	e.kinds = c.classify(e, rc)
+	return e
+}
+
 // classify maps status and X-Error-Code to kinds, in the precedence huggingface_hub uses.
 func (c *Client) classify(e *Error, rc routeClass) []error {
 	msg := strings.ToLower(e.Message)

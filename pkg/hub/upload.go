@@ -216,9 +216,7 @@ func (c *Client) PrepareLFSUpload(ctx context.Context, repo hubkit.Repo, rev str
 		}
 		for _, r := range resp.Objects {
 			if r.Error != nil {
-				e := &Error{Op: "lfs batch " + repo.String(), StatusCode: r.Error.Code, Message: fmt.Sprintf("object %s: %s", short(r.OID), r.Error.Message)}
-				e.kinds = c.classify(e, routeAPI)
-				return nil, e
+				return nil, c.objectError("lfs batch "+repo.String(), routeAPI, r.OID, r.Error)
 			}
 			up, ok := r.Actions[lfs.ActionUpload]
 			if !ok {
