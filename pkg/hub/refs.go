@@ -50,59 +50,44 @@ func (c *Client) ListRefs(ctx context.Context, repo hubkit.Repo) (*GitRefs, erro
 // POST /api/{type}s/{id}/branch/{branch} with {"startingPoint": rev} (huggingface_hub
 // HfApi.create_branch). An existing branch fails with an error matching hubkit.ErrConflict.
 func (c *Client) CreateBranch(ctx context.Context, repo hubkit.Repo, branch, startingPoint string) error {
-	if err := validateRepo(repo); err != nil {
-		return err
-	}
-	if strings.TrimSpace(branch) == "" {
-		return fmt.Errorf("hub: create branch on %s: %w: empty branch name", repo, hubkit.ErrInvalid)
-	}
 	body := map[string]string{}
 	if startingPoint != "" {
 		body["startingPoint"] = startingPoint
 	}
-	u := c.repoAPI(repo) + "/branch/" + escRev(branch)
-	return c.doJSON(ctx, "create branch "+branch+" on "+repo.String(), routeAPI, http.MethodPost, u, body, nil, false)
+	return c.refCall(ctx, repo, "create", "branch", branch, http.MethodPost, "/branch/"+escRev(branch), body)
 }
 
 // DeleteBranch deletes branch: DELETE /api/{type}s/{id}/branch/{branch} (huggingface_hub
 // HfApi.delete_branch). The default branch cannot be deleted.
 func (c *Client) DeleteBranch(ctx context.Context, repo hubkit.Repo, branch string) error {
-	if err := validateRepo(repo); err != nil {
-		return err
-	}
-	if strings.TrimSpace(branch) == "" {
-		return fmt.Errorf("hub: delete branch on %s: %w: empty branch name", repo, hubkit.ErrInvalid)
-	}
-	u := c.repoAPI(repo) + "/branch/" + escRev(branch)
-	return c.doJSON(ctx, "delete branch "+branch+" on "+repo.String(), routeAPI, http.MethodDelete, u, nil, nil, false)
+	return c.refCall(ctx, repo, "delete", "branch", branch, http.MethodDelete, "/branch/"+escRev(branch), nil)
 }
 
 // CreateTag tags rev (a branch, tag or commit id) as tag, with an optional message:
 // POST /api/{type}s/{id}/tag/{rev} with {"tag": tag, "message": ...} (huggingface_hub
 // HfApi.create_tag). An existing tag fails with an error matching hubkit.ErrConflict.
 func (c *Client) CreateTag(ctx context.Context, repo hubkit.Repo, rev, tag, message string) error {
-	if err := validateRepo(repo); err != nil {
-		return err
-	}
-	if strings.TrimSpace(tag) == "" {
-		return fmt.Errorf("hub: create tag on %s: %w: empty tag name", repo, hubkit.ErrInvalid)
-	}
 	body := map[string]string{"tag": tag}
 	if message != "" {
 		body["message"] = message
 	}
-	u := c.repoAPI(repo) + "/tag/" + escRev(rev)
-	return c.doJSON(ctx, "create tag "+tag+" on "+repo.String(), routeAPI, http.MethodPost, u, body, nil, false)
+	return c.refCall(ctx, repo, "create", "tag", tag, http.MethodPost, "/tag/"+escRev(rev), body)
 }
 
 // DeleteTag deletes tag: DELETE /api/{type}s/{id}/tag/{tag} (huggingface_hub HfApi.delete_tag).
 func (c *Client) DeleteTag(ctx context.Context, repo hubkit.Repo, tag string) error {
+	return c.refCall(ctx, repo, "delete", "tag", tag, http.MethodDelete, "/tag/"+escRev(tag), nil)
+}
+
+// refCall sends one branch or tag request (verb "create" or "delete", kind "branch" or "tag")
+// for the ref name to path below the repository's API URL, once repo and name are valid.
+func (c *Client) refCall(ctx context.Context, repo hubkit.Repo, verb, kind, name, method, path string, body any) error {
 	if err := validateRepo(repo); err != nil {
 		return err
 	}
-	if strings.TrimSpace(tag) == "" {
-		return fmt.Errorf("hub: delete tag on %s: %w: empty tag name", repo, hubkit.ErrInvalid)
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("hub: %s %s on %s: %w: empty %s name", verb, kind, repo, hubkit.ErrInvalid, kind)
 	}
-	u := c.repoAPI(repo) + "/tag/" + escRev(tag)
-	return c.doJSON(ctx, "delete tag "+tag+" on "+repo.String(), routeAPI, http.MethodDelete, u, nil, nil, false)
+	op := verb + " " + kind + " " + name + " on " + repo.String()
+	return c.doJSON(ctx, op, routeAPI, method, c.repoAPI(repo)+path, body, nil, false)
 }
