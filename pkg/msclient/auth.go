@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -133,48 +132,4 @@ func (c *Client) whoAmI(ctx context.Context) (*User, error) {
 			Message: "users/me answer has no user name", Kind: hubkit.ErrUnauthorized}
 	}
 	return u, nil
-}
-
-// pickString returns the first of keys present in m as a string (numbers are rendered).
-func pickString(m map[string]json.RawMessage, keys ...string) string {
-	for _, k := range keys {
-		raw, ok := m[k]
-		if !ok {
-			continue
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil && s != "" {
-			return s
-		}
-		var n json.Number
-		if json.Unmarshal(raw, &n) == nil && n != "" {
-			return n.String()
-		}
-	}
-	return ""
-}
-
-// pickNames reads a list of names, either strings or objects with a name field.
-func pickNames(m map[string]json.RawMessage, keys ...string) []string {
-	for _, k := range keys {
-		raw, ok := m[k]
-		if !ok {
-			continue
-		}
-		var ss []string
-		if json.Unmarshal(raw, &ss) == nil {
-			return ss
-		}
-		var objs []map[string]json.RawMessage
-		if json.Unmarshal(raw, &objs) == nil {
-			var out []string
-			for _, o := range objs {
-				if n := pickString(o, "name", "Name", "path", "Path", "username"); n != "" {
-					out = append(out, strings.TrimSpace(n))
-				}
-			}
-			return out
-		}
-	}
-	return nil
 }

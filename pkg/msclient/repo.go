@@ -101,41 +101,6 @@ func (c *Client) RepoInfo(ctx context.Context, repo hubkit.Repo, rev string) (*R
 	return info, nil
 }
 
-// pickInt returns the first of keys present in m as an integer (numbers or numeric strings).
-func pickInt(m map[string]json.RawMessage, keys ...string) int64 {
-	for _, k := range keys {
-		raw, ok := m[k]
-		if !ok {
-			continue
-		}
-		raw = bytes.TrimSpace(raw)
-		if len(raw) > 0 && raw[0] == '"' {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				raw = []byte(s)
-			}
-		}
-		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return n
-		}
-		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
-			return int64(f)
-		}
-	}
-	return 0
-}
-
-// pickBool returns the first of keys present in m as a bool.
-func pickBool(m map[string]json.RawMessage, keys ...string) (bool, bool) {
-	for _, k := range keys {
-		var b bool
-		if raw, ok := m[k]; ok && json.Unmarshal(raw, &b) == nil {
-			return b, true
-		}
-	}
-	return false, false
-}
-
 // RepoExists reports whether a repo exists (GET /api/v1/{models|datasets}/{owner}/{name}): true
 // on 200, false on 404 (or a not-found code in the envelope). Anything else (403, 5xx, transport
 // failures) is an error, never "false": a private repo the token cannot see may answer 403.
