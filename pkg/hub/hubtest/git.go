@@ -334,16 +334,16 @@ func pktLine(b *bytes.Buffer, s string) {
 const pktFlush = "0000"
 
 func (s *Server) handleGitRefs(w http.ResponseWriter, _ *http.Request, q *request) {
-	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
-	if he != nil {
-		s.mu.RUnlock()
+	var (
+		refs []gitRef
+		head *commitObj
+	)
+	if he := s.visitRepo(q, accFiles, s.mu.RLocker(), func(rp *repo) {
+		refs, head = gitRefsLocked(rp), rp.resolve("main")
+	}); he != nil {
 		gitError(w, he)
 		return
 	}
-	refs := gitRefsLocked(rp)
-	head := rp.resolve("main")
-	s.mu.RUnlock()
 
 	var b bytes.Buffer
 	pktLine(&b, "# service=git-upload-pack\n")
@@ -514,28 +514,24 @@ func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *req
 		return
 	}
 
-	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
-	if he != nil {
-		s.mu.RUnlock()
-		gitError(w, he)
-		return
-	}
-	var notOurs string
-	for _, id := range req.wants {
-		if c, ok := rp.commits[id]; !ok || c == nil {
-			notOurs = id
-			break
-		}
-	}
 	var (
+		notOurs  string
 		common   string
 		shallow  []string
 		objs     []gitObject
 		oids     []string
 		writeErr error
 	)
-	if notOurs == "" {
+	if he := s.visitRepo(q, accFiles, s.mu.RLocker(), func(rp *repo) {
+		for _, id := range req.wants {
+			if c, ok := rp.commits[id]; !ok || c == nil {
+				notOurs = id
+				break
+			}
+		}
+		if notOurs != "" {
+			return
+		}
 		for _, h := range req.haves {
 			if _, ok := rp.commits[h]; ok {
 				common = h
@@ -543,8 +539,10 @@ func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *req
 			}
 		}
 		shallow, oids, objs, writeErr = s.packObjectsLocked(rp, req)
+	}); he != nil {
+		gitError(w, he)
+		return
 	}
-	s.mu.RUnlock()
 
 	h := w.Header()
 	h.Set("Content-Type", "application/x-git-upload-pack-result")

@@ -88,8 +88,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 		HashAlgo string          `json:"hash_algo"`
 		Ref      json.RawMessage `json:"ref"`
 	}
-	if e := readJSON(r, &req); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &req) {
 		return
 	}
 	if req.HashAlgo != "" && req.HashAlgo != "sha256" && req.HashAlgo != "sha_256" {
@@ -119,90 +118,85 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 	if req.Operation == "upload" {
 		level = accWrite
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, level)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	exp := time.Now().Add(URLExpiry).Unix()
-	expS := strconv.FormatInt(exp, 10)
-	transfer := "basic"
-	out := make([]lfsObjResp, 0, len(req.Objects))
-	for _, o := range req.Objects {
-		res := lfsObjResp{OID: o.OID, Size: o.Size}
-		stored := s.lfsObjs[o.OID]
-		switch {
-		case !validOID(o.OID) || o.Size < 0:
-			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
-		case stored != nil && stored.size != o.Size:
-			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
-		case req.Operation == "download":
-			if stored == nil || !rp.lfs[o.OID] {
-				res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
-				break
-			}
-			res.Authenticated = true
-			res.Actions = map[string]*lfsAction{"download": {
-				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.Sign("GET", rp.uid, o.OID, expS)),
-				ExpiresIn: int(URLExpiry / time.Second),
-			}}
-		case stored != nil && rp.lfs[o.OID]:
-			// Already stored: nothing to do.
-		default:
-			var blob *synth.Blob
-			if o.Size > s.cfg.memLimit {
-				b, ok := synth.Lookup(o.OID, o.Size)
-				if !ok && s.cfg.objectDir == "" {
-					res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
+	s.withRepo(w, q, level, &s.mu, func(rp *repo) {
+		exp := time.Now().Add(URLExpiry).Unix()
+		expS := strconv.FormatInt(exp, 10)
+		transfer := "basic"
+		out := make([]lfsObjResp, 0, len(req.Objects))
+		for _, o := range req.Objects {
+			res := lfsObjResp{OID: o.OID, Size: o.Size}
+			stored := s.lfsObjs[o.OID]
+			switch {
+			case !validOID(o.OID) || o.Size < 0:
+				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
+			case stored != nil && stored.size != o.Size:
+				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
+			case req.Operation == "download":
+				if stored == nil || !rp.lfs[o.OID] {
+					res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
 					break
 				}
-				if ok {
-					blob = &b
+				res.Authenticated = true
+				res.Actions = map[string]*lfsAction{"download": {
+					Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.Sign("GET", rp.uid, o.OID, expS)),
+					ExpiresIn: int(URLExpiry / time.Second),
+				}}
+			case stored != nil && rp.lfs[o.OID]:
+				// Already stored: nothing to do.
+			default:
+				var blob *synth.Blob
+				if o.Size > s.cfg.memLimit {
+					b, ok := synth.Lookup(o.OID, o.Size)
+					if !ok && s.cfg.objectDir == "" {
+						res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
+						break
+					}
+					if ok {
+						blob = &b
+					}
 				}
-			}
-			res.Authenticated = true
-			if useXet {
-				// huggingface.js commit.ts: a "xet" batch carries the CAS token in the upload
-				// action's headers and the token route as its href.
-				transfer = "xet"
-				res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
-				break
-			}
-			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
-				Header: verifyHeader(r, q.ident.user)}
-			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
-				transfer = "multipart"
-				up := s.newUpload(rp, o.OID, o.Size, blob)
-				hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
-				for n := 1; n <= up.nparts; n++ {
-					ns := strconv.Itoa(n)
-					hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
-						s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
+				res.Authenticated = true
+				if useXet {
+					// huggingface.js commit.ts: a "xet" batch carries the CAS token in the upload
+					// action's headers and the token route as its href.
+					transfer = "xet"
+					res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
+					break
 				}
+				verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
+					Header: verifyHeader(r, q.ident.user)}
+				if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
+					transfer = "multipart"
+					up := s.newUpload(rp, o.OID, o.Size, blob)
+					hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
+					for n := 1; n <= up.nparts; n++ {
+						ns := strconv.Itoa(n)
+						hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
+							s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
+					}
+					res.Actions = map[string]*lfsAction{
+						"upload": {
+							Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
+							Header:    hdr,
+							ExpiresIn: int(URLExpiry / time.Second),
+						},
+						"verify": verify,
+					}
+					break
+				}
+				sz := strconv.FormatInt(o.Size, 10)
 				res.Actions = map[string]*lfsAction{
 					"upload": {
-						Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
-						Header:    hdr,
+						Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.Sign("PUT", rp.uid, o.OID, sz, expS)),
 						ExpiresIn: int(URLExpiry / time.Second),
 					},
 					"verify": verify,
 				}
-				break
 			}
-			sz := strconv.FormatInt(o.Size, 10)
-			res.Actions = map[string]*lfsAction{
-				"upload": {
-					Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.Sign("PUT", rp.uid, o.OID, sz, expS)),
-					ExpiresIn: int(URLExpiry / time.Second),
-				},
-				"verify": verify,
-			}
+			out = append(out, res)
 		}
-		out = append(out, res)
-	}
-	writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
+		writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
+	})
 }
 
 func (s *Server) tooBig(size int64) string {
@@ -427,8 +421,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 			ETag       string `json:"etag"`
 		} `json:"parts"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	s.mu.RLock()
@@ -524,25 +517,19 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request, q *request
 		OID  string `json:"oid"`
 		Size int64  `json:"size"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	obj := s.lfsObjs[body.OID]
-	if obj == nil || !rp.lfs[body.OID] {
-		writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
-		return
-	}
-	if obj.size != body.Size {
-		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
-		return
-	}
-	writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+	s.withRepo(w, q, accWrite, s.mu.RLocker(), func(rp *repo) {
+		obj := s.lfsObjs[body.OID]
+		if obj == nil || !rp.lfs[body.OID] {
+			writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
+			return
+		}
+		if obj.size != body.Size {
+			writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
+			return
+		}
+		writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+	})
 }

@@ -48,22 +48,13 @@ func escapePath(p string) string {
 
 // handleResolve serves /{prefix}{id}/resolve/{rev}/{path} and /raw/.
 func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *request, raw bool) {
-	s.mu.RLock()
-	rp, ok := s.filesRepoLocked(w, q, accFiles, true)
+	fr, ok := s.revisionOf(w, q, accFiles, true)
 	if !ok {
-		s.mu.RUnlock()
 		return
 	}
-	rev, rest := splitRev(rp, q.rest)
-	c := rp.resolve(rev)
-	private, gated := rp.private, rp.gated != ""
+	rp, c, rev := fr.rp, fr.c, fr.rev
 	uid, typ, id := rp.uid, rp.typ, rp.id()
-	s.mu.RUnlock()
-	if c == nil {
-		writeError(w, errRevision(rev), true)
-		return
-	}
-	p := strings.Join(rest, "/")
+	p := strings.Join(fr.rest, "/")
 	f, ok := c.snap.files[p]
 	if !ok {
 		writeError(w, &hubError{status: http.StatusNotFound, code: "EntryNotFound", msg: "Entry not found"}, true)
@@ -97,7 +88,7 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *reques
 		redirect(w, r, loc, http.StatusFound)
 		return
 	}
-	if private || gated || f.size == 0 {
+	if fr.private || fr.gated || f.size == 0 {
 		rs, _ := s.content(f)
 		serveBytes(w, r, rs, `"`+f.oid+`"`, path.Base(p), r.URL.Query().Get("noContentDisposition") == "")
 		return
