@@ -229,13 +229,8 @@ func (s *Server) repoByUID(uid string) *repo {
 // handleBasicUpload serves the storage host's PUT /upload/{uid}/{oid}?size&Expires&Signature.
 func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, oid string) {
 	qs := r.URL.Query()
-	sz, exp := qs.Get("size"), qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "PUT", uid, oid, sz, exp) {
-		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	sz := qs.Get("size")
+	if !s.signedURL(w, qs, refuseUpload, "PUT", uid, oid, sz, qs.Get("Expires")) {
 		return
 	}
 	size, _ := strconv.ParseInt(sz, 10, 64)
@@ -340,13 +335,7 @@ func compareStream(body io.Reader, b synth.Blob, off, n int64) *hubError {
 // handlePartUpload serves the storage host's PUT /multipart/{uploadId}/{part}.
 func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, uploadID, part string) {
 	qs := r.URL.Query()
-	exp := qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "PUT", uploadID, part, exp) {
-		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	if !s.signedURL(w, qs, refuseUpload, "PUT", uploadID, part, qs.Get("Expires")) {
 		return
 	}
 	s.mu.RLock()
@@ -370,12 +359,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 		}
 	} else if up.spool != nil {
 		part := make([]byte, want)
-		if m, err := io.ReadFull(r.Body, part); err != nil {
-			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
-			return
-		}
-		if he := expectEOF(r.Body, want); he != nil {
-			storageError(w, he.status, "InvalidPart", he.msg)
+		if !readPart(w, r.Body, n, part) {
 			return
 		}
 		if _, err := up.spool.WriteAt(part, off); err != nil {
@@ -389,12 +373,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 		}
 		dst := up.buf[off : off+want]
 		up.mu.Unlock()
-		if m, err := io.ReadFull(r.Body, dst); err != nil {
-			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
-			return
-		}
-		if he := expectEOF(r.Body, want); he != nil {
-			storageError(w, he.status, "InvalidPart", he.msg)
+		if !readPart(w, r.Body, n, dst) {
 			return
 		}
 	}
@@ -404,6 +383,20 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 	up.mu.Unlock()
 	w.Header().Set("ETag", etag)
 	w.WriteHeader(http.StatusOK)
+}
+
+// readPart reads part n of a multipart upload into dst, which is as long as the part, and checks
+// that the body ends there, answering like the object store when it does not.
+func readPart(w http.ResponseWriter, body io.Reader, n int, dst []byte) bool {
+	if m, err := io.ReadFull(body, dst); err != nil {
+		storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, len(dst)))
+		return false
+	}
+	if he := expectEOF(body, int64(len(dst))); he != nil {
+		storageError(w, he.status, "InvalidPart", he.msg)
+		return false
+	}
+	return true
 }
 
 // handleComplete serves POST /api/complete_multipart?uploadId&Expires&Signature on the Hub host.

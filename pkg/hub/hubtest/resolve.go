@@ -211,15 +211,34 @@ func validExpiry(exp string) bool {
 	return err == nil && time.Now().Unix() <= n
 }
 
+// storageRefusal is how the storage host answers a URL whose signature does not match.
+type storageRefusal struct{ code, msg string }
+
+var (
+	// refuseDownload is the answer to a download link with a wrong signature.
+	refuseDownload = storageRefusal{"AccessDenied", "Invalid signature"}
+	// refuseUpload is the answer to an upload link with a wrong signature.
+	refuseUpload = storageRefusal{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+)
+
+// signedURL checks a storage URL: its Signature over fields and then the Expires parameter
+// (the last field), answering the request like the object store (403, refusal when the signature
+// is wrong) when either fails.
+func (s *Server) signedURL(w http.ResponseWriter, qs url.Values, refusal storageRefusal, fields ...string) bool {
+	if !s.Verify(qs.Get("Signature"), fields...) {
+		storageError(w, http.StatusForbidden, refusal.code, refusal.msg)
+		return false
+	}
+	if !validExpiry(qs.Get("Expires")) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return false
+	}
+	return true
+}
+
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid string) {
 	qs := r.URL.Query()
-	exp := qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "GET", uid, oid, exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Invalid signature")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	if !s.signedURL(w, qs, refuseDownload, "GET", uid, oid, qs.Get("Expires")) {
 		return
 	}
 	if s.bridgeOff() {
