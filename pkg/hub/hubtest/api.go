@@ -598,15 +598,15 @@ func (s *Server) handlePreupload(w http.ResponseWriter, r *http.Request, q *requ
 	})
 }
 
-func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request) {
-	dec := json.NewDecoder(r.Body)
+// commitHeader is the header line of a commit request.
+type commitHeader struct{ Summary, Description, ParentCommit string }
+
+// readCommit parses a commit request's NDJSON body: its header line and the file operations.
+func readCommit(r io.Reader) (*commitHeader, []op, *hubError) {
+	dec := json.NewDecoder(r)
 	var (
 		ops    []op
-		header *struct {
-			Summary      string `json:"summary"`
-			Description  string `json:"description"`
-			ParentCommit string `json:"parentCommit"`
-		}
+		header *commitHeader
 	)
 	for {
 		var line struct {
@@ -618,8 +618,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 			break
 		}
 		if err != nil {
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid NDJSON body: " + err.Error()}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Invalid NDJSON body: " + err.Error()}
 		}
 		var v struct {
 			Summary      string `json:"summary"`
@@ -633,27 +632,20 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 			Size         *int64 `json:"size"`
 		}
 		if err := json.Unmarshal(line.Value, &v); err != nil {
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid " + line.Key + " line: " + err.Error()}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Invalid " + line.Key + " line: " + err.Error()}
 		}
 		switch line.Key {
 		case "header":
-			header = &struct {
-				Summary      string `json:"summary"`
-				Description  string `json:"description"`
-				ParentCommit string `json:"parentCommit"`
-			}{v.Summary, v.Description, v.ParentCommit}
+			header = &commitHeader{v.Summary, v.Description, v.ParentCommit}
 		case "file":
 			data, err := decodeContent(v.Content, v.Encoding)
 			if err != nil {
-				writeError(w, &hubError{status: http.StatusBadRequest, msg: v.Path + ": " + err.Error()}, false)
-				return
+				return nil, nil, &hubError{status: http.StatusBadRequest, msg: v.Path + ": " + err.Error()}
 			}
 			ops = append(ops, op{kind: opAdd, path: v.Path, data: data})
 		case "lfsFile":
 			if v.Algo != "" && v.Algo != "sha256" {
-				writeError(w, &hubError{status: http.StatusBadRequest, msg: "Unsupported algo " + v.Algo}, false)
-				return
+				return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Unsupported algo " + v.Algo}
 			}
 			size := int64(-1)
 			if v.Size != nil {
@@ -665,16 +657,22 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 		case "deletedFolder":
 			ops = append(ops, op{kind: opDeleteFolder, path: strings.TrimSuffix(v.Path, "/")})
 		default:
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Unknown key " + line.Key}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Unknown key " + line.Key}
 		}
 	}
 	if header == nil {
-		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Missing header line"}, false)
-		return
+		return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Missing header line"}
 	}
 	if strings.TrimSpace(header.Summary) == "" {
-		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Commit summary is required"}, false)
+		return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Commit summary is required"}
+	}
+	return header, ops, nil
+}
+
+func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request) {
+	header, ops, he := readCommit(r.Body)
+	if he != nil {
+		writeError(w, he, false)
 		return
 	}
 	msg := header.Summary

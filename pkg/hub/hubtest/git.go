@@ -493,24 +493,32 @@ func parseUploadRequest(r io.Reader) (*uploadRequest, error) {
 	}
 }
 
-func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *request) {
+// readUploadRequest reads an upload-pack request (its body gzip-compressed when the
+// Content-Encoding says so).
+func readUploadRequest(r *http.Request) (*uploadRequest, *hubError) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-git-upload-pack-request" {
-		gitError(w, &hubError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/x-git-upload-pack-request, not " + strconv.Quote(ct)})
-		return
+		return nil, &hubError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/x-git-upload-pack-request, not " + strconv.Quote(ct)}
 	}
 	var body io.Reader = io.LimitReader(r.Body, maxGitRequest)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			gitError(w, &hubError{status: http.StatusBadRequest, msg: "bad gzip body: " + err.Error()})
-			return
+			return nil, &hubError{status: http.StatusBadRequest, msg: "bad gzip body: " + err.Error()}
 		}
 		defer zr.Close()
 		body = zr
 	}
 	req, err := parseUploadRequest(body)
 	if err != nil {
-		gitError(w, &hubError{status: http.StatusBadRequest, msg: err.Error()})
+		return nil, &hubError{status: http.StatusBadRequest, msg: err.Error()}
+	}
+	return req, nil
+}
+
+func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *request) {
+	req, he := readUploadRequest(r)
+	if he != nil {
+		gitError(w, he)
 		return
 	}
 

@@ -163,40 +163,48 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 					res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
 					break
 				}
-				verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
-					Header: verifyHeader(r, q.ident.user)}
-				if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
+				useMultipart := multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0
+				if useMultipart {
 					transfer = "multipart"
-					up := s.newUpload(rp, o.OID, o.Size, blob)
-					hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
-					for n := 1; n <= up.nparts; n++ {
-						ns := strconv.Itoa(n)
-						hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
-							s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
-					}
-					res.Actions = map[string]*lfsAction{
-						"upload": {
-							Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
-							Header:    hdr,
-							ExpiresIn: int(URLExpiry / time.Second),
-						},
-						"verify": verify,
-					}
-					break
 				}
-				sz := strconv.FormatInt(o.Size, 10)
-				res.Actions = map[string]*lfsAction{
-					"upload": {
-						Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.Sign("PUT", rp.uid, o.OID, sz, expS)),
-						ExpiresIn: int(URLExpiry / time.Second),
-					},
-					"verify": verify,
-				}
+				res.Actions = s.uploadActions(r, q.ident.user, rp, o.OID, o.Size, blob, expS, useMultipart)
 			}
 			out = append(out, res)
 		}
 		writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
 	})
+}
+
+// uploadActions are the upload and verify actions of an object the client will upload, basic or
+// (when multipart) multipart, with links that expire at expS.
+func (s *Server) uploadActions(r *http.Request, user string, rp *repo, oid string, size int64, blob *synth.Blob, expS string, multipart bool) map[string]*lfsAction {
+	verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
+		Header: verifyHeader(r, user)}
+	if multipart {
+		up := s.newUpload(rp, oid, size, blob)
+		hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
+		for n := 1; n <= up.nparts; n++ {
+			ns := strconv.Itoa(n)
+			hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
+				s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
+		}
+		return map[string]*lfsAction{
+			"upload": {
+				Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
+				Header:    hdr,
+				ExpiresIn: int(URLExpiry / time.Second),
+			},
+			"verify": verify,
+		}
+	}
+	sz := strconv.FormatInt(size, 10)
+	return map[string]*lfsAction{
+		"upload": {
+			Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, oid, sz, expS, s.Sign("PUT", rp.uid, oid, sz, expS)),
+			ExpiresIn: int(URLExpiry / time.Second),
+		},
+		"verify": verify,
+	}
 }
 
 func (s *Server) tooBig(size int64) string {
