@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
@@ -43,12 +44,36 @@ func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request, q *request
 	})
 }
 
-// readJSON decodes a JSON request body into v.
-func readJSON(r *http.Request, v any) *hubError {
+// decodeJSON decodes a JSON request body into v, having answered the request with 400 when it
+// cannot.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		return &hubError{status: http.StatusBadRequest, msg: "Invalid JSON body: " + err.Error()}
+		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid JSON body: " + err.Error()}, false)
+		return false
 	}
+	return true
+}
+
+// visitRepo runs fn on q's repo, found and checked at the access level with lock held: &s.mu to
+// change the repo, s.mu.RLocker() to read it. It returns the Hub's error instead when the caller
+// may not reach the repo.
+func (s *Server) visitRepo(q *request, level int, lock sync.Locker, fn func(rp *repo)) *hubError {
+	lock.Lock()
+	defer lock.Unlock()
+	rp, he := s.repoFor(q, level)
+	if he != nil {
+		return he
+	}
+	fn(rp)
 	return nil
+}
+
+// withRepo is visitRepo for an API route: it answers the request with the Hub's JSON error when
+// the caller may not reach the repo.
+func (s *Server) withRepo(w http.ResponseWriter, q *request, level int, lock sync.Locker, fn func(rp *repo)) {
+	if he := s.visitRepo(q, level, lock, fn); he != nil {
+		writeError(w, he, false)
+	}
 }
 
 func (s *Server) repoURL(r *repo) string { return s.URL() + "/" + urlPrefix(r.typ) + r.id() }
@@ -63,8 +88,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, q *request
 		SDK          string                                     `json:"sdk"`
 		Files        []struct{ Path, Content, Encoding string } `json:"files"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	who := q.ident
@@ -174,8 +198,7 @@ func decodeContent(content, encoding string) ([]byte, error) {
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, q *request) {
 	var body struct{ Name, Organization, Type string }
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	q.typ = hubkit.RepoType(body.Type)
@@ -190,21 +213,15 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, q *request
 		ns = q.ident.user
 	}
 	q.id = ns + "/" + name
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	delete(s.repos, repoKey(rp.typ, rp.id()))
-	writeJSON(w, http.StatusOK, map[string]any{})
+	s.withRepo(w, q, accWrite, &s.mu, func(rp *repo) {
+		delete(s.repos, repoKey(rp.typ, rp.id()))
+		writeJSON(w, http.StatusOK, map[string]any{})
+	})
 }
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, q *request) {
 	var body map[string]json.RawMessage
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	var private *bool
@@ -246,20 +263,15 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, q *reque
 		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Nothing to update: send private, visibility or gated"}, false)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	if private != nil {
-		rp.private = *private
-	}
-	if gated != "-" {
-		rp.gated = gated
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"private": rp.private, "gated": gatedJSON(rp.gated)})
+	s.withRepo(w, q, accWrite, &s.mu, func(rp *repo) {
+		if private != nil {
+			rp.private = *private
+		}
+		if gated != "-" {
+			rp.gated = gated
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"private": rp.private, "gated": gatedJSON(rp.gated)})
+	})
 }
 
 func gatedJSON(g string) any {
@@ -290,13 +302,8 @@ func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request, q *request) 
 	expand := append(qs["expand"], qs["expand[]"]...)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rp, he := s.repoFor(q, accRead)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	if rp.locked {
-		writeError(w, errLocked(), false)
+	rp, ok := s.filesRepoLocked(w, q, accRead, false)
+	if !ok {
 		return
 	}
 	for _, e := range expand {
@@ -389,6 +396,37 @@ func (s *Server) entryOf(it item) treeEntry {
 	return e
 }
 
+// fileRevision is a revision of a repo as a file route reads it, taken under s.mu.
+type fileRevision struct {
+	rp   *repo      // its type, id and uid do not change; its other fields need s.mu
+	c    *commitObj // immutable, like its snapshot
+	rev  string
+	rest []string // the path segments after the revision
+	// private and gated are the repo's settings when the revision was read.
+	private, gated bool
+}
+
+// revisionOf finds q's repo for a route that reads its files at the access level, and the commit
+// of the revision its path names. It answers the request itself when the repo is missing,
+// invisible or storage-locked, or the revision is unknown (as text on storage-style routes when
+// storage).
+func (s *Server) revisionOf(w http.ResponseWriter, q *request, level int, storage bool) (fileRevision, bool) {
+	s.mu.RLock()
+	rp, ok := s.filesRepoLocked(w, q, level, storage)
+	if !ok {
+		s.mu.RUnlock()
+		return fileRevision{}, false
+	}
+	rev, rest := splitRev(rp, q.rest)
+	fr := fileRevision{rp: rp, c: rp.resolve(rev), rev: rev, rest: rest, private: rp.private, gated: rp.gated != ""}
+	s.mu.RUnlock()
+	if fr.c == nil {
+		writeError(w, errRevision(rev), storage)
+		return fileRevision{}, false
+	}
+	return fr, true
+}
+
 func truthy(v string) bool { return v == "1" || strings.EqualFold(v, "true") }
 
 func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, q *request) {
@@ -407,24 +445,15 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, q *request) 
 		}
 		after = sortKey(string(b))
 	}
-	s.mu.RLock()
-	rp, ok := s.filesRepoLocked(w, q, accRead, false)
+	fr, ok := s.revisionOf(w, q, accRead, false)
 	if !ok {
-		s.mu.RUnlock()
 		return
 	}
-	rev, rest := splitRev(rp, q.rest)
-	c := rp.resolve(rev)
-	s.mu.RUnlock()
-	if c == nil {
-		writeError(w, errRevision(rev), false)
-		return
-	}
-	dirPath := strings.Trim(strings.Join(rest, "/"), "/")
-	snap := c.snap
+	dirPath := strings.Trim(strings.Join(fr.rest, "/"), "/")
+	snap := fr.c.snap
 	d, ok := snap.dirs[dirPath]
 	if !ok {
-		writeError(w, errEntry(dirPath, rev), false)
+		writeError(w, errEntry(dirPath, fr.rev), false)
 		return
 	}
 	// Snapshots are immutable: page without the lock, O(log n + page).
@@ -479,25 +508,16 @@ func (s *Server) handlePathsInfo(w http.ResponseWriter, r *http.Request, q *requ
 			Paths  []string `json:"paths"`
 			Expand bool     `json:"expand"`
 		}
-		if e := readJSON(r, &body); e != nil {
-			writeError(w, e, false)
+		if !decodeJSON(w, r, &body) {
 			return
 		}
 		paths = body.Paths
 	}
-	s.mu.RLock()
-	rp, ok := s.filesRepoLocked(w, q, accRead, false)
+	fr, ok := s.revisionOf(w, q, accRead, false)
 	if !ok {
-		s.mu.RUnlock()
 		return
 	}
-	rev, _ := splitRev(rp, q.rest)
-	c := rp.resolve(rev)
-	s.mu.RUnlock()
-	if c == nil {
-		writeError(w, errRevision(rev), false)
-		return
-	}
+	c := fr.c
 	out := []treeEntry{}
 	for _, p := range paths {
 		p = strings.Trim(p, "/")
@@ -520,79 +540,73 @@ func (s *Server) handlePreupload(w http.ResponseWriter, r *http.Request, q *requ
 		GitAttributes *string `json:"gitAttributes"`
 		GitIgnore     *string `json:"gitIgnore"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	if len(body.Files) > MaxPreuploadFiles {
 		writeError(w, &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("Too many files: at most %d per preupload request", MaxPreuploadFiles)}, false)
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	rev, _ := splitRev(rp, q.rest)
-	c := rp.resolve(rev)
-	if c == nil && !(len(rp.branches) == 0 && rev == "main") {
-		writeError(w, errRevision(rev), false)
-		return
-	}
-	ga := ""
-	if body.GitAttributes != nil {
-		ga = *body.GitAttributes
-	} else if c != nil {
-		if f, ok := c.snap.files[".gitattributes"]; ok && f.lfs == nil {
-			ga = string(f.data)
-		}
-	}
-	type result struct {
-		Path         string `json:"path"`
-		UploadMode   string `json:"uploadMode"`
-		ShouldIgnore bool   `json:"shouldIgnore"`
-		OID          string `json:"oid,omitempty"`
-	}
-	out := make([]result, 0, len(body.Files))
-	for _, f := range body.Files {
-		sample, err := base64.StdEncoding.DecodeString(f.Sample)
-		if err != nil {
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid base64 sample for " + f.Path}, false)
+	s.withRepo(w, q, accWrite, s.mu.RLocker(), func(rp *repo) {
+		rev, _ := splitRev(rp, q.rest)
+		c := rp.resolve(rev)
+		if c == nil && !(len(rp.branches) == 0 && rev == "main") {
+			writeError(w, errRevision(rev), false)
 			return
 		}
-		mode := "regular"
-		if f.Size > 0 && (f.Size >= LFSSizeThreshold || bytes.IndexByte(sample, 0) >= 0 || isLFSPath(ga, f.Path)) {
-			mode = "lfs"
-		}
-		res := result{Path: f.Path, UploadMode: mode, ShouldIgnore: strings.HasPrefix(f.Path, ".git/")}
-		if c != nil {
-			if e, ok := c.snap.files[f.Path]; ok {
-				res.OID = e.oid
-				if e.lfs != nil {
-					res.OID = e.lfs.oid
-				}
+		ga := ""
+		if body.GitAttributes != nil {
+			ga = *body.GitAttributes
+		} else if c != nil {
+			if f, ok := c.snap.files[".gitattributes"]; ok && f.lfs == nil {
+				ga = string(f.data)
 			}
 		}
-		out = append(out, res)
-	}
-	resp := map[string]any{"files": out}
-	if c != nil {
-		resp["commitOid"] = c.id
-	}
-	writeJSON(w, http.StatusOK, resp)
+		type result struct {
+			Path         string `json:"path"`
+			UploadMode   string `json:"uploadMode"`
+			ShouldIgnore bool   `json:"shouldIgnore"`
+			OID          string `json:"oid,omitempty"`
+		}
+		out := make([]result, 0, len(body.Files))
+		for _, f := range body.Files {
+			sample, err := base64.StdEncoding.DecodeString(f.Sample)
+			if err != nil {
+				writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid base64 sample for " + f.Path}, false)
+				return
+			}
+			mode := "regular"
+			if f.Size > 0 && (f.Size >= LFSSizeThreshold || bytes.IndexByte(sample, 0) >= 0 || isLFSPath(ga, f.Path)) {
+				mode = "lfs"
+			}
+			res := result{Path: f.Path, UploadMode: mode, ShouldIgnore: strings.HasPrefix(f.Path, ".git/")}
+			if c != nil {
+				if e, ok := c.snap.files[f.Path]; ok {
+					res.OID = e.oid
+					if e.lfs != nil {
+						res.OID = e.lfs.oid
+					}
+				}
+			}
+			out = append(out, res)
+		}
+		resp := map[string]any{"files": out}
+		if c != nil {
+			resp["commitOid"] = c.id
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
 }
 
-func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request) {
-	dec := json.NewDecoder(r.Body)
+// commitHeader is the header line of a commit request.
+type commitHeader struct{ Summary, Description, ParentCommit string }
+
+// readCommit parses a commit request's NDJSON body: its header line and the file operations.
+func readCommit(r io.Reader) (*commitHeader, []op, *hubError) {
+	dec := json.NewDecoder(r)
 	var (
 		ops    []op
-		header *struct {
-			Summary      string `json:"summary"`
-			Description  string `json:"description"`
-			ParentCommit string `json:"parentCommit"`
-		}
+		header *commitHeader
 	)
 	for {
 		var line struct {
@@ -604,8 +618,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 			break
 		}
 		if err != nil {
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid NDJSON body: " + err.Error()}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Invalid NDJSON body: " + err.Error()}
 		}
 		var v struct {
 			Summary      string `json:"summary"`
@@ -619,27 +632,20 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 			Size         *int64 `json:"size"`
 		}
 		if err := json.Unmarshal(line.Value, &v); err != nil {
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Invalid " + line.Key + " line: " + err.Error()}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Invalid " + line.Key + " line: " + err.Error()}
 		}
 		switch line.Key {
 		case "header":
-			header = &struct {
-				Summary      string `json:"summary"`
-				Description  string `json:"description"`
-				ParentCommit string `json:"parentCommit"`
-			}{v.Summary, v.Description, v.ParentCommit}
+			header = &commitHeader{v.Summary, v.Description, v.ParentCommit}
 		case "file":
 			data, err := decodeContent(v.Content, v.Encoding)
 			if err != nil {
-				writeError(w, &hubError{status: http.StatusBadRequest, msg: v.Path + ": " + err.Error()}, false)
-				return
+				return nil, nil, &hubError{status: http.StatusBadRequest, msg: v.Path + ": " + err.Error()}
 			}
 			ops = append(ops, op{kind: opAdd, path: v.Path, data: data})
 		case "lfsFile":
 			if v.Algo != "" && v.Algo != "sha256" {
-				writeError(w, &hubError{status: http.StatusBadRequest, msg: "Unsupported algo " + v.Algo}, false)
-				return
+				return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Unsupported algo " + v.Algo}
 			}
 			size := int64(-1)
 			if v.Size != nil {
@@ -651,105 +657,97 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request
 		case "deletedFolder":
 			ops = append(ops, op{kind: opDeleteFolder, path: strings.TrimSuffix(v.Path, "/")})
 		default:
-			writeError(w, &hubError{status: http.StatusBadRequest, msg: "Unknown key " + line.Key}, false)
-			return
+			return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Unknown key " + line.Key}
 		}
 	}
 	if header == nil {
-		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Missing header line"}, false)
-		return
+		return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Missing header line"}
 	}
 	if strings.TrimSpace(header.Summary) == "" {
-		writeError(w, &hubError{status: http.StatusBadRequest, msg: "Commit summary is required"}, false)
+		return nil, nil, &hubError{status: http.StatusBadRequest, msg: "Commit summary is required"}
+	}
+	return header, ops, nil
+}
+
+func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request, q *request) {
+	header, ops, he := readCommit(r.Body)
+	if he != nil {
+		writeError(w, he, false)
 		return
 	}
 	msg := header.Summary
 	if header.Description != "" {
 		msg += "\n\n" + header.Description
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	rev, _ := splitRev(rp, q.rest)
-	branch := strings.TrimPrefix(rev, "refs/heads/")
-	createPR := truthy(r.URL.Query().Get("create_pr"))
-	var prURL string
-	if createPR {
-		base := rp.resolve(rev)
-		if base == nil {
+	s.withRepo(w, q, accWrite, &s.mu, func(rp *repo) {
+		rev, _ := splitRev(rp, q.rest)
+		branch := strings.TrimPrefix(rev, "refs/heads/")
+		createPR := truthy(r.URL.Query().Get("create_pr"))
+		var prURL string
+		if createPR {
+			base := rp.resolve(rev)
+			if base == nil {
+				writeError(w, errRevision(rev), false)
+				return
+			}
+			rp.prs++
+			branch = fmt.Sprintf("refs/pr/%d", rp.prs)
+			rp.branches[branch] = base.id
+			prURL = fmt.Sprintf("%s/discussions/%d", s.repoURL(rp), rp.prs)
+		} else if _, ok := rp.branches[branch]; !ok && !(len(rp.branches) == 0 && branch == "main") {
 			writeError(w, errRevision(rev), false)
 			return
 		}
-		rp.prs++
-		branch = fmt.Sprintf("refs/pr/%d", rp.prs)
-		rp.branches[branch] = base.id
-		prURL = fmt.Sprintf("%s/discussions/%d", s.repoURL(rp), rp.prs)
-	} else if _, ok := rp.branches[branch]; !ok && !(len(rp.branches) == 0 && branch == "main") {
-		writeError(w, errRevision(rev), false)
-		return
-	}
-	id, he := s.applyLocked(rp, branch, msg, header.ParentCommit, q.ident.user, ops, len(rp.branches) == 0)
-	if he != nil {
-		if createPR {
-			delete(rp.branches, branch)
-			rp.prs--
+		id, he := s.applyLocked(rp, branch, msg, header.ParentCommit, q.ident.user, ops, len(rp.branches) == 0)
+		if he != nil {
+			if createPR {
+				delete(rp.branches, branch)
+				rp.prs--
+			}
+			writeError(w, he, false)
+			return
 		}
-		writeError(w, he, false)
-		return
-	}
-	resp := map[string]any{"success": true, "commitOid": id, "commitUrl": s.repoURL(rp) + "/commit/" + id, "hookOutput": ""}
-	if prURL != "" {
-		resp["pullRequestUrl"] = prURL
-	}
-	writeJSON(w, http.StatusOK, resp)
+		resp := map[string]any{"success": true, "commitOid": id, "commitUrl": s.repoURL(rp) + "/commit/" + id, "hookOutput": ""}
+		if prURL != "" {
+			resp["pullRequestUrl"] = prURL
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
 }
 
 func (s *Server) handleAuthCheck(w http.ResponseWriter, r *http.Request, q *request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if _, he := s.repoFor(q, accFiles); he != nil {
-		writeError(w, he, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	s.withRepo(w, q, accFiles, s.mu.RLocker(), func(*repo) {
+		writeJSON(w, http.StatusOK, map[string]any{})
+	})
 }
 
 func (s *Server) handleRefs(w http.ResponseWriter, r *http.Request, q *request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rp, he := s.repoFor(q, accRead)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	type ref struct {
-		Name         string `json:"name"`
-		Ref          string `json:"ref"`
-		TargetCommit string `json:"targetCommit"`
-	}
-	out := map[string][]ref{"branches": {}, "tags": {}, "converts": {}}
-	prs := []ref{}
-	for name, id := range rp.branches {
-		if strings.HasPrefix(name, "refs/pr/") {
-			prs = append(prs, ref{Name: strings.TrimPrefix(name, "refs/pr/"), Ref: name, TargetCommit: id})
-			continue
+	s.withRepo(w, q, accRead, s.mu.RLocker(), func(rp *repo) {
+		type ref struct {
+			Name         string `json:"name"`
+			Ref          string `json:"ref"`
+			TargetCommit string `json:"targetCommit"`
 		}
-		out["branches"] = append(out["branches"], ref{Name: name, Ref: "refs/heads/" + name, TargetCommit: id})
-	}
-	for name, id := range rp.tags {
-		out["tags"] = append(out["tags"], ref{Name: name, Ref: "refs/tags/" + name, TargetCommit: id})
-	}
-	if truthy(r.URL.Query().Get("include_prs")) {
-		out["pullRequests"] = prs
-	}
-	for _, v := range out {
-		sort.Slice(v, func(i, j int) bool { return v[i].Name < v[j].Name })
-	}
-	writeJSON(w, http.StatusOK, out)
+		out := map[string][]ref{"branches": {}, "tags": {}, "converts": {}}
+		prs := []ref{}
+		for name, id := range rp.branches {
+			if strings.HasPrefix(name, "refs/pr/") {
+				prs = append(prs, ref{Name: strings.TrimPrefix(name, "refs/pr/"), Ref: name, TargetCommit: id})
+				continue
+			}
+			out["branches"] = append(out["branches"], ref{Name: name, Ref: "refs/heads/" + name, TargetCommit: id})
+		}
+		for name, id := range rp.tags {
+			out["tags"] = append(out["tags"], ref{Name: name, Ref: "refs/tags/" + name, TargetCommit: id})
+		}
+		if truthy(r.URL.Query().Get("include_prs")) {
+			out["pullRequests"] = prs
+		}
+		for _, v := range out {
+			sort.Slice(v, func(i, j int) bool { return v[i].Name < v[j].Name })
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func (s *Server) handleBranch(w http.ResponseWriter, r *http.Request, q *request) {
@@ -757,33 +755,13 @@ func (s *Server) handleBranch(w http.ResponseWriter, r *http.Request, q *request
 		StartingPoint string `json:"startingPoint"`
 	}
 	if r.Method == http.MethodPost && r.ContentLength != 0 {
-		if e := readJSON(r, &body); e != nil {
-			writeError(w, e, false)
+		if !decodeJSON(w, r, &body) {
 			return
 		}
 	}
 	branch := strings.Join(q.rest, "/")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	if r.Method == http.MethodDelete {
-		if _, ok := rp.branches[branch]; !ok || branch == "main" {
-			writeError(w, errRevision(branch), false)
-			return
-		}
-		delete(rp.branches, branch)
-		writeJSON(w, http.StatusOK, map[string]any{})
-		return
-	}
-	if he := s.createBranchLocked(rp, branch, body.StartingPoint); he != nil {
-		writeError(w, he, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	s.changeRef(w, r, q, branch, branch != "main", func(rp *repo) map[string]string { return rp.branches },
+		func(rp *repo) *hubError { return s.createBranchLocked(rp, branch, body.StartingPoint) })
 }
 
 func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, q *request) {
@@ -792,31 +770,35 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, q *request) {
 		Message string `json:"message"`
 	}
 	if r.Method == http.MethodPost {
-		if e := readJSON(r, &body); e != nil {
-			writeError(w, e, false)
+		if !decodeJSON(w, r, &body) {
 			return
 		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
 	}
 	rev := strings.Join(q.rest, "/")
-	if r.Method == http.MethodDelete {
-		if _, ok := rp.tags[rev]; !ok {
-			writeError(w, errRevision(rev), false)
+	s.changeRef(w, r, q, rev, true, func(rp *repo) map[string]string { return rp.tags },
+		func(rp *repo) *hubError { return s.createTagLocked(rp, body.Tag, rev) })
+}
+
+// changeRef answers a branch or tag route with the write lock held: DELETE removes name from the
+// refs map refs picks (404 RevisionNotFound when there is no such ref, or it is not deletable),
+// POST calls create.
+func (s *Server) changeRef(w http.ResponseWriter, r *http.Request, q *request, name string, deletable bool,
+	refs func(*repo) map[string]string, create func(*repo) *hubError) {
+	s.withRepo(w, q, accWrite, &s.mu, func(rp *repo) {
+		var he *hubError
+		if r.Method == http.MethodDelete {
+			if _, ok := refs(rp)[name]; !ok || !deletable {
+				he = errRevision(name)
+			} else {
+				delete(refs(rp), name)
+			}
+		} else {
+			he = create(rp)
+		}
+		if he != nil {
+			writeError(w, he, false)
 			return
 		}
-		delete(rp.tags, rev)
 		writeJSON(w, http.StatusOK, map[string]any{})
-		return
-	}
-	if he := s.createTagLocked(rp, body.Tag, rev); he != nil {
-		writeError(w, he, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	})
 }

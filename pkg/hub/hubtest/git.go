@@ -334,16 +334,16 @@ func pktLine(b *bytes.Buffer, s string) {
 const pktFlush = "0000"
 
 func (s *Server) handleGitRefs(w http.ResponseWriter, _ *http.Request, q *request) {
-	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
-	if he != nil {
-		s.mu.RUnlock()
+	var (
+		refs []gitRef
+		head *commitObj
+	)
+	if he := s.visitRepo(q, accFiles, s.mu.RLocker(), func(rp *repo) {
+		refs, head = gitRefsLocked(rp), rp.resolve("main")
+	}); he != nil {
 		gitError(w, he)
 		return
 	}
-	refs := gitRefsLocked(rp)
-	head := rp.resolve("main")
-	s.mu.RUnlock()
 
 	var b bytes.Buffer
 	pktLine(&b, "# service=git-upload-pack\n")
@@ -493,49 +493,53 @@ func parseUploadRequest(r io.Reader) (*uploadRequest, error) {
 	}
 }
 
-func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *request) {
+// readUploadRequest reads an upload-pack request (its body gzip-compressed when the
+// Content-Encoding says so).
+func readUploadRequest(r *http.Request) (*uploadRequest, *hubError) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/x-git-upload-pack-request" {
-		gitError(w, &hubError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/x-git-upload-pack-request, not " + strconv.Quote(ct)})
-		return
+		return nil, &hubError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/x-git-upload-pack-request, not " + strconv.Quote(ct)}
 	}
 	var body io.Reader = io.LimitReader(r.Body, maxGitRequest)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			gitError(w, &hubError{status: http.StatusBadRequest, msg: "bad gzip body: " + err.Error()})
-			return
+			return nil, &hubError{status: http.StatusBadRequest, msg: "bad gzip body: " + err.Error()}
 		}
 		defer zr.Close()
 		body = zr
 	}
 	req, err := parseUploadRequest(body)
 	if err != nil {
-		gitError(w, &hubError{status: http.StatusBadRequest, msg: err.Error()})
-		return
+		return nil, &hubError{status: http.StatusBadRequest, msg: err.Error()}
 	}
+	return req, nil
+}
 
-	s.mu.RLock()
-	rp, he := s.repoFor(q, accFiles)
+func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *request) {
+	req, he := readUploadRequest(r)
 	if he != nil {
-		s.mu.RUnlock()
 		gitError(w, he)
 		return
 	}
-	var notOurs string
-	for _, id := range req.wants {
-		if c, ok := rp.commits[id]; !ok || c == nil {
-			notOurs = id
-			break
-		}
-	}
+
 	var (
+		notOurs  string
 		common   string
 		shallow  []string
 		objs     []gitObject
 		oids     []string
 		writeErr error
 	)
-	if notOurs == "" {
+	if he := s.visitRepo(q, accFiles, s.mu.RLocker(), func(rp *repo) {
+		for _, id := range req.wants {
+			if c, ok := rp.commits[id]; !ok || c == nil {
+				notOurs = id
+				break
+			}
+		}
+		if notOurs != "" {
+			return
+		}
 		for _, h := range req.haves {
 			if _, ok := rp.commits[h]; ok {
 				common = h
@@ -543,8 +547,10 @@ func (s *Server) handleUploadPack(w http.ResponseWriter, r *http.Request, q *req
 			}
 		}
 		shallow, oids, objs, writeErr = s.packObjectsLocked(rp, req)
+	}); he != nil {
+		gitError(w, he)
+		return
 	}
-	s.mu.RUnlock()
 
 	h := w.Header()
 	h.Set("Content-Type", "application/x-git-upload-pack-result")

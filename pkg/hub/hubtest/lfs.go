@@ -88,8 +88,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 		HashAlgo string          `json:"hash_algo"`
 		Ref      json.RawMessage `json:"ref"`
 	}
-	if e := readJSON(r, &req); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &req) {
 		return
 	}
 	if req.HashAlgo != "" && req.HashAlgo != "sha256" && req.HashAlgo != "sha_256" {
@@ -119,90 +118,93 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 	if req.Operation == "upload" {
 		level = accWrite
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, he := s.repoFor(q, level)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	exp := time.Now().Add(URLExpiry).Unix()
-	expS := strconv.FormatInt(exp, 10)
-	transfer := "basic"
-	out := make([]lfsObjResp, 0, len(req.Objects))
-	for _, o := range req.Objects {
-		res := lfsObjResp{OID: o.OID, Size: o.Size}
-		stored := s.lfsObjs[o.OID]
-		switch {
-		case !validOID(o.OID) || o.Size < 0:
-			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
-		case stored != nil && stored.size != o.Size:
-			res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
-		case req.Operation == "download":
-			if stored == nil || !rp.lfs[o.OID] {
-				res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
-				break
-			}
-			res.Authenticated = true
-			res.Actions = map[string]*lfsAction{"download": {
-				Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.Sign("GET", rp.uid, o.OID, expS)),
-				ExpiresIn: int(URLExpiry / time.Second),
-			}}
-		case stored != nil && rp.lfs[o.OID]:
-			// Already stored: nothing to do.
-		default:
-			var blob *synth.Blob
-			if o.Size > s.cfg.memLimit {
-				b, ok := synth.Lookup(o.OID, o.Size)
-				if !ok && s.cfg.objectDir == "" {
-					res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
+	s.withRepo(w, q, level, &s.mu, func(rp *repo) {
+		exp := time.Now().Add(URLExpiry).Unix()
+		expS := strconv.FormatInt(exp, 10)
+		transfer := "basic"
+		out := make([]lfsObjResp, 0, len(req.Objects))
+		for _, o := range req.Objects {
+			res := lfsObjResp{OID: o.OID, Size: o.Size}
+			stored := s.lfsObjs[o.OID]
+			switch {
+			case !validOID(o.OID) || o.Size < 0:
+				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
+			case stored != nil && stored.size != o.Size:
+				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
+			case req.Operation == "download":
+				if stored == nil || !rp.lfs[o.OID] {
+					res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
 					break
 				}
-				if ok {
-					blob = &b
-				}
-			}
-			res.Authenticated = true
-			if useXet {
-				// huggingface.js commit.ts: a "xet" batch carries the CAS token in the upload
-				// action's headers and the token route as its href.
-				transfer = "xet"
-				res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
-				break
-			}
-			verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
-				Header: verifyHeader(r, q.ident.user)}
-			if multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0 {
-				transfer = "multipart"
-				up := s.newUpload(rp, o.OID, o.Size, blob)
-				hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
-				for n := 1; n <= up.nparts; n++ {
-					ns := strconv.Itoa(n)
-					hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
-						s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
-				}
-				res.Actions = map[string]*lfsAction{
-					"upload": {
-						Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
-						Header:    hdr,
-						ExpiresIn: int(URLExpiry / time.Second),
-					},
-					"verify": verify,
-				}
-				break
-			}
-			sz := strconv.FormatInt(o.Size, 10)
-			res.Actions = map[string]*lfsAction{
-				"upload": {
-					Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, o.OID, sz, expS, s.Sign("PUT", rp.uid, o.OID, sz, expS)),
+				res.Authenticated = true
+				res.Actions = map[string]*lfsAction{"download": {
+					Href:      fmt.Sprintf("%s/repos/%s/%s?Expires=%s&Signature=%s&via=lfs", s.CDNURL(), rp.uid, o.OID, expS, s.Sign("GET", rp.uid, o.OID, expS)),
 					ExpiresIn: int(URLExpiry / time.Second),
-				},
-				"verify": verify,
+				}}
+			case stored != nil && rp.lfs[o.OID]:
+				// Already stored: nothing to do.
+			default:
+				var blob *synth.Blob
+				if o.Size > s.cfg.memLimit {
+					b, ok := synth.Lookup(o.OID, o.Size)
+					if !ok && s.cfg.objectDir == "" {
+						res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
+						break
+					}
+					if ok {
+						blob = &b
+					}
+				}
+				res.Authenticated = true
+				if useXet {
+					// huggingface.js commit.ts: a "xet" batch carries the CAS token in the upload
+					// action's headers and the token route as its href.
+					transfer = "xet"
+					res.Actions = s.xetUploadAction(rp, batchRefName(req.Ref))
+					break
+				}
+				useMultipart := multipart && (o.Size >= s.cfg.threshold || !basic) && o.Size > 0
+				if useMultipart {
+					transfer = "multipart"
+				}
+				res.Actions = s.uploadActions(r, q.ident.user, rp, o.OID, o.Size, blob, expS, useMultipart)
 			}
+			out = append(out, res)
 		}
-		out = append(out, res)
+		writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
+	})
+}
+
+// uploadActions are the upload and verify actions of an object the client will upload, basic or
+// (when multipart) multipart, with links that expire at expS.
+func (s *Server) uploadActions(r *http.Request, user string, rp *repo, oid string, size int64, blob *synth.Blob, expS string, multipart bool) map[string]*lfsAction {
+	verify := &lfsAction{Href: fmt.Sprintf("%s/%s%s.git/info/lfs/objects/verify", s.URL(), urlPrefix(rp.typ), rp.id()),
+		Header: verifyHeader(r, user)}
+	if multipart {
+		up := s.newUpload(rp, oid, size, blob)
+		hdr := map[string]string{"chunk_size": strconv.FormatInt(up.chunk, 10)}
+		for n := 1; n <= up.nparts; n++ {
+			ns := strconv.Itoa(n)
+			hdr[fmt.Sprintf("%05d", n)] = fmt.Sprintf("%s/multipart/%s/%d?Expires=%s&Signature=%s",
+				s.CDNURL(), up.id, n, expS, s.Sign("PUT", up.id, ns, expS))
+		}
+		return map[string]*lfsAction{
+			"upload": {
+				Href:      fmt.Sprintf("%s/api/complete_multipart?uploadId=%s&Expires=%s&Signature=%s", s.URL(), up.id, expS, s.Sign("POST", up.id, expS)),
+				Header:    hdr,
+				ExpiresIn: int(URLExpiry / time.Second),
+			},
+			"verify": verify,
+		}
 	}
-	writeLFS(w, http.StatusOK, map[string]any{"transfer": transfer, "objects": out, "hash_algo": "sha256"})
+	sz := strconv.FormatInt(size, 10)
+	return map[string]*lfsAction{
+		"upload": {
+			Href:      fmt.Sprintf("%s/upload/%s/%s?size=%s&Expires=%s&Signature=%s", s.CDNURL(), rp.uid, oid, sz, expS, s.Sign("PUT", rp.uid, oid, sz, expS)),
+			ExpiresIn: int(URLExpiry / time.Second),
+		},
+		"verify": verify,
+	}
 }
 
 func (s *Server) tooBig(size int64) string {
@@ -235,13 +237,8 @@ func (s *Server) repoByUID(uid string) *repo {
 // handleBasicUpload serves the storage host's PUT /upload/{uid}/{oid}?size&Expires&Signature.
 func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, oid string) {
 	qs := r.URL.Query()
-	sz, exp := qs.Get("size"), qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "PUT", uid, oid, sz, exp) {
-		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	sz := qs.Get("size")
+	if !s.signedURL(w, qs, refuseUpload, "PUT", uid, oid, sz, qs.Get("Expires")) {
 		return
 	}
 	size, _ := strconv.ParseInt(sz, 10, 64)
@@ -346,13 +343,7 @@ func compareStream(body io.Reader, b synth.Blob, off, n int64) *hubError {
 // handlePartUpload serves the storage host's PUT /multipart/{uploadId}/{part}.
 func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, uploadID, part string) {
 	qs := r.URL.Query()
-	exp := qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "PUT", uploadID, part, exp) {
-		storageError(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	if !s.signedURL(w, qs, refuseUpload, "PUT", uploadID, part, qs.Get("Expires")) {
 		return
 	}
 	s.mu.RLock()
@@ -376,12 +367,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 		}
 	} else if up.spool != nil {
 		part := make([]byte, want)
-		if m, err := io.ReadFull(r.Body, part); err != nil {
-			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
-			return
-		}
-		if he := expectEOF(r.Body, want); he != nil {
-			storageError(w, he.status, "InvalidPart", he.msg)
+		if !readPart(w, r.Body, n, part) {
 			return
 		}
 		if _, err := up.spool.WriteAt(part, off); err != nil {
@@ -395,12 +381,7 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 		}
 		dst := up.buf[off : off+want]
 		up.mu.Unlock()
-		if m, err := io.ReadFull(r.Body, dst); err != nil {
-			storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, want))
-			return
-		}
-		if he := expectEOF(r.Body, want); he != nil {
-			storageError(w, he.status, "InvalidPart", he.msg)
+		if !readPart(w, r.Body, n, dst) {
 			return
 		}
 	}
@@ -410,6 +391,20 @@ func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request, upload
 	up.mu.Unlock()
 	w.Header().Set("ETag", etag)
 	w.WriteHeader(http.StatusOK)
+}
+
+// readPart reads part n of a multipart upload into dst, which is as long as the part, and checks
+// that the body ends there, answering like the object store when it does not.
+func readPart(w http.ResponseWriter, body io.Reader, n int, dst []byte) bool {
+	if m, err := io.ReadFull(body, dst); err != nil {
+		storageError(w, http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("part %d ended after %d of %d bytes", n, m, len(dst)))
+		return false
+	}
+	if he := expectEOF(body, int64(len(dst))); he != nil {
+		storageError(w, he.status, "InvalidPart", he.msg)
+		return false
+	}
+	return true
 }
 
 // handleComplete serves POST /api/complete_multipart?uploadId&Expires&Signature on the Hub host.
@@ -427,8 +422,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 			ETag       string `json:"etag"`
 		} `json:"parts"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
 	s.mu.RLock()
@@ -524,25 +518,19 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request, q *request
 		OID  string `json:"oid"`
 		Size int64  `json:"size"`
 	}
-	if e := readJSON(r, &body); e != nil {
-		writeError(w, e, false)
+	if !decodeJSON(w, r, &body) {
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	rp, he := s.repoFor(q, accWrite)
-	if he != nil {
-		writeError(w, he, false)
-		return
-	}
-	obj := s.lfsObjs[body.OID]
-	if obj == nil || !rp.lfs[body.OID] {
-		writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
-		return
-	}
-	if obj.size != body.Size {
-		writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
-		return
-	}
-	writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+	s.withRepo(w, q, accWrite, s.mu.RLocker(), func(rp *repo) {
+		obj := s.lfsObjs[body.OID]
+		if obj == nil || !rp.lfs[body.OID] {
+			writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
+			return
+		}
+		if obj.size != body.Size {
+			writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
+			return
+		}
+		writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+	})
 }

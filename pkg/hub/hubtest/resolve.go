@@ -48,22 +48,13 @@ func escapePath(p string) string {
 
 // handleResolve serves /{prefix}{id}/resolve/{rev}/{path} and /raw/.
 func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *request, raw bool) {
-	s.mu.RLock()
-	rp, ok := s.filesRepoLocked(w, q, accFiles, true)
+	fr, ok := s.revisionOf(w, q, accFiles, true)
 	if !ok {
-		s.mu.RUnlock()
 		return
 	}
-	rev, rest := splitRev(rp, q.rest)
-	c := rp.resolve(rev)
-	private, gated := rp.private, rp.gated != ""
+	rp, c, rev := fr.rp, fr.c, fr.rev
 	uid, typ, id := rp.uid, rp.typ, rp.id()
-	s.mu.RUnlock()
-	if c == nil {
-		writeError(w, errRevision(rev), true)
-		return
-	}
-	p := strings.Join(rest, "/")
+	p := strings.Join(fr.rest, "/")
 	f, ok := c.snap.files[p]
 	if !ok {
 		writeError(w, &hubError{status: http.StatusNotFound, code: "EntryNotFound", msg: "Entry not found"}, true)
@@ -97,7 +88,7 @@ func (s *Server) handleResolve(w http.ResponseWriter, r *http.Request, q *reques
 		redirect(w, r, loc, http.StatusFound)
 		return
 	}
-	if private || gated || f.size == 0 {
+	if fr.private || fr.gated || f.size == 0 {
 		rs, _ := s.content(f)
 		serveBytes(w, r, rs, `"`+f.oid+`"`, path.Base(p), r.URL.Query().Get("noContentDisposition") == "")
 		return
@@ -220,15 +211,34 @@ func validExpiry(exp string) bool {
 	return err == nil && time.Now().Unix() <= n
 }
 
+// storageRefusal is how the storage host answers a URL whose signature does not match.
+type storageRefusal struct{ code, msg string }
+
+var (
+	// refuseDownload is the answer to a download link with a wrong signature.
+	refuseDownload = storageRefusal{"AccessDenied", "Invalid signature"}
+	// refuseUpload is the answer to an upload link with a wrong signature.
+	refuseUpload = storageRefusal{"SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+)
+
+// signedURL checks a storage URL: its Signature over fields and then the Expires parameter
+// (the last field), answering the request like the object store (403, refusal when the signature
+// is wrong) when either fails.
+func (s *Server) signedURL(w http.ResponseWriter, qs url.Values, refusal storageRefusal, fields ...string) bool {
+	if !s.Verify(qs.Get("Signature"), fields...) {
+		storageError(w, http.StatusForbidden, refusal.code, refusal.msg)
+		return false
+	}
+	if !validExpiry(qs.Get("Expires")) {
+		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return false
+	}
+	return true
+}
+
 func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid string) {
 	qs := r.URL.Query()
-	exp := qs.Get("Expires")
-	if !s.Verify(qs.Get("Signature"), "GET", uid, oid, exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Invalid signature")
-		return
-	}
-	if !validExpiry(exp) {
-		storageError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+	if !s.signedURL(w, qs, refuseDownload, "GET", uid, oid, qs.Get("Expires")) {
 		return
 	}
 	if s.bridgeOff() {
