@@ -5,6 +5,8 @@
 // asks its Set for a matching Rule before serving it. A Rule can answer with a status (429 with
 // rate-limit headers, 5xx), cut the response or the request body after some bytes, corrupt the
 // bytes it serves, or slow the body down. Counters record how many requests each route served.
+//
+// fault imports only the standard library; only the fakes and the test world import it.
 package fault
 
 import (

@@ -4,6 +4,9 @@
 // headers through a per-host Gate (its own unless the caller injects one to share), never buffers
 // or retries streaming uploads, strips credentials on cross-host redirects, and redacts credential
 // shapes from its log lines and errors. It knows nothing of hubs or of the application.
+//
+// httpx imports pkg/hubkit (error kinds), internal/redact and internal/version; the hub clients
+// and internal/lfs import it.
 package httpx
 
 import (

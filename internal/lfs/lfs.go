@@ -12,6 +12,8 @@
 // Credentials: Client.Header (the hub's Authorization) is sent to the batch URL, and to action
 // hrefs only when they are on the same host as the batch URL. Transfer hrefs (presigned storage
 // URLs) receive only the action's own header values.
+//
+// lfs imports pkg/hubkit, internal/httpx and internal/redact; both hub clients import it.
 package lfs
 
 import (

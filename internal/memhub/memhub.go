@@ -4,6 +4,9 @@
 // size and SHA-256 like the real fakes do, counts what happens (blob uploads, bytes, commits,
 // opens), and can inject faults (fail or corrupt a download after N bytes, fail a commit, fail
 // any call with an error kind).
+//
+// memhub imports pkg/migrate (the interface it implements), pkg/hubkit and internal/synth; only
+// tests import it.
 package memhub
 
 import (

@@ -12,6 +12,8 @@
 // Retrying is not done here: the Source's readers resume a range cut short (they retry within
 // the range), and any error that reaches this package ends the stream with that error, for the
 // caller's own retry of the whole object.
+//
+// rangeread imports only pkg/hubkit; the engine imports it.
 package rangeread
 
 import (

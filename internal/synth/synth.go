@@ -5,6 +5,8 @@
 // the seed, so any range can be produced at memory-copy speed. The package keeps a process-wide
 // registry of the blobs whose SHA-256 has been computed: a fake that receives an upload whose hash
 // matches a registered blob can store the small Blob value instead of the bytes.
+//
+// synth imports only the standard library; fakes, tests and benchmarks import it.
 package synth
 
 import (

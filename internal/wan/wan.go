@@ -6,6 +6,9 @@
 // listener (token buckets per connection and per host), Link.Handler adds the request and
 // first-byte delays. Named Profiles describe the links the benchmark runs (bench/run.sh --wan).
 // It is meant for loopback servers in tests and benchmarks only.
+//
+// wan imports only the standard library and golang.org/x/time/rate; the fakes and benchmarks
+// import it to serve through a link, pkg/modal for its Profile type (the ETA model's links).
 package wan
 
 import (

@@ -1,19 +1,23 @@
 // Package hub is a Go client for the Hugging Face Hub HTTP API (https://huggingface.co): who am
-// I, repository info and revisions, recursive file listings, downloads through resolve (with the
-// CDN redirect and ranged, resumable reads), repository creation, visibility and deletion, and
-// uploads without Xet (preupload, Git LFS basic and multipart uploads verified in flight, and
-// NDJSON commits split into batches under the Hub's limits).
+// I, repository info, revisions, branches and tags, recursive file listings, downloads through
+// resolve (with the CDN redirect, ranged and resumable reads, and Xet-stored files read through
+// pkg/xet), repository creation, visibility and deletion, and uploads (preupload, Git LFS basic and
+// multipart uploads verified in flight, Xet uploads, and one NDJSON commit per call; Limits names
+// what one commit may carry, and callers split theirs to stay inside it).
 //
 // A Client is built with functional options and is safe for concurrent use:
 //
 //	c := hub.NewClient(hub.WithToken(os.Getenv("HF_TOKEN")))
-//	info, err := c.RepoInfo(ctx, hubkit.Repo{Type: hub.RepoTypeModel, ID: "openai-community/gpt2"}, "")
+//	info, err := c.RepoInfo(ctx, hubkit.Repo{Type: hubkit.Model, ID: "openai-community/gpt2"}, "")
 //	if errors.Is(err, hubkit.ErrNotFound) { ... }
 //
-// Errors returned for Hub answers are *Error values that match the kinds of internal/apierr
-// (re-exported here as hubkit.ErrNotFound, hubkit.ErrGated, hubkit.ErrRateLimited, ...) with errors.Is. The token is
+// Errors returned for Hub answers are *Error values that match the kinds of pkg/hubkit
+// (hubkit.ErrNotFound, hubkit.ErrGated, hubkit.ErrRateLimited, ...) with errors.Is. The token is
 // sent only to the Hub's own host, never to the CDN or presigned storage, and never appears in
 // errors.
+//
+// hub imports pkg/hubkit, pkg/xet and the transport packages (internal/httpx, internal/lfs,
+// internal/redact, internal/version); it knows nothing of the engine or of ModelScope.
 package hub
 
 import (

@@ -60,4 +60,7 @@
 //   - The largest inline file a commit accepts is unknown: MaxCommitInlineBytes keeps a commit's
 //     body under the newest SDK's 8 MiB advisory figure; which files go inline is the caller's
 //     choice (WantsLFS is the SDK's rule).
+//
+// msclient imports pkg/hubkit and the transport packages (internal/httpx, internal/lfs,
+// internal/redact, internal/version); it knows nothing of the engine or of Hugging Face.
 package msclient

@@ -1,5 +1,5 @@
 // Package manifest reads the JSON manifest bench/fakehubs writes, shared by the benchmark
-// programs.
+// programs. It imports only the standard library.
 package manifest
 
 import (
