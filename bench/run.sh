@@ -16,41 +16,16 @@
 set -euo pipefail
 for a in "$@"; do [[ $a == --wan ]] && exec bash "$(dirname "$0")/wan.sh" "$@"; done
 
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 QUICK=0
 REPEAT=1
 CASES="large multi small plan"
-while [[ $# -gt 0 ]]; do
-	case "$1" in
-	--quick) QUICK=1 ;;
-	--repeat) REPEAT="$2"; shift ;;
-	--cases) CASES="$2"; shift ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
-	esac
-	shift
-done
+parse_options run.sh 2,18 "$@"
+bench_setup run.sh hf2ms-bench
 
-if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -v true >/dev/null 2>&1; then
-	echo "run.sh: needs GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install time)" >&2
-	exit 2
-fi
-GO=${GO:-go}
-command -v "$GO" >/dev/null || GO=/usr/local/go/bin/go
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hf2ms-bench.XXXXXX")
-BIN=$WORK/bin
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
-FH_PID=
-cleanup() {
-	if [[ -n "$FH_PID" ]]; then kill "$FH_PID" 2>/dev/null || true; fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-GiB=$((1 << 30))
-MiB=$((1 << 20))
 if [[ $QUICK == 1 ]]; then
 	LARGE_SIZE=$GiB MULTI_COUNT=8 SMALL_COUNT=2000 PLAN_COUNT=10000
 else
@@ -59,14 +34,11 @@ fi
 MULTI_SIZE=$((128 * MiB))
 FILES=${FILES:-4} # files in flight, the same for all three tools (hf2ms's default)
 
-echo "== building (go build) into $BIN"
-(cd "$ROOT" && "$GO" build -o "$BIN/" ./cmd/hf2ms ./bench/fakehubs ./bench/rawcopy ./bench/diskcopy)
+build_bins ./bench/rawcopy ./bench/diskcopy
 
-echo "== machine"
-echo "cpus: $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared: figures are ratios within this run)"
-echo "go: $("$GO" version | cut -d' ' -f3), commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+machine_header "cpus: $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \
+	"memory: $(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')" \
+	"load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared: figures are ratios within this run)"
 echo
 
 # start_fakes CASE SRC SEED: start bench/fakehubs seeded for CASE on hub SRC; sets FH_* variables.
@@ -89,9 +61,9 @@ human() { awk -v b="$1" 'BEGIN {if (b < 1e6) printf "%d B", b; else if (b < 1e9)
 
 # measure TOOL CASE SRC DEST: best of $REPEAT runs of TOOL against fresh fakes; sets M_* variables.
 measure() {
-	local tool=$1 c=$2 src=$3 dest=$4 to best=
+	local tool=$1 c=$2 src=$3 dest=$4 to
 	[[ $src == hf ]] && to=ms || to=hf
-	M_SECS= M_RSS=0 M_WRITE=0
+	M_SECS='' M_BEST='' M_RSS=0 M_WRITE=0
 	for ((r = 0; r < REPEAT; r++)); do
 		SEED=$((SEED + 1))
 		start_fakes "$c" "$src" "$SEED"
@@ -102,19 +74,10 @@ measure() {
 		baseline) timed baseline "$BIN/diskcopy" -manifest "$WORK/manifest.json" -dest "$dest" -files "$FILES" -dir "$WORK" ;;
 		esac
 		stop_fakes
-		if [[ $T_RC != 0 ]]; then
-			echo "FAILED: $tool $c $src->$to (exit $T_RC):" >&2
-			tail -n 20 "$WORK/${tool/dryrun/hf2ms}.err" >&2
-			FAILED=1
-			M_SECS=
-			return
-		fi
-		if [[ -z "$best" ]] || awk -v a="$T_SECS" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$T_SECS; fi
-		((T_RSS_MIB > M_RSS)) && M_RSS=$T_RSS_MIB
-		((T_WRITE > M_WRITE)) && M_WRITE=$T_WRITE
+		keep_run "$tool $c $src->$to" "${tool/dryrun/hf2ms}" || return 0
 		printf '   %-8s run %d: %7.2f s  peak RSS %4s MiB  disk writes %s\n' "$tool" $((r + 1)) "$T_SECS" "$T_RSS_MIB" "$(human "$T_WRITE")"
 	done
-	M_SECS=$best
+	M_SECS=$M_BEST
 }
 
 printf -v HDR '%-6s %-7s %8s %8s %6s %9s %8s %8s %8s %10s  %s' \

@@ -20,44 +20,24 @@
 # the 1-conn rate. Exits non-zero only when a migration fails; a missed target prints MISSED.
 set -euo pipefail
 
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 QUICK=0
 REPEAT=1
 CASES="large multi small"
 PROFILES="cdn-edge transpacific-ms fast-region"
-while [[ $# -gt 0 ]]; do
+# script_option: the options only this script takes (--wan is how bench/run.sh hands over).
+script_option() {
 	case "$1" in
-	--wan) ;;
-	--quick) QUICK=1 ;;
-	--repeat) REPEAT="$2"; shift ;;
-	--cases) CASES="$2"; shift ;;
-	--profiles) PROFILES="$2"; shift ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
-	*) echo "wan.sh: unknown argument $1" >&2; exit 2 ;;
+	--wan) OPT_ARGS=1 ;;
+	--profiles) PROFILES="$2"; OPT_ARGS=2 ;;
 	esac
-	shift
-done
-
-if [[ ! -x /usr/bin/time ]] || ! /usr/bin/time -v true >/dev/null 2>&1; then
-	echo "wan.sh: needs GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install time)" >&2
-	exit 2
-fi
-GO=${GO:-go}
-command -v "$GO" >/dev/null || GO=/usr/local/go/bin/go
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/hf2ms-wan.XXXXXX")
-BIN=$WORK/bin
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
-FH_PID=
-cleanup() {
-	if [[ -n "$FH_PID" ]]; then kill "$FH_PID" 2>/dev/null || true; fi
-	rm -rf "$WORK"
 }
-trap cleanup EXIT
+parse_options wan.sh 2,22 "$@"
+bench_setup wan.sh hf2ms-wan
 
-GiB=$((1 << 30))
-MiB=$((1 << 20))
 if [[ $QUICK == 1 ]]; then
 	LARGE_SIZE=$((512 * MiB)) MULTI_COUNT=8 MULTI_SIZE=$((64 * MiB)) SMALL_COUNT=1000
 else
@@ -67,12 +47,9 @@ FILES=4       # files in flight (hf2ms's default)
 PER_FILE=8    # hf2ms's default --connections
 HOST_CONNS=16 # hf2ms's default --host-connections
 
-echo "== building (go build) into $BIN"
-(cd "$ROOT" && "$GO" build -o "$BIN/" ./cmd/hf2ms ./bench/fakehubs ./bench/wanlimit)
+build_bins ./bench/wanlimit
 
-echo "== machine"
-echo "cpus: $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare within this run)"
-echo "go: $("$GO" version | cut -d' ' -f3), commit: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+machine_header "cpus: $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare within this run)"
 for p in $PROFILES; do "$BIN/wanlimit" -profile "$p" | sed -n 's/^PROFILE=/profile /p'; done
 echo
 
@@ -93,28 +70,19 @@ ROWS=()
 SEED=1
 # measure TOOL PROFILE CASE SRC: best of $REPEAT runs against fresh fakes; sets M_* variables.
 measure() {
-	local tool=$1 prof=$2 c=$3 src=$4 to best= extra=()
+	local tool=$1 prof=$2 c=$3 src=$4 to extra=()
 	[[ $src == hf ]] && to=ms || to=hf
 	[[ $tool == 1-conn ]] && extra=(--connections 1 --host-connections 1)
-	M_SECS= M_RSS=0 M_WRITE=0
+	M_SECS='' M_BEST='' M_RSS=0 M_WRITE=0
 	for ((r = 0; r < REPEAT; r++)); do
 		SEED=$((SEED + 1))
 		start_fakes "$prof" "$c" "$src" "$SEED"
 		timed run "$BIN/hf2ms" migrate "$FH_SOURCE" --to "$to" --dest "bench/$c-$tool" --files "$FILES" "${extra[@]}"
 		stop_fakes
-		if [[ $T_RC != 0 ]]; then
-			echo "FAILED: $tool $prof $c $src->$to (exit $T_RC):" >&2
-			tail -n 20 "$WORK/run.err" >&2
-			FAILED=1
-			M_SECS=
-			return
-		fi
-		if [[ -z "$best" ]] || awk -v a="$T_SECS" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$T_SECS; fi
-		((T_RSS_MIB > M_RSS)) && M_RSS=$T_RSS_MIB
-		((T_WRITE > M_WRITE)) && M_WRITE=$T_WRITE
+		keep_run "$tool $prof $c $src->$to" run || return 0
 		printf '   %-7s run %d: %8.2f s  peak RSS %4s MiB  disk writes %s B\n' "$tool" $((r + 1)) "$T_SECS" "$T_RSS_MIB" "$T_WRITE"
 	done
-	M_SECS=$best
+	M_SECS=$M_BEST
 }
 
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", b / s / 1e6}'; }

@@ -266,6 +266,43 @@ func (e *Executor) pendingLocal(runID string) bool {
 	}
 }
 
+// shardStatuses finds the status of n shards, 16 lookups at once: status(ctx, i) for each i
+// in [0, n), in order.
+func shardStatuses(ctx context.Context, n int, status func(ctx context.Context, i int) (ShardStatus, error)) ([]ShardStatus, error) {
+	out := make([]ShardStatus, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error {
+			st, err := status(gctx, i)
+			out[i] = st
+			return err
+		})
+	}
+	return out, g.Wait()
+}
+
+// shardStatus inspects the sandbox name of runID without waiting for it: the handle from known
+// if it is there, else the one Modal looks up by name; a sandbox Modal does not have (yet) has
+// the status pending.
+func (e *Executor) shardStatus(ctx context.Context, runID, name string, known map[string]Handle, pending ShardStatus) (ShardStatus, error) {
+	h, ok := known[name]
+	if !ok {
+		var err error
+		h, err = e.backend.Lookup(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			return pending, nil
+		}
+		if err != nil {
+			return ShardStatus{}, err
+		}
+	}
+	if h.Tags == nil {
+		h.Tags = map[string]string{TagRun: runID}
+	}
+	return e.inspect(ctx, h, false), nil
+}
+
 // inspect reports h's state. With wait it blocks until h ends.
 func (e *Executor) inspect(ctx context.Context, h Handle, wait bool) ShardStatus {
 	phase, n, _ := parseName(h.Tags[TagRun], h.Name)
@@ -382,37 +419,18 @@ func (e *Executor) Status(ctx context.Context, runID string) (*RunStatus, error)
 	for _, h := range live {
 		byName[h.Name] = h
 	}
-	out := make([]ShardStatus, len(names))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for i, name := range names {
-		g.Go(func() error {
-			h, ok := byName[name]
-			if !ok {
-				var err error
-				h, err = e.backend.Lookup(gctx, name)
-				if errors.Is(err, ErrNotFound) {
-					phase, k, _ := parseName(runID, name)
-					out[i] = ShardStatus{Name: name, Shard: k, Phase: phase, State: StatePending}
-					if phase == migrate.PhaseCommit && !e.expectsLocalCommit(runID) {
-						// Launch starts the commit sandbox with the shards: a run
-						// without one has no commit step (a blob-only launch).
-						out[i].State = ""
-					}
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if h.Tags == nil {
-				h.Tags = map[string]string{TagRun: runID}
-			}
-			out[i] = e.inspect(gctx, h, false)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	out, err := shardStatuses(ctx, len(names), func(ctx context.Context, i int) (ShardStatus, error) {
+		name := names[i]
+		phase, k, _ := parseName(runID, name)
+		pending := ShardStatus{Name: name, Shard: k, Phase: phase, State: StatePending}
+		if phase == migrate.PhaseCommit && !e.expectsLocalCommit(runID) {
+			// Launch starts the commit sandbox with the shards: a run
+			// without one has no commit step (a blob-only launch).
+			pending.State = ""
+		}
+		return e.shardStatus(ctx, runID, name, byName, pending)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("status of run %s: %w", runID, err)
 	}
 	out = slices.DeleteFunc(out, func(s ShardStatus) bool { return s.State == "" })
@@ -533,28 +551,11 @@ func (e *Executor) awaitBlobs(ctx context.Context, runID string, n int, poll tim
 	start := time.Now()
 	lastDone := -1
 	for {
-		states := make([]ShardStatus, n)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(16)
-		for i := range n {
-			g.Go(func() error {
-				name := ShardName(runID, i+1)
-				h, err := e.backend.Lookup(gctx, name)
-				if errors.Is(err, ErrNotFound) {
-					states[i] = ShardStatus{Name: name, Shard: i + 1, State: StatePending}
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				if h.Tags == nil {
-					h.Tags = map[string]string{TagRun: runID}
-				}
-				states[i] = e.inspect(gctx, h, false)
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+		states, err := shardStatuses(ctx, n, func(ctx context.Context, i int) (ShardStatus, error) {
+			name := ShardName(runID, i+1)
+			return e.shardStatus(ctx, runID, name, nil, ShardStatus{Name: name, Shard: i + 1, State: StatePending})
+		})
+		if err != nil {
 			return fmt.Errorf("await shards of run %s: %w", runID, err)
 		}
 		st := &RunStatus{RunID: runID, Shards: states}

@@ -165,13 +165,7 @@ func ParallelPlanText(sum *migrate.PlanSummary, shards []Shard, containers int) 
 	var b strings.Builder
 	m := FanOut{}
 	if sum != nil {
-		commit := sum.SourceCommit
-		if len(commit) > 12 {
-			commit = commit[:12]
-		}
-		fmt.Fprintf(&b, "%s@%s -> %s\n", sum.Source, commit, sum.Dest)
-		fmt.Fprintf(&b, "copy %d files (%s), skip %d (%s), delete %d\n",
-			sum.CopyFiles, humanBytes(sum.CopyBytes), sum.SkipFiles, humanBytes(sum.SkipBytes), sum.DeleteFiles)
+		writePlanSummary(&b, sum)
 		m = DefaultFanOut(sum.Source.Hub, sum.Dest.Hub, containers)
 	} else {
 		m = DefaultFanOut(migrate.HuggingFace, migrate.HuggingFace, containers)

@@ -44,18 +44,24 @@ func Estimate(shardBytes []int64, containers int, rate float64, coldStart time.D
 	return longest
 }
 
+// writePlanSummary writes the first lines of a plan text: the source at its commit (shortened to
+// 12 characters), the destination, and what the plan copies, skips and deletes.
+func writePlanSummary(b *strings.Builder, sum *migrate.PlanSummary) {
+	commit := sum.SourceCommit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	fmt.Fprintf(b, "%s@%s -> %s\n", sum.Source, commit, sum.Dest)
+	fmt.Fprintf(b, "copy %d files (%s), skip %d (%s), delete %d\n",
+		sum.CopyFiles, humanBytes(sum.CopyBytes), sum.SkipFiles, humanBytes(sum.SkipBytes), sum.DeleteFiles)
+}
+
 // PlanText renders the plan of a parallel run before it starts: what moves, the shards with
 // their bytes, how many containers run at once and an estimated time.
 func PlanText(sum *migrate.PlanSummary, shardBytes []int64, containers int) string {
 	var b strings.Builder
 	if sum != nil {
-		commit := sum.SourceCommit
-		if len(commit) > 12 {
-			commit = commit[:12]
-		}
-		fmt.Fprintf(&b, "%s@%s -> %s\n", sum.Source, commit, sum.Dest)
-		fmt.Fprintf(&b, "copy %d files (%s), skip %d (%s), delete %d\n",
-			sum.CopyFiles, humanBytes(sum.CopyBytes), sum.SkipFiles, humanBytes(sum.SkipBytes), sum.DeleteFiles)
+		writePlanSummary(&b, sum)
 	}
 	containers = max(1, min(containers, max(1, len(shardBytes))))
 	fmt.Fprintf(&b, "%d shards on %d containers at once, then one commit step\n", len(shardBytes), containers)

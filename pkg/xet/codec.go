@@ -22,14 +22,11 @@ const (
 	maxU24                = 1<<24 - 1
 )
 
+var schemeNames = [...]string{SchemeNone: "none", SchemeLZ4: "lz4", SchemeBG4LZ4: "bg4-lz4"}
+
 func (s Scheme) String() string {
-	switch s {
-	case SchemeNone:
-		return "none"
-	case SchemeLZ4:
-		return "lz4"
-	case SchemeBG4LZ4:
-		return "bg4-lz4"
+	if int(s) < len(schemeNames) {
+		return schemeNames[s]
 	}
 	return fmt.Sprintf("scheme(%d)", uint8(s))
 }

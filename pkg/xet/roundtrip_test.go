@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -20,25 +19,12 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/xet/xettest"
 )
 
-func randomBytes(seed uint64, n int) []byte {
-	out := make([]byte, n+8)
-	s := seed
-	for i := 0; i < n; i += 8 {
-		s += 0x9e3779b97f4a7c15
-		z := s
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-		binary.LittleEndian.PutUint64(out[i:], z^(z>>31))
-	}
-	return out[:n]
-}
-
 // compressible is text made of words drawn at random from a small vocabulary: LZ4 shrinks it,
 // and it does not repeat, so chunk deduplication does not hide the xorb packing.
 func compressible(n int) []byte {
 	words := []string{"tensor", "layer", "weight", "bias", "attention", "head", "token", "embed",
 		"norm", "scale", "query", "key", "value", "mlp", "gate", "proj"}
-	rnd := randomBytes(99, n/2+16)
+	rnd := xet.PseudoRandom(99, n/2+16)
 	var b bytes.Buffer
 	b.Grow(n + 16)
 	for i := 0; b.Len() < n; i++ {
@@ -81,9 +67,9 @@ func TestRoundTrip(t *testing.T) {
 		opt  xet.CompressOption
 	}{
 		{"tiny", []byte("hello xet"), xet.CompressBest},
-		{"8KiB", randomBytes(1, 8192), xet.CompressBest},
-		{"1MiB", randomBytes(2, 1<<20+17), xet.CompressBest},
-		{"over-64MiB-incompressible", randomBytes(3, 66<<20+5), xet.CompressBest},
+		{"8KiB", xet.PseudoRandom(1, 8192), xet.CompressBest},
+		{"1MiB", xet.PseudoRandom(2, 1<<20+17), xet.CompressBest},
+		{"over-64MiB-incompressible", xet.PseudoRandom(3, 66<<20+5), xet.CompressBest},
 		// LZ4 only: trying both schemes on 70 MiB is slow under -race; BG4 is covered by the codec test.
 		{"over-64MiB-compressible", compressible(70 << 20), xet.CompressLZ4},
 	}
@@ -131,7 +117,7 @@ func TestCompressionOnlyWhenItHelps(t *testing.T) {
 	assert.Less(t, res.XorbBytes, int64(len(data))/2, "text-like data compresses")
 
 	w2 := newWorld(t)
-	rnd := randomBytes(9, 4<<20)
+	rnd := xet.PseudoRandom(9, 4<<20)
 	res, err = w2.c.Upload(context.Background(), bytes.NewReader(rnd))
 	require.NoError(t, err)
 	chunks := len(xet.ChunkAll(rnd))
@@ -140,7 +126,7 @@ func TestCompressionOnlyWhenItHelps(t *testing.T) {
 
 func TestDeduplication(t *testing.T) {
 	w := newWorld(t)
-	a := randomBytes(5, 8<<20)
+	a := xet.PseudoRandom(5, 8<<20)
 	resA, err := w.c.Upload(context.Background(), bytes.NewReader(a))
 	require.NoError(t, err)
 	assert.Zero(t, resA.Deduplicated)
@@ -168,7 +154,7 @@ func TestDeduplication(t *testing.T) {
 }
 
 func TestFaultsAreRetried(t *testing.T) {
-	data := randomBytes(7, 3<<20)
+	data := xet.PseudoRandom(7, 3<<20)
 	cases := []struct {
 		name  string
 		setup func(*xettest.Server)
@@ -227,7 +213,7 @@ func TestFaultsAreRetried(t *testing.T) {
 // answer lists both ranges under one URL and the reader fetches them with one multi-range GET.
 func TestMultiRange(t *testing.T) {
 	w := newWorld(t)
-	data := randomBytes(11, 1<<20)
+	data := xet.PseudoRandom(11, 1<<20)
 	lens := xet.ChunkAll(data)
 	require.GreaterOrEqual(t, len(lens), 6)
 	b := xet.NewXorbBuilder(xet.CompressLZ4)
@@ -273,7 +259,7 @@ func TestMultiRange(t *testing.T) {
 }
 
 func TestHostileAnswers(t *testing.T) {
-	data := randomBytes(13, 2<<20)
+	data := xet.PseudoRandom(13, 2<<20)
 	bomb := func() []byte {
 		var buf bytes.Buffer
 		zw := lz4.NewWriter(&buf)
@@ -342,7 +328,7 @@ func TestUploadsAreChecked(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	b := xet.NewXorbBuilder(xet.CompressLZ4)
-	c := randomBytes(17, 20000)
+	c := xet.PseudoRandom(17, 20000)
 	_, err := b.Add(c, xet.ChunkHash(c))
 	require.NoError(t, err)
 	info := b.Info()

@@ -195,35 +195,63 @@ func ParseShard(b []byte) (*Shard, error) {
 	return s, nil
 }
 
-func (s *Shard) readFiles(r *shardReader) error {
+// section reads the entries of a section up to its bookend, giving each header entry to read,
+// which reads the entries that belong to it. what names the section in errors.
+func (r *shardReader) section(what string, read func(e *entry) error) error {
 	for {
-		e, err := r.next("the file info section")
+		e, err := r.next(what)
 		if err != nil {
 			return err
 		}
 		if e.isBookend() {
 			return nil
 		}
-		flags, n := e.u32(0), e.u32(1)
-		if uint64(n)*entrySize > uint64(r.end-r.off) {
-			return fmt.Errorf("%w: file %s claims %d terms, more than the shard holds", ErrCorrupt, e.hash(), n)
+		if err := read(e); err != nil {
+			return err
 		}
-		f := FileInfo{Hash: e.hash(), Terms: make([]Term, n)}
-		for i := range f.Terms {
-			t, err := r.next("a file's terms")
-			if err != nil {
-				return err
-			}
-			f.Terms[i] = Term{Xorb: t.hash(), UnpackedBytes: t.u32(1), Start: t.u32(2), End: t.u32(3)}
+	}
+}
+
+// claim checks that the shard has room for the n entries of the given unit (terms, chunks) the
+// header entry e of an owner (a file, a xorb) says follow it, before anything is allocated for
+// them.
+func (r *shardReader) claim(owner string, e *entry, n uint32, unit string) error {
+	if uint64(n)*entrySize > uint64(r.end-r.off) {
+		return fmt.Errorf("%w: %s %s claims %d %s, more than the shard holds", ErrCorrupt, owner, e.hash(), n, unit)
+	}
+	return nil
+}
+
+// readEntries reads the next n entries (what names them in errors), each made into a T by conv.
+func readEntries[T any](r *shardReader, n uint32, what string, conv func(*entry) T) ([]T, error) {
+	out := make([]T, n)
+	for i := range out {
+		e, err := r.next(what)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = conv(e)
+	}
+	return out, nil
+}
+
+func (s *Shard) readFiles(r *shardReader) error {
+	return r.section("the file info section", func(e *entry) error {
+		flags, n := e.u32(0), e.u32(1)
+		if err := r.claim("file", e, n, "terms"); err != nil {
+			return err
+		}
+		f := FileInfo{Hash: e.hash()}
+		var err error
+		f.Terms, err = readEntries(r, n, "a file's terms", func(t *entry) Term {
+			return Term{Xorb: t.hash(), UnpackedBytes: t.u32(1), Start: t.u32(2), End: t.u32(3)}
+		})
+		if err != nil {
+			return err
 		}
 		if flags&flagWithVerification != 0 {
-			f.Verification = make([]Hash, n)
-			for i := range f.Verification {
-				v, err := r.next("a file's verification entries")
-				if err != nil {
-					return err
-				}
-				f.Verification[i] = v.hash()
+			if f.Verification, err = readEntries(r, n, "a file's verification entries", (*entry).hash); err != nil {
+				return err
 			}
 		}
 		if flags&flagWithMetadataExt != 0 {
@@ -235,30 +263,25 @@ func (s *Shard) readFiles(r *shardReader) error {
 			f.SHA256 = &h
 		}
 		s.Files = append(s.Files, f)
-	}
+		return nil
+	})
 }
 
 func (s *Shard) readXorbs(r *shardReader) error {
-	for {
-		e, err := r.next("the CAS info section")
+	return r.section("the CAS info section", func(e *entry) error {
+		n := e.u32(1)
+		if err := r.claim("xorb", e, n, "chunks"); err != nil {
+			return err
+		}
+		x := XorbInfo{Hash: e.hash(), UnpackedBytes: e.u32(2), SerializedBytes: e.u32(3)}
+		var err error
+		x.Chunks, err = readEntries(r, n, "a xorb's chunks", func(c *entry) XorbChunk {
+			return XorbChunk{Hash: c.hash(), Offset: c.u32(0), Size: c.u32(1)}
+		})
 		if err != nil {
 			return err
 		}
-		if e.isBookend() {
-			return nil
-		}
-		n := e.u32(1)
-		if uint64(n)*entrySize > uint64(r.end-r.off) {
-			return fmt.Errorf("%w: xorb %s claims %d chunks, more than the shard holds", ErrCorrupt, e.hash(), n)
-		}
-		x := XorbInfo{Hash: e.hash(), UnpackedBytes: e.u32(2), SerializedBytes: e.u32(3), Chunks: make([]XorbChunk, n)}
-		for i := range x.Chunks {
-			c, err := r.next("a xorb's chunks")
-			if err != nil {
-				return err
-			}
-			x.Chunks[i] = XorbChunk{Hash: c.hash(), Offset: c.u32(0), Size: c.u32(1)}
-		}
 		s.Xorbs = append(s.Xorbs, x)
-	}
+		return nil
+	})
 }

@@ -49,7 +49,7 @@ func TestHubTokensRefreshBeforeExpiry(t *testing.T) {
 			cas.ForbidCredential("hf_hub_secret")
 			url, calls := tokenRoute(t, cas, true)
 			c := xet.NewClient(&xet.HubTokens{URL: url, HubToken: "hf_hub_secret"}, xet.WithRetries(2, time.Millisecond))
-			data := randomBytes(21, 1<<20)
+			data := xet.PseudoRandom(21, 1<<20)
 			res, err := c.Upload(context.Background(), bytes.NewReader(data))
 			require.NoError(t, err)
 			got, err := readAll(t, c.File(res.FileHash, int64(len(data))), 0, -1)
@@ -66,7 +66,7 @@ func TestExpiredTokensAndScopes(t *testing.T) {
 	t.Cleanup(cas.Close)
 	url, calls := tokenRoute(t, cas, true)
 	c := xet.NewClient(&xet.HubTokens{URL: url, HubToken: "hf_hub_secret"}, xet.WithRetries(3, time.Millisecond))
-	_, err := c.Upload(context.Background(), bytes.NewReader(randomBytes(22, 100000)))
+	_, err := c.Upload(context.Background(), bytes.NewReader(xet.PseudoRandom(22, 100000)))
 	var se *xet.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, http.StatusUnauthorized, se.Status, "an expired CAS token is refused")
@@ -75,7 +75,7 @@ func TestExpiredTokensAndScopes(t *testing.T) {
 	ok := xettest.New()
 	t.Cleanup(ok.Close)
 	readOnly := xet.NewClient(&xettest.Tokens{S: ok, Scope: "model/org/repo", Rev: "main"}, xet.WithRetries(1, 0))
-	_, err = readOnly.Upload(context.Background(), bytes.NewReader(randomBytes(23, 100000)))
+	_, err = readOnly.Upload(context.Background(), bytes.NewReader(xet.PseudoRandom(23, 100000)))
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, http.StatusForbidden, se.Status, "a read token cannot upload")
 }

@@ -290,14 +290,22 @@ func (s *Server) run(sb *sandbox) error {
 	return nil
 }
 
-func (s *Server) sandbox(id string) (*sandbox, error) {
+func (s *Server) sandbox(id string) (sb *sandbox, err error) {
+	err = s.withSandbox(id, func(found *sandbox) { sb = found })
+	return sb, err
+}
+
+// withSandbox runs f on the sandbox with the given ID while holding the server's lock, which
+// also guards the sandbox's tags; a missing sandbox is NotFound, as on Modal.
+func (s *Server) withSandbox(id string, f func(*sandbox)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sb, ok := s.byID[id]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "Sandbox %s not found", id)
+		return status.Errorf(codes.NotFound, "Sandbox %s not found", id)
 	}
-	return sb, nil
+	f(sb)
+	return nil
 }
 
 func genericResult(r proc.Result) *pb.GenericResult {
@@ -316,13 +324,25 @@ func genericResult(r proc.Result) *pb.GenericResult {
 	return b.Build()
 }
 
+// sandboxResult looks up a sandbox and its result, nil while it still runs.
+func (c *control) sandboxResult(id string) (*sandbox, *pb.GenericResult, error) {
+	sb, err := c.s.sandbox(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, done := sb.result(); done {
+		return sb, genericResult(r), nil
+	}
+	return sb, nil, nil
+}
+
 func (c *control) SandboxWaitV2(ctx context.Context, req *pb.SandboxWaitRequest) (*pb.SandboxWaitResponse, error) {
-	sb, err := c.s.sandbox(req.GetSandboxId())
+	sb, res, err := c.sandboxResult(req.GetSandboxId())
 	if err != nil {
 		return nil, err
 	}
-	if r, done := sb.result(); done {
-		return pb.SandboxWaitResponse_builder{Result: genericResult(r)}.Build(), nil
+	if res != nil {
+		return pb.SandboxWaitResponse_builder{Result: res}.Build(), nil
 	}
 	timeout := time.Duration(float64(req.GetTimeout()) * float64(time.Second))
 	select {
@@ -337,32 +357,29 @@ func (c *control) SandboxWaitV2(ctx context.Context, req *pb.SandboxWaitRequest)
 }
 
 func (c *control) SandboxTerminateV2(ctx context.Context, req *pb.SandboxTerminateRequest) (*pb.SandboxTerminateResponse, error) {
-	sb, err := c.s.sandbox(req.GetSandboxId())
+	sb, res, err := c.sandboxResult(req.GetSandboxId())
 	if err != nil {
 		return nil, err
 	}
-	if r, done := sb.result(); done {
-		return pb.SandboxTerminateResponse_builder{ExistingResult: genericResult(r)}.Build(), nil
+	// A sandbox that had already finished is answered with its result; one that was still
+	// running is terminated and answered without one.
+	if res == nil {
+		sb.proc.Terminate()
+		select {
+		case <-sb.proc.Done():
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
 	}
-	sb.proc.Terminate()
-	select {
-	case <-sb.proc.Done():
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
-	}
-	return pb.SandboxTerminateResponse_builder{}.Build(), nil
+	return pb.SandboxTerminateResponse_builder{ExistingResult: res}.Build(), nil
 }
 
 func (c *control) SandboxGetTaskIdV2(ctx context.Context, req *pb.SandboxGetTaskIdRequest) (*pb.SandboxGetTaskIdResponse, error) {
-	sb, err := c.s.sandbox(req.GetSandboxId())
+	sb, res, err := c.sandboxResult(req.GetSandboxId())
 	if err != nil {
 		return nil, err
 	}
-	b := pb.SandboxGetTaskIdResponse_builder{TaskId: &sb.taskID}
-	if r, done := sb.result(); done {
-		b.TaskResult = genericResult(r)
-	}
-	return b.Build(), nil
+	return pb.SandboxGetTaskIdResponse_builder{TaskId: &sb.taskID, TaskResult: res}.Build(), nil
 }
 
 func (c *control) SandboxGetCommandRouterAccess(ctx context.Context, req *pb.SandboxGetCommandRouterAccessRequest) (*pb.SandboxGetCommandRouterAccessResponse, error) {
@@ -449,29 +466,27 @@ func (c *control) SandboxGetFromName(ctx context.Context, req *pb.SandboxGetFrom
 }
 
 func (c *control) SandboxTagsGetV2(ctx context.Context, req *pb.SandboxTagsGetRequest) (*pb.SandboxTagsGetResponse, error) {
-	sb, err := c.s.sandbox(req.GetSandboxId())
+	var tags []*pb.SandboxTag
+	err := c.s.withSandbox(req.GetSandboxId(), func(sb *sandbox) {
+		for _, k := range slices.Sorted(maps.Keys(sb.tags)) {
+			tags = append(tags, pb.SandboxTag_builder{TagName: k, TagValue: sb.tags[k]}.Build())
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	var tags []*pb.SandboxTag
-	for _, k := range slices.Sorted(maps.Keys(sb.tags)) {
-		tags = append(tags, pb.SandboxTag_builder{TagName: k, TagValue: sb.tags[k]}.Build())
 	}
 	return pb.SandboxTagsGetResponse_builder{Tags: tags}.Build(), nil
 }
 
 func (c *control) SandboxTagsSetV2(ctx context.Context, req *pb.SandboxTagsSetRequest) (*emptypb.Empty, error) {
-	sb, err := c.s.sandbox(req.GetSandboxId())
+	err := c.s.withSandbox(req.GetSandboxId(), func(sb *sandbox) {
+		sb.tags = map[string]string{}
+		for _, t := range req.GetTags() {
+			sb.tags[t.GetTagName()] = t.GetTagValue()
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	sb.tags = map[string]string{}
-	for _, t := range req.GetTags() {
-		sb.tags[t.GetTagName()] = t.GetTagValue()
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -21,12 +21,30 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/xet"
 )
 
-func (s *Server) handleReconstruction(w http.ResponseWriter, r *http.Request, id string, v2 bool) {
-	if st := s.takeFault(RouteReconstruction); st != 0 {
+// admit answers a CAS request with the route's injected fault if one is due, else checks its
+// token (write: it needs write scope) as auth does; false when it has answered. An upload's body
+// is read to the end before a fault is answered, so the client sees the status and not a reset.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, route Route, write bool) (token, bool) {
+	if st := s.takeFault(route); st != 0 {
+		if write {
+			_, _ = io.Copy(io.Discard, r.Body)
+		}
 		http.Error(w, "injected fault", st)
-		return
+		return token{}, false
 	}
-	t, ok := s.auth(w, r, false)
+	return s.auth(w, r, write)
+}
+
+// pathHash reads the "<prefix>/<hash>" tail of a CAS path: false unless the prefix is one of
+// prefixes and the hash is well formed.
+func pathHash(rest string, prefixes ...string) (xet.Hash, bool) {
+	prefix, id, _ := strings.Cut(rest, "/")
+	h, err := xet.ParseHash(id)
+	return h, err == nil && slices.Contains(prefixes, prefix)
+}
+
+func (s *Server) handleReconstruction(w http.ResponseWriter, r *http.Request, id string, v2 bool) {
+	t, ok := s.admit(w, r, RouteReconstruction, false)
 	if !ok {
 		return
 	}
@@ -316,17 +334,11 @@ func checkXorb(h xet.Hash, raw []byte) (*storedXorb, error) {
 }
 
 func (s *Server) handleXorb(w http.ResponseWriter, r *http.Request, rest string) {
-	if st := s.takeFault(RouteXorb); st != 0 {
-		_, _ = io.Copy(io.Discard, r.Body)
-		http.Error(w, "injected fault", st)
+	if _, ok := s.admit(w, r, RouteXorb, true); !ok {
 		return
 	}
-	if _, ok := s.auth(w, r, true); !ok {
-		return
-	}
-	prefix, id, _ := strings.Cut(rest, "/")
-	h, err := xet.ParseHash(id)
-	if prefix != "default" || err != nil {
+	h, ok := pathHash(rest, "default")
+	if !ok {
 		http.Error(w, "malformed xorb path", http.StatusBadRequest)
 		return
 	}
@@ -334,7 +346,7 @@ func (s *Server) handleXorb(w http.ResponseWriter, r *http.Request, rest string)
 	if r.ContentLength > 0 && r.ContentLength <= xet.MaxXorbBytes {
 		buf.Grow(int(r.ContentLength) + 1)
 	}
-	_, err = buf.ReadFrom(io.LimitReader(r.Body, xet.MaxXorbBytes+1))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, xet.MaxXorbBytes+1))
 	raw := buf.Bytes()
 	if err != nil {
 		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
@@ -357,12 +369,7 @@ func (s *Server) handleXorb(w http.ResponseWriter, r *http.Request, rest string)
 }
 
 func (s *Server) handleShard(w http.ResponseWriter, r *http.Request) {
-	if st := s.takeFault(RouteShard); st != 0 {
-		_, _ = io.Copy(io.Discard, r.Body)
-		http.Error(w, "injected fault", st)
-		return
-	}
-	t, ok := s.auth(w, r, true)
+	t, ok := s.admit(w, r, RouteShard, true)
 	if !ok {
 		return
 	}
@@ -517,16 +524,11 @@ func (s *Server) fileSHA256(fi xet.FileInfo, leaves []xet.ChunkRef, size int64) 
 // the chunk, its chunk hashes protected by the server's HMAC key; 404 when no shard registered it.
 // The official JS client queries the "default" prefix, the spec names "default-merkledb".
 func (s *Server) handleDedup(w http.ResponseWriter, r *http.Request, rest string) {
-	if st := s.takeFault(RouteDedup); st != 0 {
-		http.Error(w, "injected fault", st)
+	if _, ok := s.admit(w, r, RouteDedup, false); !ok {
 		return
 	}
-	if _, ok := s.auth(w, r, false); !ok {
-		return
-	}
-	prefix, id, _ := strings.Cut(rest, "/")
-	h, err := xet.ParseHash(id)
-	if (prefix != "default-merkledb" && prefix != "default") || err != nil {
+	h, ok := pathHash(rest, "default-merkledb", "default")
+	if !ok {
 		http.Error(w, "malformed chunk path", http.StatusBadRequest)
 		return
 	}
