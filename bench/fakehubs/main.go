@@ -84,27 +84,9 @@ func main() {
 	id := user + "/" + *caseName
 	m := manifest.Manifest{HFEndpoint: hf.URL(), HFToken: hfToken, MSEndpoint: ms.URL(), MSToken: msToken,
 		Sink: "http://" + sinkLn.Addr().String()}
-	var hfFiles []hubtest.File
-	var msFiles []mstest.File
-	for i := 0; i < *count; i++ {
-		var f manifest.File
-		switch *caseName {
-		case "large", "multi":
-			b := synth.Blob{Size: *size, Seed: *seed*1_000_003 + uint64(i)}
-			b.SHA256() // register, so the destination fake stores uploads of it by reference
-			f = manifest.File{Path: fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, *count), Size: b.Size}
-			hfFiles = append(hfFiles, hubtest.File{Path: f.Path, Blob: &b})
-			msFiles = append(msFiles, mstest.File{Path: f.Path, Blob: &b})
-		case "small", "plan":
-			content := smallContent(*seed, i, *smallSize)
-			f = manifest.File{Path: fmt.Sprintf("data/%03d/part-%06d.json", i/1000, i), Size: int64(len(content))}
-			hfFiles = append(hfFiles, hubtest.File{Path: f.Path, Content: content})
-			msFiles = append(msFiles, mstest.File{Path: f.Path, Content: content})
-		default:
-			log.Fatalf("fakehubs: unknown case %q", *caseName)
-		}
-		m.Files = append(m.Files, f)
-		m.Bytes += f.Size
+	hfFiles, msFiles, err := seedFiles(&m, *caseName, *count, *size, *smallSize, *seed)
+	if err != nil {
+		log.Fatalf("fakehubs: %v", err)
 	}
 	switch *src {
 	case "hf":
@@ -146,6 +128,34 @@ func main() {
 	fmt.Printf("HF_ENDPOINT=%s\nMODELSCOPE_ENDPOINT=%s\nSOURCE=%s\nBYTES=%d\nFILES=%d\nready\n",
 		m.HFEndpoint, m.MSEndpoint, m.Source, m.Bytes, len(m.Files))
 	_, _ = io.Copy(io.Discard, os.Stdin) // serve until stdin closes
+}
+
+// seedFiles makes the case's count files (synthetic big ones for large and multi, generated small
+// ones for small and plan), records them in m, and returns them for each fake to seed.
+func seedFiles(m *manifest.Manifest, caseName string, count int, size int64, smallSize int, seed uint64) ([]hubtest.File, []mstest.File, error) {
+	var hfFiles []hubtest.File
+	var msFiles []mstest.File
+	for i := 0; i < count; i++ {
+		var f manifest.File
+		switch caseName {
+		case "large", "multi":
+			b := synth.Blob{Size: size, Seed: seed*1_000_003 + uint64(i)}
+			b.SHA256() // register, so the destination fake stores uploads of it by reference
+			f = manifest.File{Path: fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, count), Size: b.Size}
+			hfFiles = append(hfFiles, hubtest.File{Path: f.Path, Blob: &b})
+			msFiles = append(msFiles, mstest.File{Path: f.Path, Blob: &b})
+		case "small", "plan":
+			content := smallContent(seed, i, smallSize)
+			f = manifest.File{Path: fmt.Sprintf("data/%03d/part-%06d.json", i/1000, i), Size: int64(len(content))}
+			hfFiles = append(hfFiles, hubtest.File{Path: f.Path, Content: content})
+			msFiles = append(msFiles, mstest.File{Path: f.Path, Content: content})
+		default:
+			return nil, nil, fmt.Errorf("unknown case %q", caseName)
+		}
+		m.Files = append(m.Files, f)
+		m.Bytes += f.Size
+	}
+	return hfFiles, msFiles, nil
 }
 
 // smallContent is n bytes of JSON-like text, different for every file and seed.
