@@ -126,30 +126,30 @@ func (f *migrateFlags) exec() app.ExecSpec {
 }
 
 func (a *App) migrateCommand() *cobra.Command {
-	var f migrateFlags
-	cmd := &cobra.Command{
+	return a.migrateLike(&cobra.Command{
 		Use:   "migrate SOURCE",
 		Short: "Migrate one repo to the other hub (or to another repo on the same hub)",
 		Example: `  hf2ms migrate meta-llama/Llama-3.2-1B --to ms
   hf2ms migrate https://modelscope.cn/models/Qwen/Qwen3-0.6B --to hf --dest me/Qwen3-0.6B
   hf2ms migrate hf:datasets/me/data --to ms --include '*.parquet' --delete`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runMigrate(cmd.Context(), &f, args) },
-	}
-	f.register(cmd, true)
-	return cmd
+	}, false)
 }
 
 func (a *App) planCommand() *cobra.Command {
-	var f migrateFlags
-	cmd := &cobra.Command{
+	return a.migrateLike(&cobra.Command{
 		Use:   "plan SOURCE",
 		Short: "Dry run: what would be copied, skipped and deleted, with sizes and an ETA",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.dryRun = true
-			return a.runMigrate(cmd.Context(), &f, args)
-		},
+	}, true)
+}
+
+// migrateLike completes cmd as migrate (dryRun false: --dry-run decides) or plan (dryRun true):
+// one optional SOURCE argument and the migration flags.
+func (a *App) migrateLike(cmd *cobra.Command, dryRun bool) *cobra.Command {
+	f := &migrateFlags{}
+	cmd.Args = cobra.MaximumNArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		f.dryRun = f.dryRun || dryRun
+		return a.runMigrate(cmd.Context(), f, args)
 	}
 	f.register(cmd, true)
 	return cmd
