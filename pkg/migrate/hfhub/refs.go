@@ -26,32 +26,28 @@ func (h *Hub) Refs(ctx context.Context, repo migrate.Repo) ([]migrate.GitRef, er
 
 // CreateBranch implements migrate.RefWriter.
 func (h *Hub) CreateBranch(ctx context.Context, repo migrate.Repo, branch, from string) error {
-	if err := h.c.CreateBranch(ctx, hfRepo(repo), branch, from); err != nil {
-		return fmt.Errorf("hf: create branch %s on %s: %w", branch, repo, err)
-	}
-	return nil
+	return refErr(h.c.CreateBranch(ctx, hfRepo(repo), branch, from), "create branch", branch, repo)
 }
 
 // DeleteBranch implements migrate.RefWriter.
 func (h *Hub) DeleteBranch(ctx context.Context, repo migrate.Repo, branch string) error {
-	if err := h.c.DeleteBranch(ctx, hfRepo(repo), branch); err != nil {
-		return fmt.Errorf("hf: delete branch %s on %s: %w", branch, repo, err)
-	}
-	return nil
+	return refErr(h.c.DeleteBranch(ctx, hfRepo(repo), branch), "delete branch", branch, repo)
 }
 
 // CreateTag implements migrate.RefWriter.
 func (h *Hub) CreateTag(ctx context.Context, repo migrate.Repo, tag, rev string) error {
-	if err := h.c.CreateTag(ctx, hfRepo(repo), rev, tag, ""); err != nil {
-		return fmt.Errorf("hf: create tag %s on %s: %w", tag, repo, err)
-	}
-	return nil
+	return refErr(h.c.CreateTag(ctx, hfRepo(repo), rev, tag, ""), "create tag", tag, repo)
 }
 
 // DeleteTag implements migrate.RefWriter.
 func (h *Hub) DeleteTag(ctx context.Context, repo migrate.Repo, tag string) error {
-	if err := h.c.DeleteTag(ctx, hfRepo(repo), tag); err != nil {
-		return fmt.Errorf("hf: delete tag %s on %s: %w", tag, repo, err)
+	return refErr(h.c.DeleteTag(ctx, hfRepo(repo), tag), "delete tag", tag, repo)
+}
+
+// refErr names the ref operation op (on ref name of repo) in a failed ref write; nil stays nil.
+func refErr(err error, op, name string, repo migrate.Repo) error {
+	if err != nil {
+		return fmt.Errorf("hf: %s %s on %s: %w", op, name, repo, err)
 	}
 	return nil
 }
