@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -35,7 +34,6 @@ import (
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/fakehost"
-	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -164,21 +162,20 @@ type config struct {
 	pageSize   int
 	threshold  int64
 	chunk      int64
-	memLimit   int64
 	initCommit bool
 	warning    string
 	// unranged is the largest object the storage host serves to a GET without a Range.
 	unranged int64
-	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
-	objectDir string
-	xet       bool
-	hostOpts  []fakehost.Option
+	xet      bool
+	// Config holds the memory limit, object dir and WAN links (WithMemoryLimit, WithObjectDir,
+	// WithWAN).
+	fakehost.Config
 }
 
 // WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
 // with its own per-host caps), on loopback.
 func WithWAN(p wan.Profile) Option {
-	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
+	return func(c *config) { c.AddWAN(p) }
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
@@ -190,7 +187,7 @@ func WithUnrangedLimit(n int64) Option { return func(c *config) { c.unranged = n
 // WithObjectDir keeps uploaded LFS objects larger than the memory limit as files in dir
 // (verified as they stream in) instead of refusing them, so a long-running fake (hf2ms demo
 // --serve) takes real large files. The directory must exist; the fake does not clean it.
-func WithObjectDir(dir string) Option { return func(c *config) { c.objectDir = dir } }
+func WithObjectDir(dir string) Option { return func(c *config) { c.ObjectDir = dir } }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
 func WithTreePageSize(n int) Option { return func(c *config) { c.pageSize = n } }
@@ -203,7 +200,7 @@ func WithChunkSize(n int64) Option { return func(c *config) { c.chunk = n } }
 
 // WithMemoryLimit sets the largest LFS upload buffered in memory (default 64 MiB). Larger uploads
 // are accepted only for registered synthetic blobs (synth.Blob.SHA256 registers one).
-func WithMemoryLimit(n int64) Option { return func(c *config) { c.memLimit = n } }
+func WithMemoryLimit(n int64) Option { return func(c *config) { c.MemoryLimit = n } }
 
 // WithoutInitialCommit makes CreateRepo and repo creation over HTTP leave new repos with no
 // commit at all, instead of the Hub's initial commit holding DefaultGitAttributes.
@@ -213,13 +210,9 @@ func WithoutInitialCommit() Option { return func(c *config) { c.initCommit = fal
 // response.
 func WithWarning(w string) Option { return func(c *config) { c.warning = w } }
 
-// lfsObject is one stored LFS object: bytes, or a synthetic blob reference.
-type lfsObject struct {
-	size int64
-	data []byte
-	blob *synth.Blob
-	file *os.File // kept on disk (WithObjectDir)
-}
+// lfsObject is one stored LFS object: bytes, a synthetic blob reference, or a file kept on disk
+// (WithObjectDir).
+type lfsObject = fakehost.Content
 
 type user struct {
 	name string
@@ -280,8 +273,8 @@ func NewServer(opts ...Option) *Server {
 		pageSize:   DefaultTreePageSize,
 		threshold:  DefaultMultipartThreshold,
 		chunk:      DefaultChunkSize,
-		memLimit:   DefaultMemoryLimit,
 		initCommit: true,
+		Config:     fakehost.Config{MemoryLimit: DefaultMemoryLimit},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -303,7 +296,7 @@ func NewServer(opts ...Option) *Server {
 		uploads: map[string]*multipartUpload{},
 	}
 	s.xet = newXetState(cfg.xet)
-	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
+	s.Hosts = s.cfg.NewHosts(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
 	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
@@ -422,7 +415,7 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 			objs = append(objs, struct {
 				oid string
 				obj *lfsObject
-			}{oid, &lfsObject{size: b.Size, blob: &b}})
+			}{oid, &lfsObject{Blob: &b}})
 			ops = append(ops, op{kind: opAdd, path: f.Path, lfs: &lfsRef{oid: oid, size: b.Size}})
 		case f.LFS:
 			sum := sha256.Sum256(f.Content)
@@ -430,7 +423,7 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 			objs = append(objs, struct {
 				oid string
 				obj *lfsObject
-			}{oid, &lfsObject{size: int64(len(f.Content)), data: append([]byte(nil), f.Content...)}})
+			}{oid, &lfsObject{Data: append([]byte(nil), f.Content...)}})
 			ops = append(ops, op{kind: opAdd, path: f.Path, lfs: &lfsRef{oid: oid, size: int64(len(f.Content))}})
 		default:
 			ops = append(ops, op{kind: opAdd, path: f.Path, data: append([]byte(nil), f.Content...)})
@@ -620,10 +613,10 @@ func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error
 	if obj == nil {
 		return nil, fmt.Errorf("hubtest: LFS object %s of %s missing", f.lfs.oid, p)
 	}
-	if obj.blob != nil || obj.file != nil {
-		return io.ReadAll(obj.reader())
+	if obj.ReaderAt() != nil {
+		return io.ReadAll(obj.Reader())
 	}
-	return append([]byte(nil), obj.data...), nil
+	return append([]byte(nil), obj.Data...), nil
 }
 
 // CommitInfo describes one commit.
