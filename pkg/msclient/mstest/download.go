@@ -28,13 +28,10 @@ const cdnTTL = 30 * time.Minute
 
 func (s *Server) handleDownload(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
-		c := s.callerOf(r)
 		q := r.URL.Query()
 		fp := q.Get("FilePath")
-		s.mu.Lock()
-		repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+		repo := s.lockReadable(rp, r, kind)
 		if repo == nil {
-			s.mu.Unlock()
 			return
 		}
 		cm, ok := repo.resolve(q.Get("Revision"))

@@ -652,73 +652,82 @@ func (t *tree) list() []listEntry {
 	return t.sorted
 }
 
-// CreateBranch creates branch at fromRev ("" = master).
-func (s *Server) CreateBranch(kind hubkit.RepoType, id, branch, fromRev string) error {
+// withRepo runs f on the repo with s.mu held.
+func (s *Server) withRepo(kind hubkit.RepoType, id string, f func(*repo) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
 	if err != nil {
 		return err
 	}
-	if _, ok := r.branches[branch]; ok || branch == "" {
-		return fmt.Errorf("mstest: branch %q exists or is empty", branch)
-	}
-	c, ok := r.resolve(fromRev)
+	return f(r)
+}
+
+// commitAt is the commit rev resolves to, or an errNotFound naming rev.
+func (r *repo) commitAt(rev string) (*commit, error) {
+	c, ok := r.resolve(rev)
 	if !ok {
-		return fmt.Errorf("%w: revision %q", errNotFound, fromRev)
+		return nil, fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
-	r.branches[branch] = c.id
-	return nil
+	return c, nil
+}
+
+// CreateBranch creates branch at fromRev ("" = master).
+func (s *Server) CreateBranch(kind hubkit.RepoType, id, branch, fromRev string) error {
+	return s.withRepo(kind, id, func(r *repo) error {
+		if _, ok := r.branches[branch]; ok || branch == "" {
+			return fmt.Errorf("mstest: branch %q exists or is empty", branch)
+		}
+		c, err := r.commitAt(fromRev)
+		if err != nil {
+			return err
+		}
+		r.branches[branch] = c.id
+		return nil
+	})
 }
 
 // CreateTag creates tag at rev ("" = master).
 func (s *Server) CreateTag(kind hubkit.RepoType, id, tag, rev string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
-	if err != nil {
-		return err
-	}
-	return r.tagLocked(tag, rev)
+	return s.withRepo(kind, id, func(r *repo) error { return r.tagLocked(tag, rev) })
 }
 
 func (r *repo) tagLocked(tag, rev string) error {
 	if _, ok := r.tags[tag]; ok || tag == "" || tag == "master" || tag == "main" {
 		return fmt.Errorf("mstest: tag %q exists or is not allowed", tag)
 	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return fmt.Errorf("%w: revision %q", errNotFound, rev)
+	c, err := r.commitAt(rev)
+	if err != nil {
+		return err
 	}
 	r.tags[tag] = tagRef{commit: c.id, created: time.Now()}
 	return nil
 }
 
+// commitOf is the commit rev ("" = master) of a repo resolves to. A commit never changes once
+// made, so it may be read after s.mu is released.
+func (s *Server) commitOf(kind hubkit.RepoType, id, rev string) (*commit, error) {
+	var c *commit
+	err := s.withRepo(kind, id, func(r *repo) (err error) {
+		c, err = r.commitAt(rev)
+		return err
+	})
+	return c, err
+}
+
 // Head returns the commit sha rev ("" = master) resolves to.
 func (s *Server) Head(kind hubkit.RepoType, id, rev string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
+	c, err := s.commitOf(kind, id, rev)
 	if err != nil {
 		return "", err
-	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return "", fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
 	return c.id, nil
 }
 
 func (s *Server) treeAt(kind hubkit.RepoType, id, rev string) (*tree, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
+	c, err := s.commitOf(kind, id, rev)
 	if err != nil {
 		return nil, err
-	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return nil, fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
 	return c.tree, nil
 }
@@ -773,28 +782,21 @@ func (s *Server) contentOf(f *fileEntry) (fakehost.Content, bool) {
 
 // History lists branch's ("" = master) commits, newest first, following first parents.
 func (s *Server) History(kind hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
-	if err != nil {
-		return nil, err
-	}
 	if branch == "" {
 		branch = DefaultBranch
 	}
-	headID, ok := r.branches[branch]
-	if !ok {
-		return nil, fmt.Errorf("%w: branch %q", errNotFound, branch)
-	}
 	var out []CommitInfo
-	for c := r.commits[headID]; c != nil; {
-		out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
-		if len(c.parents) == 0 {
-			break
+	err := s.withRepo(kind, id, func(r *repo) error {
+		headID, ok := r.branches[branch]
+		if !ok {
+			return fmt.Errorf("%w: branch %q", errNotFound, branch)
 		}
-		c = r.commits[c.parents[0]]
-	}
-	return out, nil
+		for c := r.commits[headID]; c != nil; c = firstParent(r, c) {
+			out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // RepoExists reports whether the repo exists.
