@@ -448,18 +448,24 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 	return sha, nil
 }
 
-// CreateBranch creates branch at fromRev (a branch, tag or commit id).
-func (s *Server) CreateBranch(typ hubkit.RepoType, id, branch, fromRev string) error {
+// editRepo runs edit on the repo under the write lock. A *hubError is returned only when
+// edit fails (never as a typed nil).
+func (s *Server) editRepo(typ hubkit.RepoType, id string, edit func(*repo) *hubError) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.lookup(typ, id)
 	if err != nil {
 		return err
 	}
-	if herr := s.createBranchLocked(r, branch, fromRev); herr != nil {
+	if herr := edit(r); herr != nil {
 		return herr
 	}
 	return nil
+}
+
+// CreateBranch creates branch at fromRev (a branch, tag or commit id).
+func (s *Server) CreateBranch(typ hubkit.RepoType, id, branch, fromRev string) error {
+	return s.editRepo(typ, id, func(r *repo) *hubError { return s.createBranchLocked(r, branch, fromRev) })
 }
 
 func (s *Server) createBranchLocked(r *repo, branch, fromRev string) *hubError {
@@ -482,16 +488,7 @@ func (s *Server) createBranchLocked(r *repo, branch, fromRev string) *hubError {
 
 // CreateTag tags rev.
 func (s *Server) CreateTag(typ hubkit.RepoType, id, tag, rev string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookup(typ, id)
-	if err != nil {
-		return err
-	}
-	if herr := s.createTagLocked(r, tag, rev); herr != nil {
-		return herr
-	}
-	return nil
+	return s.editRepo(typ, id, func(r *repo) *hubError { return s.createTagLocked(r, tag, rev) })
 }
 
 func (s *Server) createTagLocked(r *repo, tag, rev string) *hubError {
@@ -536,19 +533,29 @@ func (r *repo) resolve(rev string) *commitObj {
 	return nil
 }
 
-// Head returns the commit id rev (branch, tag or commit id) points to.
-func (s *Server) Head(typ hubkit.RepoType, id, rev string) (string, error) {
+// readRev runs read on the repo and the commit rev resolves to, under the read lock.
+func (s *Server) readRev(typ hubkit.RepoType, id, rev string, read func(*repo, *commitObj) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
 	if err != nil {
-		return "", err
+		return err
 	}
 	c := r.resolve(rev)
 	if c == nil {
-		return "", fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
+		return fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
 	}
-	return c.id, nil
+	return read(r, c)
+}
+
+// Head returns the commit id rev (branch, tag or commit id) points to.
+func (s *Server) Head(typ hubkit.RepoType, id, rev string) (string, error) {
+	var head string
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		head = c.id
+		return nil
+	})
+	return head, err
 }
 
 // FileInfo describes one file of a revision.
@@ -562,23 +569,20 @@ type FileInfo struct {
 
 // Files lists the files at rev, sorted by path.
 func (s *Server) Files(typ hubkit.RepoType, id, rev string) ([]FileInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, err := s.lookup(typ, id)
+	var out []FileInfo
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		out = make([]FileInfo, 0, len(c.snap.files))
+		for _, f := range c.snap.files {
+			fi := FileInfo{Path: f.path, Size: f.size, GitOID: f.oid}
+			if f.lfs != nil {
+				fi.LFS, fi.SHA256 = true, f.lfs.oid
+			}
+			out = append(out, fi)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	c := r.resolve(rev)
-	if c == nil {
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
-	}
-	out := make([]FileInfo, 0, len(c.snap.files))
-	for _, f := range c.snap.files {
-		fi := FileInfo{Path: f.path, Size: f.size, GitOID: f.oid}
-		if f.lfs != nil {
-			fi.LFS, fi.SHA256 = true, f.lfs.oid
-		}
-		out = append(out, fi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
@@ -586,27 +590,21 @@ func (s *Server) Files(typ hubkit.RepoType, id, rev string) ([]FileInfo, error) 
 
 // ReadFile returns the content of path at rev (LFS content dereferenced; meant for small files).
 func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error) {
-	s.mu.RLock()
-	r, err := s.lookup(typ, id)
+	var f *fileEntry
+	var obj *lfsObject
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		var ok bool
+		if f, ok = c.snap.files[p]; !ok {
+			return fmt.Errorf("hubtest: %s %s@%s: %s not found", typ, id, rev, p)
+		}
+		if f.lfs != nil {
+			obj = s.lfsObjs[f.lfs.oid]
+		}
+		return nil
+	})
 	if err != nil {
-		s.mu.RUnlock()
 		return nil, err
 	}
-	c := r.resolve(rev)
-	if c == nil {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
-	}
-	f, ok := c.snap.files[p]
-	if !ok {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("hubtest: %s %s@%s: %s not found", typ, id, rev, p)
-	}
-	var obj *lfsObject
-	if f.lfs != nil {
-		obj = s.lfsObjs[f.lfs.oid]
-	}
-	s.mu.RUnlock()
 	if f.lfs == nil {
 		return append([]byte(nil), f.data...), nil
 	}
@@ -624,25 +622,22 @@ type CommitInfo = fakehost.CommitInfo
 
 // History lists the commits reachable from branch by first parents, newest first.
 func (s *Server) History(typ hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, err := s.lookup(typ, id)
-	if err != nil {
-		return nil, err
-	}
-	c := r.resolve(branch)
-	if c == nil {
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, branch)
-	}
 	var out []CommitInfo
-	for c != nil {
-		out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
-		if len(c.parents) == 0 {
-			break
+	err := s.readRev(typ, id, branch, func(r *repo, c *commitObj) error {
+		for ; c != nil; c = r.firstParent(c) {
+			out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
 		}
-		c = r.commits[c.parents[0]]
+		return nil
+	})
+	return out, err
+}
+
+// firstParent is c's first parent, nil for a root commit.
+func (r *repo) firstParent(c *commitObj) *commitObj {
+	if len(c.parents) == 0 {
+		return nil
 	}
-	return out, nil
+	return r.commits[c.parents[0]]
 }
 
 // RepoExists reports whether the repo exists.
