@@ -3,8 +3,8 @@ package fakehost
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,10 +17,8 @@ import (
 	"github.com/linaqruf/hf2ms/internal/synth"
 )
 
-func oidOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+// oidOf is b's SHA-256 in lower-case hex.
+func oidOf(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
 
 func TestContentHoldsBytesBlobsAndFiles(t *testing.T) {
 	data := []byte("hello, stored content")

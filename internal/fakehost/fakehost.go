@@ -177,6 +177,13 @@ type File struct {
 	Delete  bool
 }
 
+// LFSObject names one object in a git-LFS request (the batch API's objects, the verify body):
+// its SHA-256 oid and its size, as git-lfs docs/api/batch.md specifies for both hubs.
+type LFSObject struct {
+	OID  string `json:"oid"`
+	Size int64  `json:"size"`
+}
+
 // CommitInfo describes one commit of a fake's history.
 type CommitInfo struct {
 	ID, Message string

@@ -236,11 +236,8 @@ func (s *Server) handleLFSBatch(rp *reply, r *http.Request) {
 		return
 	}
 	var body struct {
-		Operation string `json:"operation"`
-		Objects   []struct {
-			OID  string `json:"oid"`
-			Size int64  `json:"size"`
-		} `json:"objects"`
+		Operation string               `json:"operation"`
+		Objects   []fakehost.LFSObject `json:"objects"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "invalid JSON body: "+err.Error())
