@@ -87,6 +87,29 @@ func prepare(handler http.Handler, p *wan.Profile) *httptest.Server {
 	return s
 }
 
+// Config is the part of a fake's configuration both fakes share, embedded in each fake's own
+// config: how the two hosts are served, and where an upload above the memory limit goes.
+type Config struct {
+	// MemoryLimit is the largest upload a fake buffers in memory; a larger one must be a
+	// registered synthetic blob, or is spooled to ObjectDir.
+	MemoryLimit int64
+	// ObjectDir, when set, keeps uploads above MemoryLimit as files in it (Spool) instead of
+	// refusing them.
+	ObjectDir string
+
+	hostOpts []Option
+}
+
+// AddWAN serves both hosts through the modelled wide-area link p (each host with its own
+// per-host caps).
+func (c *Config) AddWAN(p wan.Profile) { c.hostOpts = append(c.hostOpts, WithWAN(p, p)) }
+
+// Spools reports whether an upload of size bytes that is not synthetic goes to ObjectDir.
+func (c *Config) Spools(size int64) bool { return size > c.MemoryLimit && c.ObjectDir != "" }
+
+// NewHosts is New with the configured host options: the fake assigns the result, then Serves it.
+func (c *Config) NewHosts(api, cdn http.Handler) *Hosts { return New(api, cdn, c.hostOpts...) }
+
 // URL is the API host's base URL (what HF_ENDPOINT or MODELSCOPE_ENDPOINT would be).
 func (h *Hosts) URL() string { return h.api.URL }
 
@@ -152,6 +175,13 @@ type File struct {
 	Blob    *synth.Blob
 	LFS     bool
 	Delete  bool
+}
+
+// LFSObject names one object in a git-LFS request (the batch API's objects, the verify body):
+// its SHA-256 oid and its size, as git-lfs docs/api/batch.md specifies for both hubs.
+type LFSObject struct {
+	OID  string `json:"oid"`
+	Size int64  `json:"size"`
 }
 
 // CommitInfo describes one commit of a fake's history.

@@ -111,13 +111,13 @@ func (s *Server) applyLocked(r *repo, branch, message, parent, author string, op
 				if obj == nil || !r.lfs[o.lfs.oid] {
 					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s was not uploaded", o.lfs.oid, p)}
 				}
-				if o.lfs.size >= 0 && o.lfs.size != obj.size {
-					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s has size %d, not %d", o.lfs.oid, p, obj.size, o.lfs.size)}
+				if o.lfs.size >= 0 && o.lfs.size != obj.Size() {
+					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s has size %d, not %d", o.lfs.oid, p, obj.Size(), o.lfs.size)}
 				}
-				ptr := []byte(LFSPointer(o.lfs.oid, obj.size))
+				ptr := []byte(LFSPointer(o.lfs.oid, obj.Size()))
 				oid := gitHash(objBlob, ptr)
 				newObjs[oid] = gitObject{typ: objBlob, data: ptr}
-				f = &fileEntry{path: p, size: obj.size, oid: oid, lfs: &lfsRef{oid: o.lfs.oid, size: obj.size, pointerSize: len(ptr)}}
+				f = &fileEntry{path: p, size: obj.Size(), oid: oid, lfs: &lfsRef{oid: o.lfs.oid, size: obj.Size(), pointerSize: len(ptr)}}
 				lfsPaths = append(lfsPaths, p)
 			} else {
 				oid := gitHash(objBlob, o.data)

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -35,7 +34,6 @@ import (
 	"time"
 
 	"github.com/linaqruf/hf2ms/internal/fakehost"
-	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -164,21 +162,20 @@ type config struct {
 	pageSize   int
 	threshold  int64
 	chunk      int64
-	memLimit   int64
 	initCommit bool
 	warning    string
 	// unranged is the largest object the storage host serves to a GET without a Range.
 	unranged int64
-	// objectDir keeps LFS objects above memLimit on disk (WithObjectDir).
-	objectDir string
-	xet       bool
-	hostOpts  []fakehost.Option
+	xet      bool
+	// Config holds the memory limit, object dir and WAN links (WithMemoryLimit, WithObjectDir,
+	// WithWAN).
+	fakehost.Config
 }
 
 // WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
 // with its own per-host caps), on loopback.
 func WithWAN(p wan.Profile) Option {
-	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
+	return func(c *config) { c.AddWAN(p) }
 }
 
 // WithUnrangedLimit makes the storage host refuse a GET without a Range of an object larger
@@ -190,7 +187,7 @@ func WithUnrangedLimit(n int64) Option { return func(c *config) { c.unranged = n
 // WithObjectDir keeps uploaded LFS objects larger than the memory limit as files in dir
 // (verified as they stream in) instead of refusing them, so a long-running fake (hf2ms demo
 // --serve) takes real large files. The directory must exist; the fake does not clean it.
-func WithObjectDir(dir string) Option { return func(c *config) { c.objectDir = dir } }
+func WithObjectDir(dir string) Option { return func(c *config) { c.ObjectDir = dir } }
 
 // WithTreePageSize sets the tree listing page size (default 1000).
 func WithTreePageSize(n int) Option { return func(c *config) { c.pageSize = n } }
@@ -203,7 +200,7 @@ func WithChunkSize(n int64) Option { return func(c *config) { c.chunk = n } }
 
 // WithMemoryLimit sets the largest LFS upload buffered in memory (default 64 MiB). Larger uploads
 // are accepted only for registered synthetic blobs (synth.Blob.SHA256 registers one).
-func WithMemoryLimit(n int64) Option { return func(c *config) { c.memLimit = n } }
+func WithMemoryLimit(n int64) Option { return func(c *config) { c.MemoryLimit = n } }
 
 // WithoutInitialCommit makes CreateRepo and repo creation over HTTP leave new repos with no
 // commit at all, instead of the Hub's initial commit holding DefaultGitAttributes.
@@ -213,13 +210,9 @@ func WithoutInitialCommit() Option { return func(c *config) { c.initCommit = fal
 // response.
 func WithWarning(w string) Option { return func(c *config) { c.warning = w } }
 
-// lfsObject is one stored LFS object: bytes, or a synthetic blob reference.
-type lfsObject struct {
-	size int64
-	data []byte
-	blob *synth.Blob
-	file *os.File // kept on disk (WithObjectDir)
-}
+// lfsObject is one stored LFS object: bytes, a synthetic blob reference, or a file kept on disk
+// (WithObjectDir).
+type lfsObject = fakehost.Content
 
 type user struct {
 	name string
@@ -280,8 +273,8 @@ func NewServer(opts ...Option) *Server {
 		pageSize:   DefaultTreePageSize,
 		threshold:  DefaultMultipartThreshold,
 		chunk:      DefaultChunkSize,
-		memLimit:   DefaultMemoryLimit,
 		initCommit: true,
+		Config:     fakehost.Config{MemoryLimit: DefaultMemoryLimit},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -303,7 +296,7 @@ func NewServer(opts ...Option) *Server {
 		uploads: map[string]*multipartUpload{},
 	}
 	s.xet = newXetState(cfg.xet)
-	s.Hosts = fakehost.New(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
+	s.Hosts = s.cfg.NewHosts(http.HandlerFunc(s.serveHub), http.HandlerFunc(s.serveCDN))
 	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
@@ -422,7 +415,7 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 			objs = append(objs, struct {
 				oid string
 				obj *lfsObject
-			}{oid, &lfsObject{size: b.Size, blob: &b}})
+			}{oid, &lfsObject{Blob: &b}})
 			ops = append(ops, op{kind: opAdd, path: f.Path, lfs: &lfsRef{oid: oid, size: b.Size}})
 		case f.LFS:
 			sum := sha256.Sum256(f.Content)
@@ -430,7 +423,7 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 			objs = append(objs, struct {
 				oid string
 				obj *lfsObject
-			}{oid, &lfsObject{size: int64(len(f.Content)), data: append([]byte(nil), f.Content...)}})
+			}{oid, &lfsObject{Data: append([]byte(nil), f.Content...)}})
 			ops = append(ops, op{kind: opAdd, path: f.Path, lfs: &lfsRef{oid: oid, size: int64(len(f.Content))}})
 		default:
 			ops = append(ops, op{kind: opAdd, path: f.Path, data: append([]byte(nil), f.Content...)})
@@ -455,18 +448,24 @@ func (s *Server) Commit(typ hubkit.RepoType, id, branch, message string, files .
 	return sha, nil
 }
 
-// CreateBranch creates branch at fromRev (a branch, tag or commit id).
-func (s *Server) CreateBranch(typ hubkit.RepoType, id, branch, fromRev string) error {
+// editRepo runs edit on the repo under the write lock. A *hubError is returned only when
+// edit fails (never as a typed nil).
+func (s *Server) editRepo(typ hubkit.RepoType, id string, edit func(*repo) *hubError) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.lookup(typ, id)
 	if err != nil {
 		return err
 	}
-	if herr := s.createBranchLocked(r, branch, fromRev); herr != nil {
+	if herr := edit(r); herr != nil {
 		return herr
 	}
 	return nil
+}
+
+// CreateBranch creates branch at fromRev (a branch, tag or commit id).
+func (s *Server) CreateBranch(typ hubkit.RepoType, id, branch, fromRev string) error {
+	return s.editRepo(typ, id, func(r *repo) *hubError { return s.createBranchLocked(r, branch, fromRev) })
 }
 
 func (s *Server) createBranchLocked(r *repo, branch, fromRev string) *hubError {
@@ -489,16 +488,7 @@ func (s *Server) createBranchLocked(r *repo, branch, fromRev string) *hubError {
 
 // CreateTag tags rev.
 func (s *Server) CreateTag(typ hubkit.RepoType, id, tag, rev string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.lookup(typ, id)
-	if err != nil {
-		return err
-	}
-	if herr := s.createTagLocked(r, tag, rev); herr != nil {
-		return herr
-	}
-	return nil
+	return s.editRepo(typ, id, func(r *repo) *hubError { return s.createTagLocked(r, tag, rev) })
 }
 
 func (s *Server) createTagLocked(r *repo, tag, rev string) *hubError {
@@ -543,19 +533,29 @@ func (r *repo) resolve(rev string) *commitObj {
 	return nil
 }
 
-// Head returns the commit id rev (branch, tag or commit id) points to.
-func (s *Server) Head(typ hubkit.RepoType, id, rev string) (string, error) {
+// readRev runs read on the repo and the commit rev resolves to, under the read lock.
+func (s *Server) readRev(typ hubkit.RepoType, id, rev string, read func(*repo, *commitObj) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(typ, id)
 	if err != nil {
-		return "", err
+		return err
 	}
 	c := r.resolve(rev)
 	if c == nil {
-		return "", fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
+		return fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
 	}
-	return c.id, nil
+	return read(r, c)
+}
+
+// Head returns the commit id rev (branch, tag or commit id) points to.
+func (s *Server) Head(typ hubkit.RepoType, id, rev string) (string, error) {
+	var head string
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		head = c.id
+		return nil
+	})
+	return head, err
 }
 
 // FileInfo describes one file of a revision.
@@ -569,23 +569,20 @@ type FileInfo struct {
 
 // Files lists the files at rev, sorted by path.
 func (s *Server) Files(typ hubkit.RepoType, id, rev string) ([]FileInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, err := s.lookup(typ, id)
+	var out []FileInfo
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		out = make([]FileInfo, 0, len(c.snap.files))
+		for _, f := range c.snap.files {
+			fi := FileInfo{Path: f.path, Size: f.size, GitOID: f.oid}
+			if f.lfs != nil {
+				fi.LFS, fi.SHA256 = true, f.lfs.oid
+			}
+			out = append(out, fi)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	c := r.resolve(rev)
-	if c == nil {
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
-	}
-	out := make([]FileInfo, 0, len(c.snap.files))
-	for _, f := range c.snap.files {
-		fi := FileInfo{Path: f.path, Size: f.size, GitOID: f.oid}
-		if f.lfs != nil {
-			fi.LFS, fi.SHA256 = true, f.lfs.oid
-		}
-		out = append(out, fi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
@@ -593,37 +590,31 @@ func (s *Server) Files(typ hubkit.RepoType, id, rev string) ([]FileInfo, error) 
 
 // ReadFile returns the content of path at rev (LFS content dereferenced; meant for small files).
 func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error) {
-	s.mu.RLock()
-	r, err := s.lookup(typ, id)
+	var f *fileEntry
+	var obj *lfsObject
+	err := s.readRev(typ, id, rev, func(_ *repo, c *commitObj) error {
+		var ok bool
+		if f, ok = c.snap.files[p]; !ok {
+			return fmt.Errorf("hubtest: %s %s@%s: %s not found", typ, id, rev, p)
+		}
+		if f.lfs != nil {
+			obj = s.lfsObjs[f.lfs.oid]
+		}
+		return nil
+	})
 	if err != nil {
-		s.mu.RUnlock()
 		return nil, err
 	}
-	c := r.resolve(rev)
-	if c == nil {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, rev)
-	}
-	f, ok := c.snap.files[p]
-	if !ok {
-		s.mu.RUnlock()
-		return nil, fmt.Errorf("hubtest: %s %s@%s: %s not found", typ, id, rev, p)
-	}
-	var obj *lfsObject
-	if f.lfs != nil {
-		obj = s.lfsObjs[f.lfs.oid]
-	}
-	s.mu.RUnlock()
 	if f.lfs == nil {
 		return append([]byte(nil), f.data...), nil
 	}
 	if obj == nil {
 		return nil, fmt.Errorf("hubtest: LFS object %s of %s missing", f.lfs.oid, p)
 	}
-	if obj.blob != nil || obj.file != nil {
-		return io.ReadAll(obj.reader())
+	if obj.ReaderAt() != nil {
+		return io.ReadAll(obj.Reader())
 	}
-	return append([]byte(nil), obj.data...), nil
+	return append([]byte(nil), obj.Data...), nil
 }
 
 // CommitInfo describes one commit.
@@ -631,25 +622,22 @@ type CommitInfo = fakehost.CommitInfo
 
 // History lists the commits reachable from branch by first parents, newest first.
 func (s *Server) History(typ hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	r, err := s.lookup(typ, id)
-	if err != nil {
-		return nil, err
-	}
-	c := r.resolve(branch)
-	if c == nil {
-		return nil, fmt.Errorf("hubtest: %s %s: revision %q not found", typ, id, branch)
-	}
 	var out []CommitInfo
-	for c != nil {
-		out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
-		if len(c.parents) == 0 {
-			break
+	err := s.readRev(typ, id, branch, func(r *repo, c *commitObj) error {
+		for ; c != nil; c = r.firstParent(c) {
+			out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
 		}
-		c = r.commits[c.parents[0]]
+		return nil
+	})
+	return out, err
+}
+
+// firstParent is c's first parent, nil for a root commit.
+func (r *repo) firstParent(c *commitObj) *commitObj {
+	if len(c.parents) == 0 {
+		return nil
 	}
-	return out, nil
+	return r.commits[c.parents[0]]
 }
 
 // RepoExists reports whether the repo exists.

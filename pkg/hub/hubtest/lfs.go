@@ -1,7 +1,6 @@
 package hubtest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -38,8 +37,6 @@ const lfsMediaType = "application/vnd.git-lfs+json"
 
 // ioBufSize is the streaming buffer size for uploads.
 const ioBufSize = 1 << 20
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, ioBufSize); return &b }}
 
 func validOID(oid string) bool {
 	if len(oid) != 64 {
@@ -129,8 +126,8 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 			switch {
 			case !validOID(o.OID) || o.Size < 0:
 				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: "Invalid object: oid must be 64 lower-case hex characters and size non-negative"}
-			case stored != nil && stored.size != o.Size:
-				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.size, o.Size)}
+			case stored != nil && stored.Size() != o.Size:
+				res.Error = &lfsObjError{Code: http.StatusUnprocessableEntity, Message: fmt.Sprintf("Object %s has size %d, not %d", o.OID, stored.Size(), o.Size)}
 			case req.Operation == "download":
 				if stored == nil || !rp.lfs[o.OID] {
 					res.Error = &lfsObjError{Code: http.StatusNotFound, Message: "Object does not exist"}
@@ -145,9 +142,9 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, q *request)
 				// Already stored: nothing to do.
 			default:
 				var blob *synth.Blob
-				if o.Size > s.cfg.memLimit {
+				if o.Size > s.cfg.MemoryLimit {
 					b, ok := synth.Lookup(o.OID, o.Size)
-					if !ok && s.cfg.objectDir == "" {
+					if !ok && s.cfg.ObjectDir == "" {
 						res.Error = &lfsObjError{Code: http.StatusInsufficientStorage, Message: s.tooBig(o.Size)}
 						break
 					}
@@ -208,7 +205,7 @@ func (s *Server) uploadActions(r *http.Request, user string, rp *repo, oid strin
 }
 
 func (s *Server) tooBig(size int64) string {
-	return fmt.Sprintf("Object of %d bytes exceeds the fake hub's memory limit of %d bytes and is not a registered synthetic blob (use synth.Blob or raise WithMemoryLimit)", size, s.cfg.memLimit)
+	return fmt.Sprintf("Object of %d bytes exceeds the fake hub's memory limit of %d bytes and is not a registered synthetic blob (use synth.Blob or raise WithMemoryLimit)", size, s.cfg.MemoryLimit)
 }
 
 // newUpload registers a multipart upload; the caller holds s.mu.
@@ -216,8 +213,8 @@ func (s *Server) newUpload(rp *repo, oid string, size int64, blob *synth.Blob) *
 	id := hexID(fmt.Sprintf("upload:%s:%s:%d", rp.uid, oid, s.reqSeq.Add(1)))
 	n := int((size + s.cfg.chunk - 1) / s.cfg.chunk)
 	up := &multipartUpload{id: id, repo: rp, oid: oid, size: size, chunk: s.cfg.chunk, nparts: n, synth: blob, etags: make([]string, n)}
-	if blob == nil && size > s.cfg.memLimit && s.cfg.objectDir != "" {
-		if f, err := fakehost.NewSpoolFile(s.cfg.objectDir); err == nil {
+	if blob == nil && s.cfg.Spools(size) {
+		if f, err := fakehost.NewSpoolFile(s.cfg.ObjectDir); err == nil {
 			up.spool = f
 		}
 	}
@@ -267,14 +264,14 @@ func (s *Server) handleBasicUpload(w http.ResponseWriter, r *http.Request, uid, 
 // are buffered (hashing while streaming); larger ones must be registered synthetic blobs and are
 // compared to it as they arrive.
 func (s *Server) receive(body io.Reader, oid string, size int64) (*lfsObject, *hubError) {
-	if size > s.cfg.memLimit {
+	if size > s.cfg.MemoryLimit {
 		b, ok := synth.Lookup(oid, size)
-		if !ok && s.cfg.objectDir != "" {
-			f, err := fakehost.Spool(s.cfg.objectDir, body, oid, size)
+		if !ok && s.cfg.ObjectDir != "" {
+			obj, err := fakehost.Spool(s.cfg.ObjectDir, body, oid, size)
 			if err != nil {
 				return nil, &hubError{status: http.StatusBadRequest, msg: err.Error()}
 			}
-			return &lfsObject{size: size, file: f}, nil
+			return &obj, nil
 		}
 		if !ok {
 			return nil, &hubError{status: http.StatusInsufficientStorage, msg: s.tooBig(size)}
@@ -282,7 +279,7 @@ func (s *Server) receive(body io.Reader, oid string, size int64) (*lfsObject, *h
 		if he := compareStream(body, b, 0, size); he != nil {
 			return nil, he
 		}
-		return &lfsObject{size: size, blob: &b}, nil
+		return &lfsObject{Blob: &b}, nil
 	}
 	data := make([]byte, size)
 	h := sha256.New()
@@ -303,9 +300,9 @@ func (s *Server) receive(body io.Reader, oid string, size int64) (*lfsObject, *h
 		return nil, &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("content sha256 %s does not match oid %s", got, oid)}
 	}
 	if b, ok := synth.Lookup(oid, size); ok {
-		return &lfsObject{size: size, blob: &b}, nil
+		return &lfsObject{Blob: &b}, nil
 	}
-	return &lfsObject{size: size, data: data}, nil
+	return &lfsObject{Data: data}, nil
 }
 
 func expectEOF(body io.Reader, size int64) *hubError {
@@ -318,24 +315,8 @@ func expectEOF(body io.Reader, size int64) *hubError {
 
 // compareStream checks that body is exactly the n bytes of b at off.
 func compareStream(body io.Reader, b synth.Blob, off, n int64) *hubError {
-	bp, rp := bufPool.Get().(*[]byte), bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	defer bufPool.Put(rp)
-	buf, ref := *bp, *rp
-	var done int64
-	for done < n {
-		k := min(int64(len(buf)), n-done)
-		m, err := io.ReadFull(body, buf[:k])
-		if m > 0 {
-			_, _ = b.ReadAt(ref[:m], off+done)
-			if !bytes.Equal(buf[:m], ref[:m]) {
-				return &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("content differs from the announced object at byte %d", off+done)}
-			}
-		}
-		done += int64(m)
-		if err != nil {
-			return &hubError{status: http.StatusBadRequest, msg: fmt.Sprintf("body ended after %d of %d bytes", done, n)}
-		}
+	if err := fakehost.Compare(body, b, off, n); err != nil {
+		return &hubError{status: http.StatusBadRequest, msg: err.Error()}
 	}
 	return expectEOF(body, n)
 }
@@ -461,7 +442,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 	}
 	buf := up.buf
 	up.mu.Unlock()
-	obj := &lfsObject{size: up.size, blob: up.synth}
+	obj := &lfsObject{Blob: up.synth}
 	if up.spool != nil {
 		f, err := up.spool.Finish(up.oid)
 		if err != nil {
@@ -471,7 +452,7 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 			bad(err.Error())
 			return
 		}
-		obj.file = f
+		obj = &f
 	} else if up.synth == nil {
 		sum := sha256.Sum256(buf)
 		if hex.EncodeToString(sum[:]) != up.oid {
@@ -482,9 +463,9 @@ func (s *Server) handleComplete(w http.ResponseWriter, r *http.Request, q *reque
 			return
 		}
 		if b, ok := synth.Lookup(up.oid, up.size); ok {
-			obj.blob = &b
+			obj.Blob = &b
 		} else {
-			obj.data = buf
+			obj.Data = buf
 		}
 	}
 	s.mu.Lock()
@@ -527,10 +508,10 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request, q *request
 			writeError(w, &hubError{status: http.StatusNotFound, msg: "Object " + body.OID + " not found"}, false)
 			return
 		}
-		if obj.size != body.Size {
-			writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.size, body.Size)}, false)
+		if obj.Size() != body.Size {
+			writeError(w, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Object %s has size %d, not %d", body.OID, obj.Size(), body.Size)}, false)
 			return
 		}
-		writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.size})
+		writeLFS(w, http.StatusOK, map[string]any{"oid": body.OID, "size": obj.Size()})
 	})
 }

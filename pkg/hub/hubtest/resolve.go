@@ -25,17 +25,7 @@ func (s *Server) content(f *fileEntry) (io.ReadSeeker, bool) {
 	if obj == nil {
 		return nil, false
 	}
-	return obj.reader(), true
-}
-
-func (o *lfsObject) reader() io.ReadSeeker {
-	switch {
-	case o.blob != nil:
-		return io.NewSectionReader(o.blob, 0, o.size)
-	case o.file != nil:
-		return io.NewSectionReader(o.file, 0, o.size)
-	}
-	return bytes.NewReader(o.data)
+	return obj.Reader(), true
 }
 
 func escapePath(p string) string {
@@ -253,13 +243,13 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid st
 		return
 	}
 	rng := r.Header.Get("Range")
-	if r.Method == http.MethodGet && rng == "" && s.cfg.unranged > 0 && obj.size > s.cfg.unranged {
+	if r.Method == http.MethodGet && rng == "" && s.cfg.unranged > 0 && obj.Size() > s.cfg.unranged {
 		storageError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf(
-			"an un-ranged GET of an object of %d bytes is not served (over %d); read it with Range requests", obj.size, s.cfg.unranged))
+			"an un-ranged GET of an object of %d bytes is not served (over %d); read it with Range requests", obj.Size(), s.cfg.unranged))
 		return
 	}
 	if r.Method == http.MethodGet {
-		s.noteResponse(rangeLength(rng, obj.size))
+		s.noteResponse(rangeLength(rng, obj.Size()))
 	}
 	h := w.Header()
 	h.Set("ETag", cdnETag(oid))
@@ -268,7 +258,7 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request, uid, oid st
 	if d := qs.Get("response-content-disposition"); d != "" {
 		h.Set("Content-Disposition", d)
 	}
-	http.ServeContent(w, r, "", time.Time{}, obj.reader())
+	http.ServeContent(w, r, "", time.Time{}, obj.Reader())
 }
 
 // rangeLength is how many bytes a single-range header asks of an object of size bytes (the

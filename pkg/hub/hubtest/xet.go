@@ -84,7 +84,7 @@ func xetScope(r *repo) string { return repoKey(r.typ, r.id()) }
 // when Xet is off or the object is kept on disk). Synthetic blobs are converted without being
 // materialised (xettest.Server.ImportSynthetic).
 func (s *Server) xetHashOf(r *repo, oid string, obj *lfsObject) string {
-	if !s.xetOn() || obj == nil || obj.size == 0 || obj.data == nil && obj.blob == nil {
+	if !s.xetOn() || obj == nil || obj.Size() == 0 || obj.Data == nil && obj.Blob == nil {
 		return ""
 	}
 	x := s.xet
@@ -94,10 +94,10 @@ func (s *Server) xetHashOf(r *repo, oid string, obj *lfsObject) string {
 	if !ok || !x.cas.HasFile(xetScope(r), h) {
 		var nh xet.Hash
 		var err error
-		if obj.data == nil {
-			nh, err = x.cas.ImportSynthetic(xetScope(r), *obj.blob)
+		if obj.Data == nil {
+			nh, err = x.cas.ImportSynthetic(xetScope(r), *obj.Blob)
 		} else {
-			nh, err = x.cas.Import(xetScope(r), obj.data)
+			nh, err = x.cas.Import(xetScope(r), obj.Data)
 		}
 		if err != nil {
 			return ""
@@ -140,18 +140,18 @@ func (s *Server) xetAdoptLocked(r *repo, oid string) {
 // limit, else the registered synthetic blob with that SHA-256, as for plain LFS uploads (none:
 // the file stays unadopted and a commit naming it fails).
 func (s *Server) xetObject(r *repo, oid string, size int64) (*lfsObject, bool) {
-	if size > s.cfg.memLimit {
+	if size > s.cfg.MemoryLimit {
 		b, ok := synth.Lookup(oid, size)
 		if !ok {
 			return nil, false
 		}
-		return &lfsObject{size: size, blob: &b}, true
+		return &lfsObject{Blob: &b}, true
 	}
 	_, data, ok := s.xet.cas.FindSHA256(xetScope(r), oid)
 	if !ok {
 		return nil, false
 	}
-	return &lfsObject{size: int64(len(data)), data: data}, true
+	return &lfsObject{Data: data}, true
 }
 
 // SetXetBridge switches the bridge on or off (only with WithXet): off, while Xet is on, the

@@ -1,9 +1,9 @@
 package mstest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -27,13 +28,10 @@ const cdnTTL = 30 * time.Minute
 
 func (s *Server) handleDownload(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
-		c := s.callerOf(r)
 		q := r.URL.Query()
 		fp := q.Get("FilePath")
-		s.mu.Lock()
-		repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+		repo := s.lockReadable(rp, r, kind)
 		if repo == nil {
-			s.mu.Unlock()
 			return
 		}
 		cm, ok := repo.resolve(q.Get("Revision"))
@@ -41,12 +39,12 @@ func (s *Server) handleDownload(kind hubkit.RepoType) func(*reply, *http.Request
 		if ok {
 			f = cm.tree.files[strings.TrimPrefix(fp, "/")]
 		}
-		var obj content
+		var obj fakehost.Content
 		if f != nil {
 			if f.lfs {
 				obj, ok = s.blobs[objKey{f.sha, f.size}]
 			} else {
-				obj = content{data: f.data}
+				obj = fakehost.Content{Data: f.data}
 			}
 		}
 		owner, name := repo.owner, repo.name
@@ -170,8 +168,8 @@ func parseRange(h string, size int64) (start, length int64, partial, ok bool) {
 
 // serveContent answers GET/HEAD for obj with single-range support (206, Content-Range, 416),
 // streaming through body (which may be a fault wrapper around w) with a large buffer.
-func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj content, sha string) {
-	size := obj.size()
+func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj fakehost.Content, sha string) {
+	size := obj.Size()
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Accept-Ranges", "bytes")
@@ -193,9 +191,9 @@ func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj co
 	if r.Method == http.MethodHead || n == 0 {
 		return
 	}
-	at := obj.readerAt()
+	at := obj.ReaderAt()
 	if at == nil {
-		_, _ = body.Write(obj.data[start : start+n])
+		_, _ = body.Write(obj.Data[start : start+n])
 		return
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -211,30 +209,13 @@ func serveContent(w http.ResponseWriter, r *http.Request, body io.Writer, obj co
 	}
 }
 
-// compareReader checks that r yields exactly the bytes of want from offset 0, n bytes in all.
+// compareReader checks that r yields exactly the bytes of want from offset 0, n bytes in all. A
+// short body's error names its cause, as the blob PUT's reply quotes it.
 func compareReader(r io.Reader, want io.ReaderAt, n int64) error {
-	bp, wp := bufPool.Get().(*[]byte), bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	defer bufPool.Put(wp)
-	buf, wbuf := *bp, *wp
-	var off int64
-	for off < n {
-		c, err := io.ReadFull(r, buf[:min(int64(len(buf)), n-off)])
-		if c > 0 {
-			if _, werr := want.ReadAt(wbuf[:c], off); werr != nil && werr != io.EOF {
-				return werr
-			}
-			if !bytes.Equal(buf[:c], wbuf[:c]) {
-				return fmt.Errorf("content differs from the announced object at byte %d", off)
-			}
-			off += int64(c)
-		}
-		if err != nil {
-			if off < n {
-				return fmt.Errorf("body ended after %d of %d bytes: %w", off, n, err)
-			}
-			break
-		}
+	err := fakehost.Compare(r, want, 0, n)
+	var short *fakehost.ShortBodyError
+	if errors.As(err, &short) {
+		return fmt.Errorf("%w: %w", short, short.Err)
 	}
-	return nil
+	return err
 }

@@ -44,9 +44,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +52,6 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fakehost"
 	"github.com/linaqruf/hf2ms/internal/fault"
-	"github.com/linaqruf/hf2ms/internal/synth"
 	"github.com/linaqruf/hf2ms/internal/wan"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
@@ -143,20 +140,20 @@ type config struct {
 	commitInterval    time.Duration
 	now               func() time.Time
 	ignoreVisibility  bool
-	objectDir         string
 	maxActions        int
 	redirectThreshold int64
 	redirectLFS       bool
-	memoryLimit       int64
 	hiddenStatus      int
 	refuseDeletion    bool
-	hostOpts          []fakehost.Option
+	// Config holds the memory limit, object dir and WAN links (WithMemoryLimit, WithObjectDir,
+	// WithWAN).
+	fakehost.Config
 }
 
 // WithWAN serves the API and storage hosts through the modelled wide-area link p (each host
 // with its own per-host caps), on loopback.
 func WithWAN(p wan.Profile) Option {
-	return func(c *config) { c.hostOpts = append(c.hostOpts, fakehost.WithWAN(p, p)) }
+	return func(c *config) { c.AddWAN(p) }
 }
 
 // WithListingCut truncates model file listings at n entries, silently, as the real hub does at
@@ -180,7 +177,7 @@ func WithIgnoredVisibility() Option { return func(c *config) { c.ignoreVisibilit
 // WithObjectDir keeps uploaded blobs larger than the memory limit as files in dir (verified as
 // they stream in) instead of refusing them, so a long-running fake (hf2ms demo --serve) takes
 // real large files. The directory must exist; the fake does not clean it.
-func WithObjectDir(dir string) Option { return func(c *config) { c.objectDir = dir } }
+func WithObjectDir(dir string) Option { return func(c *config) { c.ObjectDir = dir } }
 
 // WithClock sets the clock the commit-frequency check reads (default time.Now), so a test can
 // wait out a long window without sleeping.
@@ -199,7 +196,7 @@ func WithRedirectLFS() Option { return func(c *config) { c.redirectLFS = true } 
 
 // WithMemoryLimit sets the largest blob upload the fake buffers (default 64 MiB). Larger uploads
 // must be registered synthetic blobs (see the package doc).
-func WithMemoryLimit(n int64) Option { return func(c *config) { c.memoryLimit = n } }
+func WithMemoryLimit(n int64) Option { return func(c *config) { c.MemoryLimit = n } }
 
 // WithHiddenStatus sets the status a private repo answers to callers without rights: 404 (the
 // default) or 403; the real hub's choice is not pinned.
@@ -221,8 +218,8 @@ type Server struct {
 	repos     map[repoKey]*repo
 	byID      map[int64]*repo // datasets by numeric id
 	nextID    int64
-	blobs     map[objKey]content // LFS store
-	objects   map[objKey]content // inline contents, for CDN redirects of big inline files
+	blobs     map[objKey]fakehost.Content // LFS store
+	objects   map[objKey]fakehost.Content // inline contents, for CDN redirects of big inline files
 	commitSeq int
 }
 
@@ -244,35 +241,6 @@ type repoKey struct {
 type objKey struct {
 	sha  string
 	size int64
-}
-
-// content is stored file content: bytes or a synthetic blob.
-type content struct {
-	data  []byte
-	synth *synth.Blob
-	file  *os.File // kept on disk (WithObjectDir)
-	n     int64    // the file's size
-}
-
-func (c content) size() int64 {
-	switch {
-	case c.synth != nil:
-		return c.synth.Size
-	case c.file != nil:
-		return c.n
-	}
-	return int64(len(c.data))
-}
-
-// readerAt is the content of a synthetic or on-disk object (nil for bytes in memory).
-func (c content) readerAt() io.ReaderAt {
-	switch {
-	case c.synth != nil:
-		return c.synth
-	case c.file != nil:
-		return c.file
-	}
-	return nil
 }
 
 type repo struct {
@@ -331,7 +299,7 @@ func NewServer(opts ...Option) *Server {
 			datasetPageSize:   100,
 			maxActions:        2000,
 			redirectThreshold: 1 << 20,
-			memoryLimit:       64 << 20,
+			Config:            fakehost.Config{MemoryLimit: 64 << 20},
 			hiddenStatus:      http.StatusNotFound,
 			now:               time.Now,
 		},
@@ -340,13 +308,13 @@ func NewServer(opts ...Option) *Server {
 		repos:   map[repoKey]*repo{},
 		byID:    map[int64]*repo{},
 		nextID:  1000,
-		blobs:   map[objKey]content{},
-		objects: map[objKey]content{},
+		blobs:   map[objKey]fakehost.Content{},
+		objects: map[objKey]fakehost.Content{},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
-	s.Hosts = fakehost.New(s.apiHandler(), http.HandlerFunc(s.serveCDN), s.cfg.hostOpts...)
+	s.Hosts = s.cfg.NewHosts(s.apiHandler(), http.HandlerFunc(s.serveCDN))
 	s.Hosts.Serve() // after the assignment: the handlers read s.Hosts
 	return s
 }
@@ -543,13 +511,13 @@ func (s *Server) Commit(kind hubkit.RepoType, id, branch, message string, files 
 		case f.Blob != nil:
 			b := *f.Blob
 			ch.entry = &fileEntry{size: b.Size, sha: b.SHA256(), lfs: true}
-			ch.blob = &content{synth: &b}
+			ch.blob = &fakehost.Content{Blob: &b}
 		default:
 			sum := sha256.Sum256(f.Content)
 			data := append([]byte(nil), f.Content...)
 			ch.entry = &fileEntry{size: int64(len(data)), sha: hex.EncodeToString(sum[:]), lfs: f.LFS}
 			if f.LFS {
-				ch.blob = &content{data: data}
+				ch.blob = &fakehost.Content{Data: data}
 			} else {
 				ch.entry.data = data
 			}
@@ -579,7 +547,7 @@ type change struct {
 	path   string
 	delete bool
 	entry  *fileEntry
-	blob   *content // seeding only: LFS content to store
+	blob   *fakehost.Content // seeding only: LFS content to store
 }
 
 var errPolicy = errors.New(MsgPolicyRejected)
@@ -632,7 +600,7 @@ func (s *Server) applyLocked(r *repo, branch, message string, changes []change) 
 	}
 	for _, ch := range changes {
 		if e := t.files[ch.path]; !ch.delete && e != nil && !e.lfs && e.size >= s.cfg.redirectThreshold {
-			s.objects[objKey{e.sha, e.size}] = content{data: e.data}
+			s.objects[objKey{e.sha, e.size}] = fakehost.Content{Data: e.data}
 		}
 	}
 	r.commits[c.id] = c
@@ -684,73 +652,82 @@ func (t *tree) list() []listEntry {
 	return t.sorted
 }
 
-// CreateBranch creates branch at fromRev ("" = master).
-func (s *Server) CreateBranch(kind hubkit.RepoType, id, branch, fromRev string) error {
+// withRepo runs f on the repo with s.mu held.
+func (s *Server) withRepo(kind hubkit.RepoType, id string, f func(*repo) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.repoLocked(kind, id)
 	if err != nil {
 		return err
 	}
-	if _, ok := r.branches[branch]; ok || branch == "" {
-		return fmt.Errorf("mstest: branch %q exists or is empty", branch)
-	}
-	c, ok := r.resolve(fromRev)
+	return f(r)
+}
+
+// commitAt is the commit rev resolves to, or an errNotFound naming rev.
+func (r *repo) commitAt(rev string) (*commit, error) {
+	c, ok := r.resolve(rev)
 	if !ok {
-		return fmt.Errorf("%w: revision %q", errNotFound, fromRev)
+		return nil, fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
-	r.branches[branch] = c.id
-	return nil
+	return c, nil
+}
+
+// CreateBranch creates branch at fromRev ("" = master).
+func (s *Server) CreateBranch(kind hubkit.RepoType, id, branch, fromRev string) error {
+	return s.withRepo(kind, id, func(r *repo) error {
+		if _, ok := r.branches[branch]; ok || branch == "" {
+			return fmt.Errorf("mstest: branch %q exists or is empty", branch)
+		}
+		c, err := r.commitAt(fromRev)
+		if err != nil {
+			return err
+		}
+		r.branches[branch] = c.id
+		return nil
+	})
 }
 
 // CreateTag creates tag at rev ("" = master).
 func (s *Server) CreateTag(kind hubkit.RepoType, id, tag, rev string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
-	if err != nil {
-		return err
-	}
-	return r.tagLocked(tag, rev)
+	return s.withRepo(kind, id, func(r *repo) error { return r.tagLocked(tag, rev) })
 }
 
 func (r *repo) tagLocked(tag, rev string) error {
 	if _, ok := r.tags[tag]; ok || tag == "" || tag == "master" || tag == "main" {
 		return fmt.Errorf("mstest: tag %q exists or is not allowed", tag)
 	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return fmt.Errorf("%w: revision %q", errNotFound, rev)
+	c, err := r.commitAt(rev)
+	if err != nil {
+		return err
 	}
 	r.tags[tag] = tagRef{commit: c.id, created: time.Now()}
 	return nil
 }
 
+// commitOf is the commit rev ("" = master) of a repo resolves to. A commit never changes once
+// made, so it may be read after s.mu is released.
+func (s *Server) commitOf(kind hubkit.RepoType, id, rev string) (*commit, error) {
+	var c *commit
+	err := s.withRepo(kind, id, func(r *repo) (err error) {
+		c, err = r.commitAt(rev)
+		return err
+	})
+	return c, err
+}
+
 // Head returns the commit sha rev ("" = master) resolves to.
 func (s *Server) Head(kind hubkit.RepoType, id, rev string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
+	c, err := s.commitOf(kind, id, rev)
 	if err != nil {
 		return "", err
-	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return "", fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
 	return c.id, nil
 }
 
 func (s *Server) treeAt(kind hubkit.RepoType, id, rev string) (*tree, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
+	c, err := s.commitOf(kind, id, rev)
 	if err != nil {
 		return nil, err
-	}
-	c, ok := r.resolve(rev)
-	if !ok {
-		return nil, fmt.Errorf("%w: revision %q", errNotFound, rev)
 	}
 	return c.tree, nil
 }
@@ -785,17 +762,17 @@ func (s *Server) ReadFile(kind hubkit.RepoType, id, rev, path string) ([]byte, e
 	if !ok {
 		return nil, fmt.Errorf("%w: LFS object of %q", errNotFound, path)
 	}
-	if at := c.readerAt(); at != nil {
-		b := make([]byte, c.size())
+	if at := c.ReaderAt(); at != nil {
+		b := make([]byte, c.Size())
 		_, err := at.ReadAt(b, 0)
 		return b, err
 	}
-	return append([]byte(nil), c.data...), nil
+	return append([]byte(nil), c.Data...), nil
 }
 
-func (s *Server) contentOf(f *fileEntry) (content, bool) {
+func (s *Server) contentOf(f *fileEntry) (fakehost.Content, bool) {
 	if !f.lfs {
-		return content{data: f.data}, true
+		return fakehost.Content{Data: f.data}, true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -805,28 +782,21 @@ func (s *Server) contentOf(f *fileEntry) (content, bool) {
 
 // History lists branch's ("" = master) commits, newest first, following first parents.
 func (s *Server) History(kind hubkit.RepoType, id, branch string) ([]CommitInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.repoLocked(kind, id)
-	if err != nil {
-		return nil, err
-	}
 	if branch == "" {
 		branch = DefaultBranch
 	}
-	headID, ok := r.branches[branch]
-	if !ok {
-		return nil, fmt.Errorf("%w: branch %q", errNotFound, branch)
-	}
 	var out []CommitInfo
-	for c := r.commits[headID]; c != nil; {
-		out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
-		if len(c.parents) == 0 {
-			break
+	err := s.withRepo(kind, id, func(r *repo) error {
+		headID, ok := r.branches[branch]
+		if !ok {
+			return fmt.Errorf("%w: branch %q", errNotFound, branch)
 		}
-		c = r.commits[c.parents[0]]
-	}
-	return out, nil
+		for c := r.commits[headID]; c != nil; c = firstParent(r, c) {
+			out = append(out, CommitInfo{ID: c.id, Message: c.message, Parents: append([]string(nil), c.parents...)})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // RepoExists reports whether the repo exists.

@@ -96,6 +96,19 @@ func (s *Server) readRepoLocked(rp *reply, c caller, kind hubkit.RepoType, owner
 	return r
 }
 
+// lockReadable locks s.mu and finds the {owner}/{name} repo of r that the caller may read. It
+// returns the repo with s.mu still held, or answers the failure itself and returns nil with s.mu
+// released.
+func (s *Server) lockReadable(rp *reply, r *http.Request, kind hubkit.RepoType) *repo {
+	c := s.callerOf(r)
+	s.mu.Lock()
+	repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+	if repo == nil {
+		s.mu.Unlock()
+	}
+	return repo
+}
+
 func (s *Server) hidden(rp *reply, kind hubkit.RepoType) {
 	if s.cfg.hiddenStatus == http.StatusForbidden {
 		msg := "no permission to access the model"
@@ -178,11 +191,8 @@ func (t *tree) size() int64 {
 
 func (s *Server) handleInfo(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
-		c := s.callerOf(r)
-		s.mu.Lock()
-		repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+		repo := s.lockReadable(rp, r, kind)
 		if repo == nil {
-			s.mu.Unlock()
 			return
 		}
 		rev := r.URL.Query().Get("Revision")
@@ -307,12 +317,9 @@ func truthy(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
 func cleanRoot(root string) string { return strings.Trim(root, "/") }
 
 func (s *Server) handleModelFiles(rp *reply, r *http.Request) {
-	c := s.callerOf(r)
 	q := r.URL.Query()
-	s.mu.Lock()
-	repo := s.readRepoLocked(rp, c, hubkit.Model, r.PathValue("owner"), r.PathValue("name"))
+	repo := s.lockReadable(rp, r, hubkit.Model)
 	if repo == nil {
-		s.mu.Unlock()
 		return
 	}
 	cm, ok := repo.resolve(q.Get("Revision"))
@@ -403,11 +410,8 @@ type revisionItem struct {
 
 func (s *Server) handleRevisions(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
-		c := s.callerOf(r)
-		s.mu.Lock()
-		repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+		repo := s.lockReadable(rp, r, kind)
 		if repo == nil {
-			s.mu.Unlock()
 			return
 		}
 		var end int64
@@ -438,12 +442,9 @@ func (s *Server) handleRevisions(kind hubkit.RepoType) func(*reply, *http.Reques
 
 func (s *Server) handleCommits(kind hubkit.RepoType) func(*reply, *http.Request) {
 	return func(rp *reply, r *http.Request) {
-		c := s.callerOf(r)
 		q := r.URL.Query()
-		s.mu.Lock()
-		repo := s.readRepoLocked(rp, c, kind, r.PathValue("owner"), r.PathValue("name"))
+		repo := s.lockReadable(rp, r, kind)
 		if repo == nil {
-			s.mu.Unlock()
 			return
 		}
 		cm, ok := repo.resolve(q.Get("Ref"))

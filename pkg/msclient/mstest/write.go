@@ -236,11 +236,8 @@ func (s *Server) handleLFSBatch(rp *reply, r *http.Request) {
 		return
 	}
 	var body struct {
-		Operation string `json:"operation"`
-		Objects   []struct {
-			OID  string `json:"oid"`
-			Size int64  `json:"size"`
-		} `json:"objects"`
+		Operation string               `json:"operation"`
+		Objects   []fakehost.LFSObject `json:"objects"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		rp.fail(http.StatusBadRequest, http.StatusBadRequest, "invalid JSON body: "+err.Error())
@@ -289,7 +286,7 @@ func (s *Server) handleBlobPut(rp *reply, r *http.Request) {
 		return
 	}
 	body := rp.rule.BodyReader(r.Body)
-	var stored content
+	var stored fakehost.Content
 	if b, ok := synth.Lookup(oid, size); ok {
 		// Registered synthetic content: compare in place, store the small Blob.
 		if err := compareReader(body, b, size); err != nil {
@@ -297,20 +294,19 @@ func (s *Server) handleBlobPut(rp *reply, r *http.Request) {
 			rp.fail(http.StatusBadRequest, http.StatusBadRequest, "sha256 mismatch: "+err.Error())
 			return
 		}
-		stored = content{synth: &b}
-	} else if size > s.cfg.memoryLimit && s.cfg.objectDir != "" {
-		f, err := fakehost.Spool(s.cfg.objectDir, body, oid, size)
+		stored = fakehost.Content{Blob: &b}
+	} else if s.cfg.Spools(size) {
+		stored, err = fakehost.Spool(s.cfg.ObjectDir, body, oid, size)
 		if err != nil {
 			_, _ = io.Copy(io.Discard, body)
 			rp.fail(http.StatusBadRequest, http.StatusBadRequest, "sha256 mismatch: "+err.Error())
 			return
 		}
-		stored = content{file: f, n: size}
 	} else {
-		if size > s.cfg.memoryLimit {
+		if size > s.cfg.MemoryLimit {
 			_, _ = io.Copy(io.Discard, body)
 			rp.fail(http.StatusRequestEntityTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf(
-				"mstest: blob of %d bytes exceeds the fake's memory limit of %d bytes and is not a registered synth.Blob", size, s.cfg.memoryLimit))
+				"mstest: blob of %d bytes exceeds the fake's memory limit of %d bytes and is not a registered synth.Blob", size, s.cfg.MemoryLimit))
 			return
 		}
 		data := make([]byte, size)
@@ -328,7 +324,7 @@ func (s *Server) handleBlobPut(rp *reply, r *http.Request) {
 			rp.fail(http.StatusBadRequest, http.StatusBadRequest, "sha256 mismatch: body hashes to "+got)
 			return
 		}
-		stored = content{data: data}
+		stored = fakehost.Content{Data: data}
 	}
 	s.mu.Lock()
 	s.blobs[objKey{oid, size}] = stored
