@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/testworld"
+	"github.com/linaqruf/hf2ms/internal/testworld/testclock"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
@@ -77,25 +77,12 @@ func TestIgnoredVisibilityWarns(t *testing.T) {
 	require.Contains(t, rep.Warnings[0], "asked to be private but ModelScope reports it public")
 }
 
-// clock is a settable clock for the fake's commit-frequency window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // A 3,000-file repo needs two ModelScope commits (2,000 actions each at most). When the hub's
 // commit-frequency window outlasts the client's retry budget, the run stops between them: the
 // report says "partial: 2000 of 3002", the destination holds the first commit's files but not
 // yet the README that describes them, and a re-run after the window finishes the rest.
 func TestPartialCommitThenRerun(t *testing.T) {
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	clk := testclock.New()
 	w := newE2EWorld(t, testworld.WithMS(mstest.WithCommitInterval(time.Hour), mstest.WithClock(clk.Now)))
 	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/many"}
 	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/many"}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/testworld/testclock"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -159,33 +159,6 @@ func TestCommitFrequency(t *testing.T) {
 	require.Len(t, files, 20)
 }
 
-// fakeClock is a clock that moves only when the client sleeps.
-type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *fakeClock) sleep(_ context.Context, d time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	return true
-}
-
-func (c *fakeClock) slept() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var total time.Duration
-	for _, d := range c.sleeps {
-		total += d
-	}
-	return total
-}
-
 // TestCommitFrequencyBudget: with the default budget (the official SDK's 300 s per commit) a
 // 60 s commit-frequency window is waited out, with growing, jittered waits; a window longer than
 // the budget fails with the frequency error after about 300 s of waiting, not before.
@@ -199,11 +172,11 @@ func TestCommitFrequencyBudget(t *testing.T) {
 		{"window beyond the budget", 10 * time.Minute, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-			s, _ := setup(t, mstest.WithCommitInterval(tc.window), mstest.WithClock(clk.now))
+			clk := testclock.New()
+			s, _ := setup(t, mstest.WithCommitInterval(tc.window), mstest.WithClock(clk.Now))
 			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/w", mstest.RepoOptions{}))
 			c := NewClient(WithEndpoint(s.URL()), WithHTTPClient(fastHTTP()), WithToken(aliceToken))
-			c.now, c.sleep = clk.now, clk.sleep
+			c.now, c.sleep = clk.Now, clk.Sleep
 			op := func(p string) []hubkit.CommitOp {
 				return []hubkit.CommitOp{{Kind: hubkit.OpAddFile, Path: p, Content: []byte(p)}}
 			}
@@ -212,13 +185,13 @@ func TestCommitFrequencyBudget(t *testing.T) {
 			_, err = c.Commit(context.Background(), model("alice/w"), "", "second", op("b"))
 			if tc.ok {
 				require.NoError(t, err)
-				require.GreaterOrEqual(t, clk.slept(), tc.window)
-				require.Less(t, clk.slept(), tc.window+time.Minute, "waits stay near the window")
-				require.Greater(t, len(clk.sleeps), 3, "several tries with backoff")
+				require.GreaterOrEqual(t, clk.Slept(), tc.window)
+				require.Less(t, clk.Slept(), tc.window+time.Minute, "waits stay near the window")
+				require.Greater(t, len(clk.Sleeps()), 3, "several tries with backoff")
 				return
 			}
 			require.ErrorIs(t, err, ErrCommitTooFrequent)
-			require.InDelta(t, (5 * time.Minute).Seconds(), clk.slept().Seconds(), 1, "the whole budget, no more")
+			require.InDelta(t, (5 * time.Minute).Seconds(), clk.Slept().Seconds(), 1, "the whole budget, no more")
 		})
 	}
 }
