@@ -10,52 +10,83 @@ import (
 )
 
 func TestParseRef(t *testing.T) {
+	// Each group: the inputs that all parse to want.
 	tests := []struct {
-		in   string
 		want Ref
+		ins  []string
 	}{
-		{"alice/bert", Ref{ID: "alice/bert"}},
-		{"  alice/bert  ", Ref{ID: "alice/bert"}},
-		{"hf:alice/bert", Ref{Hub: HuggingFace, ID: "alice/bert"}},
-		{"HF:alice/bert", Ref{Hub: HuggingFace, ID: "alice/bert"}},
-		{"huggingface:alice/bert", Ref{Hub: HuggingFace, ID: "alice/bert"}},
-		{"ms:alice/bert", Ref{Hub: ModelScope, ID: "alice/bert"}},
-		{"ModelScope:alice/bert", Ref{Hub: ModelScope, ID: "alice/bert"}},
-		{"hf:datasets/alice/squad", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"ms:datasets/alice/squad", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"hf:spaces/alice/demo", Ref{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}},
-		{"hf:models/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"datasets/alice/squad", Ref{Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"ms:Qwen/Qwen2.5-7B_Instruct", Ref{Hub: ModelScope, ID: "Qwen/Qwen2.5-7B_Instruct"}},
-		{"ms:a--b/c", Ref{Hub: ModelScope, ID: "a--b/c"}},
-		// Hugging Face URLs.
-		{"https://huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://huggingface.co/alice/bert/", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"http://www.huggingface.co/alice/bert?x=1#frag", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://hf.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"huggingface.co/alice/bert", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://huggingface.co/datasets/alice/squad", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"https://huggingface.co/spaces/alice/demo", Ref{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}},
-		{"https://huggingface.co/alice/bert/tree/v1.0", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "v1.0"}},
-		{"https://huggingface.co/datasets/alice/squad/tree/refs%2Fconvert%2Fparquet", Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad", Revision: "refs/convert/parquet"}},
-		{"https://huggingface.co/alice/bert/tree/refs/pr/3", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "refs/pr/3"}},
-		{"https://huggingface.co/alice/bert/commit/0123456789abcdef0123456789abcdef01234567", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "0123456789abcdef0123456789abcdef01234567"}},
-		{"https://huggingface.co/alice/bert/discussions", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://huggingface.co/alice/bert.git", Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}},
-		// ModelScope URLs.
-		{"https://modelscope.cn/models/alice/bert", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/models/alice/bert/summary", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/datasets/alice/squad", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"https://www.modelscope.cn/datasets/alice/squad/files", Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"https://modelscope.ai/models/alice/bert/files", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
-		{"https://www.modelscope.cn/alice/bert.git", Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}},
+		{Ref{ID: "alice/bert"}, []string{
+			"alice/bert",
+			"  alice/bert  ",
+		}},
+		{Ref{Hub: HuggingFace, ID: "alice/bert"}, []string{
+			"hf:alice/bert",
+			"HF:alice/bert",
+			"huggingface:alice/bert",
+		}},
+		{Ref{Hub: ModelScope, ID: "alice/bert"}, []string{
+			"ms:alice/bert",
+			"ModelScope:alice/bert",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, []string{
+			"hf:datasets/alice/squad",
+			"https://huggingface.co/datasets/alice/squad",
+		}},
+		{Ref{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}, []string{
+			"ms:datasets/alice/squad",
+			"https://www.modelscope.cn/datasets/alice/squad",
+			"https://www.modelscope.cn/datasets/alice/squad/files",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Space, ID: "alice/demo"}, []string{
+			"hf:spaces/alice/demo",
+			"https://huggingface.co/spaces/alice/demo",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}, []string{
+			"hf:models/alice/bert",
+			"https://huggingface.co/alice/bert",
+			"https://huggingface.co/alice/bert/",
+			"http://www.huggingface.co/alice/bert?x=1#frag",
+			"https://hf.co/alice/bert",
+			"huggingface.co/alice/bert",
+			"https://huggingface.co/alice/bert/discussions",
+			"https://huggingface.co/alice/bert.git",
+		}},
+		{Ref{Type: hubkit.Dataset, ID: "alice/squad"}, []string{
+			"datasets/alice/squad",
+		}},
+		{Ref{Hub: ModelScope, ID: "Qwen/Qwen2.5-7B_Instruct"}, []string{
+			"ms:Qwen/Qwen2.5-7B_Instruct",
+		}},
+		{Ref{Hub: ModelScope, ID: "a--b/c"}, []string{
+			"ms:a--b/c",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "v1.0"}, []string{
+			"https://huggingface.co/alice/bert/tree/v1.0",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad", Revision: "refs/convert/parquet"}, []string{
+			"https://huggingface.co/datasets/alice/squad/tree/refs%2Fconvert%2Fparquet",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "refs/pr/3"}, []string{
+			"https://huggingface.co/alice/bert/tree/refs/pr/3",
+		}},
+		{Ref{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert", Revision: "0123456789abcdef0123456789abcdef01234567"}, []string{
+			"https://huggingface.co/alice/bert/commit/0123456789abcdef0123456789abcdef01234567",
+		}},
+		{Ref{Hub: ModelScope, Type: hubkit.Model, ID: "alice/bert"}, []string{
+			"https://modelscope.cn/models/alice/bert",
+			"https://www.modelscope.cn/models/alice/bert/summary",
+			"https://modelscope.ai/models/alice/bert/files",
+			"https://www.modelscope.cn/alice/bert.git",
+		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseRef(tt.in)
-			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
-		})
+		for _, in := range tt.ins {
+			t.Run(in, func(t *testing.T) {
+				got, err := ParseRef(in)
+				require.NoError(t, err)
+				require.Equal(t, tt.want, got)
+			})
+		}
 	}
 }
 
@@ -136,68 +167,53 @@ func TestResolveDirection(t *testing.T) {
 		src      Ref
 		to, dest string
 		from, tg Repo
+		kind     error  // nil: resolves to from and tg
+		reason   string // with kind: a fragment of the error message
 	}{
-		{"bare defaults to HF to MS", ref("alice/bert"), "", "",
-			Repo{Hub: HuggingFace, ID: "alice/bert"}, Repo{Hub: ModelScope, ID: "alice/bert"}},
-		{"--to hf makes a bare source MS", ref("alice/bert"), "hf", "",
-			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "alice/bert"}},
-		{"--to long name", ref("alice/bert"), "ModelScope", "",
-			Repo{Hub: HuggingFace, ID: "alice/bert"}, Repo{Hub: ModelScope, ID: "alice/bert"}},
-		{"ms prefix goes to hf", ref("ms:alice/bert"), "", "",
-			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "alice/bert"}},
-		{"type carried over", ref("hf:datasets/alice/squad"), "", "",
-			Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
-		{"dest renames", ref("hf:alice/bert"), "", "org/bert-copy",
-			Repo{Hub: HuggingFace, ID: "alice/bert"}, Repo{Hub: ModelScope, ID: "org/bert-copy"}},
-		{"dest prefix picks hub: HF to HF", ref("hf:alice/bert"), "", "hf:org/bert",
-			Repo{Hub: HuggingFace, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "org/bert"}},
-		{"--to same hub: MS to MS", ref("ms:alice/bert"), "ms", "org/bert",
-			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: ModelScope, ID: "org/bert"}},
-		{"dest prefix decides a bare source", ref("alice/bert"), "", "hf:org/bert",
-			Repo{Hub: ModelScope, ID: "alice/bert"}, Repo{Hub: HuggingFace, ID: "org/bert"}},
-		{"dest type fills in", ref("alice/squad"), "", "ms:datasets/org/squad",
-			Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "org/squad"}},
-		{"dest URL", ref("hf:alice/bert"), "", "https://modelscope.cn/models/org/bert",
-			Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}, Repo{Hub: ModelScope, Type: hubkit.Model, ID: "org/bert"}},
+		{name: "bare defaults to HF to MS", src: ref("alice/bert"),
+			from: Repo{Hub: HuggingFace, ID: "alice/bert"}, tg: Repo{Hub: ModelScope, ID: "alice/bert"}},
+		{name: "--to hf makes a bare source MS", src: ref("alice/bert"), to: "hf",
+			from: Repo{Hub: ModelScope, ID: "alice/bert"}, tg: Repo{Hub: HuggingFace, ID: "alice/bert"}},
+		{name: "--to long name", src: ref("alice/bert"), to: "ModelScope",
+			from: Repo{Hub: HuggingFace, ID: "alice/bert"}, tg: Repo{Hub: ModelScope, ID: "alice/bert"}},
+		{name: "ms prefix goes to hf", src: ref("ms:alice/bert"),
+			from: Repo{Hub: ModelScope, ID: "alice/bert"}, tg: Repo{Hub: HuggingFace, ID: "alice/bert"}},
+		{name: "type carried over", src: ref("hf:datasets/alice/squad"),
+			from: Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, tg: Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "alice/squad"}},
+		{name: "dest renames", src: ref("hf:alice/bert"), dest: "org/bert-copy",
+			from: Repo{Hub: HuggingFace, ID: "alice/bert"}, tg: Repo{Hub: ModelScope, ID: "org/bert-copy"}},
+		{name: "dest prefix picks hub: HF to HF", src: ref("hf:alice/bert"), dest: "hf:org/bert",
+			from: Repo{Hub: HuggingFace, ID: "alice/bert"}, tg: Repo{Hub: HuggingFace, ID: "org/bert"}},
+		{name: "--to same hub: MS to MS", src: ref("ms:alice/bert"), to: "ms", dest: "org/bert",
+			from: Repo{Hub: ModelScope, ID: "alice/bert"}, tg: Repo{Hub: ModelScope, ID: "org/bert"}},
+		{name: "dest prefix decides a bare source", src: ref("alice/bert"), dest: "hf:org/bert",
+			from: Repo{Hub: ModelScope, ID: "alice/bert"}, tg: Repo{Hub: HuggingFace, ID: "org/bert"}},
+		{name: "dest type fills in", src: ref("alice/squad"), dest: "ms:datasets/org/squad",
+			from: Repo{Hub: HuggingFace, Type: hubkit.Dataset, ID: "alice/squad"}, tg: Repo{Hub: ModelScope, Type: hubkit.Dataset, ID: "org/squad"}},
+		{name: "dest URL", src: ref("hf:alice/bert"), dest: "https://modelscope.cn/models/org/bert",
+			from: Repo{Hub: HuggingFace, Type: hubkit.Model, ID: "alice/bert"}, tg: Repo{Hub: ModelScope, Type: hubkit.Model, ID: "org/bert"}},
+
+		{name: "unknown --to", src: ref("alice/bert"), to: "github", kind: ErrInvalidRef, reason: "expected hf or ms"},
+		{name: "--to contradicts dest", src: ref("alice/bert"), to: "hf", dest: "ms:org/bert", kind: ErrInvalidRef, reason: "contradicts"},
+		{name: "bad dest", src: ref("alice/bert"), dest: "org/../x", kind: ErrInvalidRef, reason: "destination"},
+		{name: "dest with revision", src: ref("alice/bert"), dest: "https://huggingface.co/org/bert/tree/dev", kind: ErrInvalidRef, reason: "revision"},
+		{name: "same repo", src: ref("hf:alice/bert"), to: "hf", kind: ErrInvalidRef, reason: "same repository"},
+		{name: "type clash", src: ref("hf:datasets/alice/squad"), dest: "ms:models/org/squad", kind: ErrInvalidRef, reason: "is a dataset"},
+		{name: "MS name not valid on HF", src: ref("ms:alice/a--b"), kind: ErrInvalidRef, reason: "--dest"},
+		{name: "space to MS", src: ref("hf:spaces/alice/demo"), kind: ErrUnsupported, reason: "Space"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			from, tg, err := ResolveDirection(tt.src, tt.to, tt.dest)
+			if tt.kind != nil {
+				require.Error(t, err)
+				require.True(t, errors.Is(err, tt.kind), "got %v", err)
+				require.Contains(t, err.Error(), tt.reason)
+				return
+			}
 			require.NoError(t, err)
 			require.Equal(t, tt.from, from)
 			require.Equal(t, tt.tg, tg)
-		})
-	}
-}
-
-func TestResolveDirectionRejects(t *testing.T) {
-	ref := func(s string) Ref {
-		r, err := ParseRef(s)
-		require.NoError(t, err)
-		return r
-	}
-	tests := []struct {
-		name     string
-		src      Ref
-		to, dest string
-		kind     error
-		reason   string
-	}{
-		{"unknown --to", ref("alice/bert"), "github", "", ErrInvalidRef, "expected hf or ms"},
-		{"--to contradicts dest", ref("alice/bert"), "hf", "ms:org/bert", ErrInvalidRef, "contradicts"},
-		{"bad dest", ref("alice/bert"), "", "org/../x", ErrInvalidRef, "destination"},
-		{"dest with revision", ref("alice/bert"), "", "https://huggingface.co/org/bert/tree/dev", ErrInvalidRef, "revision"},
-		{"same repo", ref("hf:alice/bert"), "hf", "", ErrInvalidRef, "same repository"},
-		{"type clash", ref("hf:datasets/alice/squad"), "", "ms:models/org/squad", ErrInvalidRef, "is a dataset"},
-		{"MS name not valid on HF", ref("ms:alice/a--b"), "", "", ErrInvalidRef, "--dest"},
-		{"space to MS", ref("hf:spaces/alice/demo"), "", "", ErrUnsupported, "Space"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := ResolveDirection(tt.src, tt.to, tt.dest)
-			require.Error(t, err)
-			require.True(t, errors.Is(err, tt.kind), "got %v", err)
-			require.Contains(t, err.Error(), tt.reason)
 		})
 	}
 }
