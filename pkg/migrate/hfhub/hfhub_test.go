@@ -15,21 +15,14 @@ import (
 	"github.com/linaqruf/hf2ms/pkg/migrate/migratetest"
 )
 
-const (
-	hfTestUser  = testworld.User
-	hfTestToken = testworld.HFToken
-	hfTestRead  = testworld.HFReadToken
-)
-
-// newHFTestServer is the test world's fake Hub (alice, member of acme, with a write and a read
-// token) with user bob added (a namespace alice may not write to). Multipart starts at 128 KiB so
-// the contract's larger blobs take that path.
-func newHFTestServer(t *testing.T, opts ...hubtest.Option) *hubtest.Server {
+// newHFTestWorld is the test world (alice, member of acme, with a write and a read token) with
+// user bob added on its fakes (a namespace alice may not write to). The fake Hub's multipart
+// starts at 128 KiB so the contract's larger blobs take that path.
+func newHFTestWorld(t *testing.T) *testworld.World {
 	t.Helper()
-	base := []hubtest.Option{hubtest.WithMultipartThreshold(128 << 10), hubtest.WithChunkSize(64 << 10), hubtest.WithTreePageSize(3)}
-	s := testworld.New(t, testworld.WithHF(append(base, opts...)...)).HF
-	s.AddUser("bob")
-	return s
+	w := testworld.New(t, testworld.WithHF(hubtest.WithMultipartThreshold(128<<10), hubtest.WithChunkSize(64<<10), hubtest.WithTreePageSize(3)))
+	w.AddForeign()
+	return w
 }
 
 func newHFTestClient(s *hubtest.Server, token string) *hub.Client {
@@ -38,60 +31,41 @@ func newHFTestClient(s *hubtest.Server, token string) *hub.Client {
 
 func TestHFHubContract(t *testing.T) {
 	migratetest.Run(t, func(t *testing.T) migratetest.Env {
-		s := newHFTestServer(t)
-		repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/contract"}
-		require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
-		return migratetest.Env{
-			Hub:      hfhub.New(newHFTestClient(s, hfTestToken)),
-			BadToken: hfhub.New(newHFTestClient(s, "hf_not_a_token")),
-			Repo:     repo,
-			Seed: func(t *testing.T, files ...migratetest.File) string {
-				t.Helper()
-				fs := make([]hubtest.File, len(files))
-				for i, f := range files {
-					fs[i] = hubtest.File{Path: f.Path, Content: f.Content, LFS: f.LFS}
-				}
-				sha, err := s.Commit(hubkit.Model, repo.ID, hfhub.DefaultBranch, "seed", fs...)
-				require.NoError(t, err)
-				return sha
-			},
-			ForeignNS:       "bob",
-			TokenVar:        "HF_TOKEN",
-			HasBlob:         s.HasLFSObject,
-			Endpoint:        s.URL(),
-			StrictNamespace: true,
-		}
+		w := newHFTestWorld(t)
+		return w.ContractEnv(t, migrate.HuggingFace, func(token string) migrate.Hub {
+			return hfhub.New(newHFTestClient(w.HF, token))
+		})
 	})
 }
 
 func TestHFHubCheckWrite(t *testing.T) {
-	s := newHFTestServer(t)
+	s := newHFTestWorld(t).HF
 	ctx := context.Background()
-	h := hfhub.New(newHFTestClient(s, hfTestToken))
+	h := hfhub.New(newHFTestClient(s, testworld.HFToken))
 	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "acme/x"}), "an org of the user")
 	require.NoError(t, h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "Alice/x"}), "names compare case-insensitively")
 	err := h.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "bob/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "acme")
 
-	read := hfhub.New(newHFTestClient(s, hfTestRead))
-	err = read.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
+	read := hfhub.New(newHFTestClient(s, testworld.HFReadToken))
+	err = read.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
 	require.Contains(t, err.Error(), "read token")
-	require.NotContains(t, err.Error(), hfTestRead)
+	require.NotContains(t, err.Error(), testworld.HFReadToken)
 
 	anon := hfhub.New(newHFTestClient(s, ""))
-	err = anon.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/x"})
+	err = anon.CheckWrite(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/x"})
 	require.ErrorIs(t, err, hubkit.ErrUnauthorized)
 	require.Contains(t, err.Error(), "HF_TOKEN")
 }
 
 func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
-	s := newHFTestServer(t)
+	s := newHFTestWorld(t).HF
 	ctx := context.Background()
 	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/gated", hubtest.RepoOptions{Gated: "manual"}))
 	require.NoError(t, s.CreateRepo(hubkit.Space, "alice/demo", hubtest.RepoOptions{Private: true}))
-	h := hfhub.New(newHFTestClient(s, hfTestToken))
+	h := hfhub.New(newHFTestClient(s, testworld.HFToken))
 	info, err := h.Info(ctx, migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/gated"})
 	require.NoError(t, err)
 	require.True(t, info.Gated)
@@ -115,15 +89,15 @@ func TestHFHubInfoGatedPrivateAndSpaces(t *testing.T) {
 }
 
 func TestHFHubStorageLockIsForbidden(t *testing.T) {
-	s := newHFTestServer(t)
+	s := newHFTestWorld(t).HF
 	ctx := context.Background()
-	repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: hfTestUser + "/locked"}
+	repo := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/locked"}
 	require.NoError(t, s.CreateRepo(hubkit.Model, repo.ID, hubtest.RepoOptions{}))
 	_, err := s.Commit(hubkit.Model, repo.ID, hfhub.DefaultBranch, "seed", hubtest.File{Path: "a.txt", Content: []byte("a")})
 	require.NoError(t, err)
 	s.SetStorageLock(hubkit.Model, repo.ID, true)
 	// Without the git fallback (on by default, see fallback_test.go) the lock surfaces as is.
-	h := hfhub.New(newHFTestClient(s, hfTestToken), hfhub.WithGitFallback(false))
+	h := hfhub.New(newHFTestClient(s, testworld.HFToken), hfhub.WithGitFallback(false))
 	_, err = h.List(ctx, repo, "")
 	require.ErrorIs(t, err, hubkit.ErrStorageLocked)
 	require.ErrorIs(t, err, hubkit.ErrForbidden)
@@ -131,8 +105,8 @@ func TestHFHubStorageLockIsForbidden(t *testing.T) {
 }
 
 func TestHFHubLimitsOverride(t *testing.T) {
-	s := newHFTestServer(t)
-	h := hfhub.New(newHFTestClient(s, hfTestToken), hfhub.WithLimits(migrate.Limits{MaxInlineFiles: 3}), hfhub.WithWebBase("https://huggingface.co"))
+	s := newHFTestWorld(t).HF
+	h := hfhub.New(newHFTestClient(s, testworld.HFToken), hfhub.WithLimits(migrate.Limits{MaxInlineFiles: 3}), hfhub.WithWebBase("https://huggingface.co"))
 	require.Equal(t, migrate.Limits{MaxOps: hub.MaxCommitOps, MaxInlineFiles: 3, MaxInlineBytes: hub.MaxCommitInlineBytes}, h.Limits())
 	require.Equal(t, "https://huggingface.co/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "a/b"}))
 	require.Equal(t, "https://huggingface.co/datasets/a/b", h.WebURL(migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Dataset, ID: "a/b"}))
