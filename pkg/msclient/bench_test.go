@@ -62,55 +62,78 @@ func benchServer(b *testing.B) (*mstest.Server, *Client) {
 	return s, c
 }
 
-// BenchmarkUpload streams a 1 GiB synthetic blob through BlobUpload.Upload into the fake (which
-// compares it with the synthetic content as it arrives and stores nothing big).
-func BenchmarkUpload(b *testing.B) {
-	blob := synth.Blob{Size: benchSize, Seed: 7}
-	o := Object{OID: blob.SHA256(), Size: blob.Size}
-	b.SetBytes(benchSize)
+// benchSeeded is a bench server holding blob as the LFS file big.bin of alice/bench, and its
+// client.
+func benchSeeded(b *testing.B, blob *synth.Blob) (*mstest.Server, *Client) {
+	s, c := benchServer(b)
+	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
+	_, err := s.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: blob, LFS: true})
+	require.NoError(b, err)
+	return s, c
+}
+
+// benchPeak times b.N runs of run (b.SetBytes(size) each) and reports the peak live heap
+// during them. setup, outside the timer, prepares each run and returns it with what to do after
+// it, also outside the timer (nil: nothing).
+func benchPeak(b *testing.B, size int64, setup func() (run, after func())) {
+	b.SetBytes(size)
 	var peak float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		s, c := benchServer(b)
-		require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
-		ups, err := c.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
-		require.NoError(b, err)
-		require.Len(b, ups, 1)
+		run, after := setup()
 		stop := heapPeak()
 		b.StartTimer()
-		require.NoError(b, ups[0].Upload(context.Background(), blobSource{blob}))
+		run()
 		b.StopTimer()
 		peak = max(peak, stop())
-		require.True(b, s.HasLFSObject(o.OID))
-		s.Close()
+		if after != nil {
+			after()
+		}
 		b.StartTimer()
 	}
 	b.ReportMetric(peak, "peak-heap-MiB")
 }
 
+// benchUpload uploads o, read from src, b.N times, each time into a fresh fake (which compares
+// it with o as it arrives and stores nothing big), timing only the upload.
+func benchUpload(b *testing.B, o Object, src hubkit.Source) {
+	benchPeak(b, o.Size, func() (run, after func()) {
+		dst, c := benchServer(b)
+		require.NoError(b, dst.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
+		ups, err := c.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
+		require.NoError(b, err)
+		require.Len(b, ups, 1)
+		run = func() { require.NoError(b, ups[0].Upload(context.Background(), src)) }
+		after = func() {
+			require.True(b, dst.HasLFSObject(o.OID))
+			dst.Close()
+		}
+		return run, after
+	})
+}
+
+// BenchmarkUpload streams a 1 GiB synthetic blob through BlobUpload.Upload into the fake.
+func BenchmarkUpload(b *testing.B) {
+	blob := synth.Blob{Size: benchSize, Seed: 7}
+	benchUpload(b, Object{OID: blob.SHA256(), Size: blob.Size}, blobSource{blob})
+}
+
 // BenchmarkDownload reads a 1 GiB LFS file through Download (API 302, then the CDN).
 func BenchmarkDownload(b *testing.B) {
 	blob := synth.Blob{Size: benchSize, Seed: 8}
-	s, c := benchServer(b)
+	s, c := benchSeeded(b, &blob)
 	defer s.Close()
-	require.NoError(b, s.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
-	_, err := s.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
-	require.NoError(b, err)
-	b.SetBytes(benchSize)
-	var peak float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		stop := heapPeak()
-		rc, err := c.Download(context.Background(), model("alice/bench"), "", "big.bin", 0, -1)
-		require.NoError(b, err)
-		n, err := io.Copy(io.Discard, rc)
-		rc.Close()
-		peak = max(peak, stop())
-		require.NoError(b, err)
-		require.Equal(b, int64(benchSize), n)
-	}
-	b.ReportMetric(peak, "peak-heap-MiB")
+	benchPeak(b, benchSize, func() (run, after func()) {
+		return func() {
+			rc, err := c.Download(context.Background(), model("alice/bench"), "", "big.bin", 0, -1)
+			require.NoError(b, err)
+			n, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			require.NoError(b, err)
+			require.Equal(b, int64(benchSize), n)
+		}, nil
+	})
 	require.Empty(b, s.AuthLeaks())
 }
 
@@ -130,31 +153,9 @@ func (d downloadSource) OpenRange(ctx context.Context, off, n int64) (io.ReadClo
 // upload, hashing in flight: the migration's hot path.
 func BenchmarkHubToHub(b *testing.B) {
 	blob := synth.Blob{Size: benchSize, Seed: 9}
-	o := Object{OID: blob.SHA256(), Size: blob.Size}
-	src, srcClient := benchServer(b)
+	src, srcClient := benchSeeded(b, &blob)
 	defer src.Close()
-	require.NoError(b, src.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
-	_, err := src.Commit(hubkit.Model, "alice/bench", "", "seed", mstest.File{Path: "big.bin", Blob: &blob, LFS: true})
-	require.NoError(b, err)
-	b.SetBytes(benchSize)
-	var peak float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		dst, dstClient := benchServer(b)
-		require.NoError(b, dst.CreateRepo(hubkit.Model, "alice/bench", mstest.RepoOptions{}))
-		ups, err := dstClient.PrepareUpload(context.Background(), model("alice/bench"), []Object{o})
-		require.NoError(b, err)
-		stop := heapPeak()
-		b.StartTimer()
-		require.NoError(b, ups[0].Upload(context.Background(), downloadSource{srcClient, model("alice/bench"), "big.bin"}))
-		b.StopTimer()
-		peak = max(peak, stop())
-		require.True(b, dst.HasLFSObject(o.OID))
-		dst.Close()
-		b.StartTimer()
-	}
-	b.ReportMetric(peak, "peak-heap-MiB")
+	benchUpload(b, Object{OID: blob.SHA256(), Size: blob.Size}, downloadSource{srcClient, model("alice/bench"), "big.bin"})
 }
 
 // BenchmarkRawLoopbackCopy is the yardstick: a plain GET from one httptest server piped into a
@@ -176,22 +177,18 @@ func BenchmarkRawLoopbackCopy(b *testing.B) {
 	}))
 	defer put.Close()
 	hc := httpx.NewClient()
-	b.SetBytes(benchSize)
-	var peak float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		stop := heapPeak()
-		resp, err := hc.Get(get.URL)
-		require.NoError(b, err)
-		req, err := http.NewRequest(http.MethodPut, put.URL, resp.Body)
-		require.NoError(b, err)
-		req.ContentLength = resp.ContentLength
-		presp, err := hc.Do(req)
-		require.NoError(b, err)
-		presp.Body.Close()
-		resp.Body.Close()
-		peak = max(peak, stop())
-		require.Equal(b, http.StatusOK, presp.StatusCode)
-	}
-	b.ReportMetric(peak, "peak-heap-MiB")
+	benchPeak(b, benchSize, func() (run, after func()) {
+		return func() {
+			resp, err := hc.Get(get.URL)
+			require.NoError(b, err)
+			req, err := http.NewRequest(http.MethodPut, put.URL, resp.Body)
+			require.NoError(b, err)
+			req.ContentLength = resp.ContentLength
+			presp, err := hc.Do(req)
+			require.NoError(b, err)
+			presp.Body.Close()
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, presp.StatusCode)
+		}, nil
+	})
 }
