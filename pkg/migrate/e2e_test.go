@@ -169,86 +169,88 @@ func TestE2EDetectAndRefs(t *testing.T) {
 	require.ErrorIs(t, err, hubkit.ErrNotFound)
 }
 
-func TestE2EIncludeExcludeDelete(t *testing.T) {
-	for _, dir := range []struct{ from, to migrate.HubName }{{migrate.HuggingFace, migrate.ModelScope}, {migrate.ModelScope, migrate.HuggingFace}} {
-		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
+// forEachDirection runs test once each way between the two hubs, each time in a fresh e2e
+// world, from and to being the model User/name on either side, from created (public, empty).
+func forEachDirection(t *testing.T, name string, test func(t *testing.T, w *e2eWorld, from, to migrate.Repo)) {
+	for _, dir := range [][2]migrate.HubName{{migrate.HuggingFace, migrate.ModelScope}, {migrate.ModelScope, migrate.HuggingFace}} {
+		t.Run(fmt.Sprintf("%s to %s", dir[0], dir[1]), func(t *testing.T) {
 			w := newE2EWorld(t)
-			from := migrate.Repo{dir.from, hubkit.Model, testworld.User + "/sel"}
-			to := migrate.Repo{dir.to, hubkit.Model, testworld.User + "/sel"}
+			from := migrate.Repo{Hub: dir[0], Type: hubkit.Model, ID: testworld.User + "/" + name}
+			to := migrate.Repo{Hub: dir[1], Type: hubkit.Model, ID: testworld.User + "/" + name}
 			w.Create(t, from, false)
-			w.Seed(t, from, e2eModelFiles(11)...)
-			w.Create(t, to, false)
-			w.Seed(t, to,
-				testworld.File{Path: "stale.txt", Content: []byte("old")},
-				testworld.File{Path: "tokenizer/old.txt", Content: []byte("old")},
-				testworld.File{Path: "data/keep.parquet", Content: migratetest.Bytes(5<<10, 99), LFS: true},
-				testworld.File{Path: "config.json", Content: []byte(`{"seed": 0}`)},
-			)
-
-			rep, err := w.migrate(t, from, to, migrate.Options{Include: []string{"*.json", "*.md", "tokenizer/**", "*.safetensors"}, Exclude: []string{"README.md"}, Delete: true})
-			require.NoError(t, err, "%+v", rep)
-			dst := w.Contents(t, to)
-			src := w.Contents(t, from)
-			delete(dst, ".gitattributes")
-			require.Equal(t, map[string]string{
-				"config.json":         src["config.json"],
-				"tokenizer/vocab.txt": src["tokenizer/vocab.txt"],
-				"model.safetensors":   src["model.safetensors"],
-				// Outside the selection: neither copied nor deleted.
-				"data/keep.parquet": dst["data/keep.parquet"],
-				"stale.txt":         dst["stale.txt"],
-			}, dst)
-			require.NotContains(t, dst, "tokenizer/old.txt", "deleted: inside the selection, not in the source")
-			require.Equal(t, 1, rep.FilesDeleted)
+			test(t, w, from, to)
 		})
 	}
 }
 
+func TestE2EIncludeExcludeDelete(t *testing.T) {
+	forEachDirection(t, "sel", func(t *testing.T, w *e2eWorld, from, to migrate.Repo) {
+		w.Seed(t, from, e2eModelFiles(11)...)
+		w.Create(t, to, false)
+		w.Seed(t, to,
+			testworld.File{Path: "stale.txt", Content: []byte("old")},
+			testworld.File{Path: "tokenizer/old.txt", Content: []byte("old")},
+			testworld.File{Path: "data/keep.parquet", Content: migratetest.Bytes(5<<10, 99), LFS: true},
+			testworld.File{Path: "config.json", Content: []byte(`{"seed": 0}`)},
+		)
+
+		rep, err := w.migrate(t, from, to, migrate.Options{Include: []string{"*.json", "*.md", "tokenizer/**", "*.safetensors"}, Exclude: []string{"README.md"}, Delete: true})
+		require.NoError(t, err, "%+v", rep)
+		dst := w.Contents(t, to)
+		src := w.Contents(t, from)
+		delete(dst, ".gitattributes")
+		require.Equal(t, map[string]string{
+			"config.json":         src["config.json"],
+			"tokenizer/vocab.txt": src["tokenizer/vocab.txt"],
+			"model.safetensors":   src["model.safetensors"],
+			// Outside the selection: neither copied nor deleted.
+			"data/keep.parquet": dst["data/keep.parquet"],
+			"stale.txt":         dst["stale.txt"],
+		}, dst)
+		require.NotContains(t, dst, "tokenizer/old.txt", "deleted: inside the selection, not in the source")
+		require.Equal(t, 1, rep.FilesDeleted)
+	})
+}
+
 func TestE2EInterruptedRunResumes(t *testing.T) {
-	for _, dir := range []struct{ from, to migrate.HubName }{{migrate.HuggingFace, migrate.ModelScope}, {migrate.ModelScope, migrate.HuggingFace}} {
-		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
-			w := newE2EWorld(t)
-			from := migrate.Repo{dir.from, hubkit.Model, testworld.User + "/resume"}
-			to := migrate.Repo{dir.to, hubkit.Model, testworld.User + "/resume"}
-			w.Create(t, from, false)
-			// Four small blobs (below the cut) and one big one (above it, basic upload on both
-			// hubs' fakes: the HF multipart threshold is 256 KiB).
-			files := []testworld.File{{Path: "README.md", Content: []byte("# resume\n")}}
-			for i := range 4 {
-				files = append(files, testworld.File{Path: fmt.Sprintf("small-%d.bin", i), Content: migratetest.Bytes(20<<10, byte(20+i)), LFS: true})
-			}
-			files = append(files, testworld.File{Path: "big.bin", Content: migratetest.Bytes(200<<10, 30), LFS: true})
-			w.Seed(t, from, files...)
-			remove := w.Faults(dir.to).Add(fault.Rule{Route: testworld.RoutesOf(dir.to).Upload, CutAfter: 100 << 10})
+	forEachDirection(t, "resume", func(t *testing.T, w *e2eWorld, from, to migrate.Repo) {
+		// Four small blobs (below the cut) and one big one (above it, basic upload on both
+		// hubs' fakes: the HF multipart threshold is 256 KiB).
+		files := []testworld.File{{Path: "README.md", Content: []byte("# resume\n")}}
+		for i := range 4 {
+			files = append(files, testworld.File{Path: fmt.Sprintf("small-%d.bin", i), Content: migratetest.Bytes(20<<10, byte(20+i)), LFS: true})
+		}
+		files = append(files, testworld.File{Path: "big.bin", Content: migratetest.Bytes(200<<10, 30), LFS: true})
+		w.Seed(t, from, files...)
+		remove := w.Faults(to.Hub).Add(fault.Rule{Route: testworld.RoutesOf(to.Hub).Upload, CutAfter: 100 << 10})
 
-			rep, err := w.migrate(t, from, to, migrate.Options{})
-			require.Error(t, err)
-			require.Equal(t, migrate.StatusFailed, rep.Status)
-			var historyAfterFailure []testworld.Commit
-			if w.Exists(to) {
-				historyAfterFailure = w.History(t, to)
-				for p := range w.Contents(t, to) {
-					require.NotContains(t, p, ".bin", "a failed run commits nothing")
-				}
+		rep, err := w.migrate(t, from, to, migrate.Options{})
+		require.Error(t, err)
+		require.Equal(t, migrate.StatusFailed, rep.Status)
+		var historyAfterFailure []testworld.Commit
+		if w.Exists(to) {
+			historyAfterFailure = w.History(t, to)
+			for p := range w.Contents(t, to) {
+				require.NotContains(t, p, ".bin", "a failed run commits nothing")
 			}
-			remove()
-			before := w.Uploads(dir.to)
+		}
+		remove()
+		before := w.Uploads(to.Hub)
 
-			rep, err = w.migrate(t, from, to, migrate.Options{})
-			require.NoError(t, err, "%+v", rep)
-			require.Equal(t, migrate.StatusSucceeded, rep.Status)
-			w.requireMirrored(t, from, to)
-			require.Equal(t, 1, w.Uploads(dir.to)-before, "only the blob the first run could not store is uploaded again")
-			stored := 0
-			for _, f := range rep.Files {
-				if f.Action == migrate.ActionStored {
-					stored++
-				}
+		rep, err = w.migrate(t, from, to, migrate.Options{})
+		require.NoError(t, err, "%+v", rep)
+		require.Equal(t, migrate.StatusSucceeded, rep.Status)
+		w.requireMirrored(t, from, to)
+		require.Equal(t, 1, w.Uploads(to.Hub)-before, "only the blob the first run could not store is uploaded again")
+		stored := 0
+		for _, f := range rep.Files {
+			if f.Action == migrate.ActionStored {
+				stored++
 			}
-			require.Equal(t, 4, stored, "%+v", rep.Files)
-			require.Len(t, w.History(t, to), len(historyAfterFailure)+1)
-		})
-	}
+		}
+		require.Equal(t, 4, stored, "%+v", rep.Files)
+		require.Len(t, w.History(t, to), len(historyAfterFailure)+1)
+	})
 }
 
 func TestE2ESourceChangesBetweenRuns(t *testing.T) {
@@ -276,30 +278,21 @@ func TestE2ESourceChangesBetweenRuns(t *testing.T) {
 }
 
 func TestE2EHashMismatchCommitsNothing(t *testing.T) {
-	for _, dir := range []struct{ from, to migrate.HubName }{{migrate.HuggingFace, migrate.ModelScope}, {migrate.ModelScope, migrate.HuggingFace}} {
-		t.Run(fmt.Sprintf("%s to %s", dir.from, dir.to), func(t *testing.T) {
-			w := newE2EWorld(t)
-			from := migrate.Repo{dir.from, hubkit.Model, testworld.User + "/corrupt"}
-			to := migrate.Repo{dir.to, hubkit.Model, testworld.User + "/corrupt"}
-			w.Create(t, from, false)
-			w.Seed(t, from, e2eModelFiles(50)...)
-			w.Create(t, to, false)
-			w.Seed(t, to, testworld.File{Path: "existing.txt", Content: []byte("keep me")})
-			hist := w.History(t, to)
+	forEachDirection(t, "corrupt", func(t *testing.T, w *e2eWorld, from, to migrate.Repo) {
+		w.Seed(t, from, e2eModelFiles(50)...)
+		w.Create(t, to, false)
+		w.Seed(t, to, testworld.File{Path: "existing.txt", Content: []byte("keep me")})
+		hist := w.History(t, to)
 
-			// The source's CDN serves wrong bytes (same length) for every LFS download.
-			cdn := hubtest.RouteCDN
-			if dir.from == migrate.ModelScope {
-				cdn = mstest.RouteCDN
-			}
-			w.Faults(dir.from).Add(fault.Rule{Route: cdn, Corrupt: true})
-			rep, err := w.migrate(t, from, to, migrate.Options{})
-			require.ErrorIs(t, err, hubkit.ErrHashMismatch)
-			require.Equal(t, migrate.StatusFailed, rep.Status)
-			require.Equal(t, hist, w.History(t, to), "no new commit on the destination")
-			require.Positive(t, w.Faults(dir.from).Count(cdn))
-		})
-	}
+		// The source's CDN serves wrong bytes (same length) for every LFS download.
+		cdn := testworld.RoutesOf(from.Hub).CDN
+		w.Faults(from.Hub).Add(fault.Rule{Route: cdn, Corrupt: true})
+		rep, err := w.migrate(t, from, to, migrate.Options{})
+		require.ErrorIs(t, err, hubkit.ErrHashMismatch)
+		require.Equal(t, migrate.StatusFailed, rep.Status)
+		require.Equal(t, hist, w.History(t, to), "no new commit on the destination")
+		require.Positive(t, w.Faults(from.Hub).Count(cdn))
+	})
 }
 
 func TestE2EManyFilesPastMSListingCut(t *testing.T) {
