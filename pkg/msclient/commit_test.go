@@ -23,9 +23,7 @@ func TestCommit(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/c", mstest.RepoOptions{}))
-		_, err := s.Commit(k, "alice/c", "", "seed", mstest.File{Path: "old.txt", Content: []byte("old")})
-		require.NoError(t, err)
+		seedRepo(t, s, k, "alice/c", mstest.RepoOptions{}, mstest.File{Path: "old.txt", Content: []byte("old")})
 		require.NoError(t, s.CreateBranch(k, "alice/c", "dev", ""))
 	}
 	lfs := []byte(strings.Repeat("L", 5000))

@@ -96,9 +96,7 @@ func TestListFilesSmallCut(t *testing.T) {
 	for i := range flat {
 		flat[i] = mstest.File{Path: fmt.Sprintf("flat/%03d", i), Content: []byte{byte(i)}}
 	}
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/flat", mstest.RepoOptions{}))
-	_, err = s.Commit(hubkit.Model, "alice/flat", "", "seed", flat...)
-	require.NoError(t, err)
+	seedRepo(t, s, hubkit.Model, "alice/flat", mstest.RepoOptions{}, flat...)
 	_, err = c.ListFiles(context.Background(), model("alice/flat"), "")
 	e := requireKind(t, err, hubkit.ErrServer)
 	require.Contains(t, e.Message, "incomplete")
@@ -180,9 +178,7 @@ func TestListFilesFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := setup(t, mstest.WithDatasetPageSize(5))
 			mk := hubkit.RepoType(tt.kind)
-			require.NoError(t, s.CreateRepo(mk, "alice/r", mstest.RepoOptions{}))
-			_, err := s.Commit(mk, "alice/r", "", "seed", nestedFiles(23)...)
-			require.NoError(t, err)
+			seedRepo(t, s, mk, "alice/r", mstest.RepoOptions{}, nestedFiles(23)...)
 			s.Faults().Add(tt.rule)
 			got, err := c.ListFiles(context.Background(), hubkit.Repo{Type: tt.kind, ID: "alice/r"}, "")
 			if tt.err != nil {

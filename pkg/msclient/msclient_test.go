@@ -44,6 +44,15 @@ func setup(t *testing.T, opts ...mstest.Option) (*mstest.Server, *Client) {
 	return s, newClient(s, aliceToken)
 }
 
+// seedRepo creates the repository id of kind k on s with opts and commits files to its default
+// branch.
+func seedRepo(t *testing.T, s *mstest.Server, k hubkit.RepoType, id string, opts mstest.RepoOptions, files ...mstest.File) {
+	t.Helper()
+	require.NoError(t, s.CreateRepo(k, id, opts))
+	_, err := s.Commit(k, id, "", "seed", files...)
+	require.NoError(t, err)
+}
+
 func newClient(s *mstest.Server, token string, opts ...Option) *Client {
 	base := []Option{WithEndpoint(s.URL()), WithHTTPClient(fastHTTP()),
 		WithResumeOptions(httpx.WithResumeBackoff(time.Millisecond, 10*time.Millisecond)),
@@ -456,12 +465,10 @@ func TestResolveRevision(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
 	for _, k := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {
-		require.NoError(t, s.CreateRepo(k, "alice/r", mstest.RepoOptions{}))
-		_, err := s.Commit(k, "alice/r", "", "one", mstest.File{Path: "a.txt", Content: []byte("a")})
-		require.NoError(t, err)
+		seedRepo(t, s, k, "alice/r", mstest.RepoOptions{}, mstest.File{Path: "a.txt", Content: []byte("a")})
 		require.NoError(t, s.CreateTag(k, "alice/r", "v1", ""))
 		require.NoError(t, s.CreateBranch(k, "alice/r", "dev", ""))
-		_, err = s.Commit(k, "alice/r", "", "two", mstest.File{Path: "b.txt", Content: []byte("b")})
+		_, err := s.Commit(k, "alice/r", "", "two", mstest.File{Path: "b.txt", Content: []byte("b")})
 		require.NoError(t, err)
 	}
 	for _, kind := range []hubkit.RepoType{hubkit.Model, hubkit.Dataset} {

@@ -54,6 +54,18 @@ func (failingSource) OpenRange(context.Context, int64, int64) (io.ReadCloser, er
 
 func obj(b []byte) Object { return Object{OID: sha(b), Size: int64(len(b))} }
 
+// preparedUpload starts a fake (setup) with the empty model alice/up and returns it with the
+// upload of data the batch API handed out.
+func preparedUpload(t *testing.T, data []byte) (*mstest.Server, *BlobUpload) {
+	t.Helper()
+	s, c := setup(t)
+	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
+	ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(data)})
+	require.NoError(t, err)
+	require.Len(t, ups, 1)
+	return s, ups[0]
+}
+
 func TestPrepareUpload(t *testing.T) {
 	s, c := setup(t)
 	ctx := context.Background()
@@ -172,13 +184,9 @@ func TestUploadHashMismatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
-			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
-			require.NoError(t, err)
-			require.Len(t, ups, 1)
+			s, up := preparedUpload(t, good)
 			src := &bytesSource{b: tt.src}
-			err = ups[0].Upload(context.Background(), src)
+			err := up.Upload(context.Background(), src)
 			require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 			require.Equal(t, int32(1), src.opens.Load(), "a mismatch is not retried")
 			require.False(t, s.HasLFSObject(sha(good)))
@@ -187,11 +195,8 @@ func TestUploadHashMismatch(t *testing.T) {
 	}
 	// A source that serves more than the object's size is wrong too: the last bytes are held back
 	// and nothing is stored.
-	s, c := setup(t)
-	require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
-	ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(good)})
-	require.NoError(t, err)
-	err = ups[0].Upload(context.Background(), &longSource{append(append([]byte{}, good...), "trailing"...)})
+	s, up := preparedUpload(t, good)
+	err := up.Upload(context.Background(), &longSource{append(append([]byte{}, good...), "trailing"...)})
 	require.ErrorIs(t, err, hubkit.ErrHashMismatch)
 	require.False(t, s.HasLFSObject(sha(good)))
 }
@@ -222,10 +227,7 @@ func TestUploadFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, c := setup(t)
-			require.NoError(t, s.CreateRepo(hubkit.Model, "alice/up", mstest.RepoOptions{}))
-			ups, err := c.PrepareUpload(context.Background(), model("alice/up"), []Object{obj(data)})
-			require.NoError(t, err)
+			s, up := preparedUpload(t, data)
 			if tt.rule.Route != "" {
 				s.Faults().Add(tt.rule)
 			}
@@ -234,7 +236,7 @@ func TestUploadFaults(t *testing.T) {
 			if src == nil {
 				src = bs
 			}
-			err = ups[0].Upload(context.Background(), src)
+			err := up.Upload(context.Background(), src)
 			require.Error(t, err)
 			if tt.kind != nil {
 				require.ErrorIs(t, err, tt.kind)
