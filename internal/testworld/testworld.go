@@ -95,13 +95,39 @@ func (w *World) Env() map[string]string {
 	return map[string]string{EnvHFEndpoint: w.HF.URL(), EnvHFToken: HFToken, EnvMSEndpoint: w.MS.URL(), EnvMSToken: MSToken}
 }
 
+// EnvWith returns a copy of env with the pairs kv (name, value, name, value, ...) set in it; an
+// empty value removes the name (an unset variable, not an empty one).
+func EnvWith(env map[string]string, kv ...string) map[string]string {
+	out := make(map[string]string, len(env)+len(kv)/2)
+	for k, v := range env {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, kv[i])
+			continue
+		}
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
 // Hub is the engine's hub for h over the real client and adapter, with the write token and
 // quick retries.
 func (w *World) Hub(h migrate.HubName) migrate.Hub {
 	if h == migrate.HuggingFace {
-		return hfhub.New(hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(HFToken)))
+		return NewHub(h, w.HF.URL())
 	}
-	return mshub.New(msclient.NewClient(msclient.WithEndpoint(w.MS.URL()), msclient.WithToken(MSToken),
+	return NewHub(h, w.MS.URL())
+}
+
+// NewHub is the engine's hub for h at endpoint (the world's fake, or a proxy in front of it)
+// over the real client and adapter, with the world's write token and quick retries.
+func NewHub(h migrate.HubName, endpoint string) migrate.Hub {
+	if h == migrate.HuggingFace {
+		return hfhub.New(hub.NewClient(hub.WithEndpoint(endpoint), hub.WithToken(HFToken)))
+	}
+	return mshub.New(msclient.NewClient(msclient.WithEndpoint(endpoint), msclient.WithToken(MSToken),
 		msclient.WithCommitRetry(3, 10*time.Millisecond, time.Second)))
 }
 
@@ -159,32 +185,88 @@ func (w *World) SeedModel(t testing.TB, r migrate.Repo, n int) string {
 	return w.Seed(t, r, files...)
 }
 
+// rev is rev, or r's default branch where rev is "".
+func rev(r migrate.Repo, rev string) string {
+	switch {
+	case rev != "":
+		return rev
+	case r.Hub == migrate.HuggingFace:
+		return hfhub.DefaultBranch
+	default:
+		return mshub.DefaultBranch
+	}
+}
+
+// entry is one file of a listing on a fake.
+type entry struct {
+	path string
+	size int64
+}
+
+// entries lists r at rev ("" for the default branch) as the fake holds it.
+func (w *World) entries(t testing.TB, r migrate.Repo, at string) []entry {
+	t.Helper()
+	var out []entry
+	if r.Hub == migrate.HuggingFace {
+		fs, err := w.HF.Files(r.Type, r.ID, rev(r, at))
+		require.NoError(t, err, at)
+		for _, f := range fs {
+			out = append(out, entry{f.Path, f.Size})
+		}
+		return out
+	}
+	fs, err := w.MS.Files(r.Type, r.ID, rev(r, at))
+	require.NoError(t, err, at)
+	for _, f := range fs {
+		out = append(out, entry{f.Path, f.Size})
+	}
+	return out
+}
+
+// ManyFiles is a README.md holding readme and n small text files, <dir><i%2>/<i>.txt: enough of
+// them to need more than one ModelScope commit (at most 2,000 actions each), in two folders
+// because ModelScope cannot list a folder of 3,000 entries or more.
+func ManyFiles(readme, dir string, n int) []File {
+	files := []File{{Path: "README.md", Content: []byte(readme)}}
+	for i := range n {
+		files = append(files, File{Path: fmt.Sprintf("%s%d/%04d.txt", dir, i%2, i), Content: []byte(fmt.Sprint(i))})
+	}
+	return files
+}
+
 // Paths lists r's default branch as the fake holds it.
 func (w *World) Paths(t testing.TB, r migrate.Repo) []string {
 	t.Helper()
 	var paths []string
-	if r.Hub == migrate.HuggingFace {
-		fs, err := w.HF.Files(r.Type, r.ID, hfhub.DefaultBranch)
-		require.NoError(t, err)
-		for _, f := range fs {
-			paths = append(paths, f.Path)
-		}
-		return paths
-	}
-	fs, err := w.MS.Files(r.Type, r.ID, mshub.DefaultBranch)
-	require.NoError(t, err)
-	for _, f := range fs {
-		paths = append(paths, f.Path)
+	for _, e := range w.entries(t, r, "") {
+		paths = append(paths, e.path)
 	}
 	return paths
+}
+
+// Sizes maps every path of r's default branch to its size, as the fake holds it.
+func (w *World) Sizes(t testing.TB, r migrate.Repo) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, e := range w.entries(t, r, "") {
+		out[e.path] = e.size
+	}
+	return out
 }
 
 // Contents maps every path of r's default branch to its content's SHA-256, read on the fake.
 func (w *World) Contents(t testing.TB, r migrate.Repo) map[string]string {
 	t.Helper()
+	return w.ContentsAt(t, r, "")
+}
+
+// ContentsAt maps every path of r at rev ("" for the default branch) to its content's SHA-256,
+// read on the fake.
+func (w *World) ContentsAt(t testing.TB, r migrate.Repo, rev string) map[string]string {
+	t.Helper()
 	out := map[string]string{}
-	for _, p := range w.Paths(t, r) {
-		out[p] = hubkit.SHA256Hex(w.Read(t, r, p))
+	for _, e := range w.entries(t, r, rev) {
+		out[e.path] = hubkit.SHA256Hex(w.ReadAt(t, r, rev, e.path))
 	}
 	return out
 }
@@ -192,13 +274,31 @@ func (w *World) Contents(t testing.TB, r migrate.Repo) map[string]string {
 // Read returns a file of r's default branch, read on the fake.
 func (w *World) Read(t testing.TB, r migrate.Repo, p string) []byte {
 	t.Helper()
-	read, branch := w.MS.ReadFile, mshub.DefaultBranch
+	return w.ReadAt(t, r, "", p)
+}
+
+// ReadAt returns a file of r at rev ("" for the default branch), read on the fake.
+func (w *World) ReadAt(t testing.TB, r migrate.Repo, at, p string) []byte {
+	t.Helper()
+	read := w.MS.ReadFile
 	if r.Hub == migrate.HuggingFace {
-		read, branch = w.HF.ReadFile, hfhub.DefaultBranch
+		read = w.HF.ReadFile
 	}
-	b, err := read(r.Type, r.ID, branch, p)
+	b, err := read(r.Type, r.ID, rev(r, at), p)
 	require.NoError(t, err, p)
 	return b
+}
+
+// Head is the commit rev (a branch or tag, "" for the default branch) of r points to on the fake.
+func (w *World) Head(t testing.TB, r migrate.Repo, at string) string {
+	t.Helper()
+	head := w.MS.Head
+	if r.Hub == migrate.HuggingFace {
+		head = w.HF.Head
+	}
+	sha, err := head(r.Type, r.ID, rev(r, at))
+	require.NoError(t, err, at)
+	return sha
 }
 
 // Commit is one commit of a repository's history.

@@ -19,30 +19,8 @@ import (
 // Hub's own .gitattributes left out).
 func contentsAt(t *testing.T, w *testworld.World, r migrate.Repo, rev string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	if r.Hub == migrate.HuggingFace {
-		fs, err := w.HF.Files(r.Type, r.ID, rev)
-		require.NoError(t, err, rev)
-		for _, f := range fs {
-			if f.Path == ".gitattributes" {
-				continue
-			}
-			b, err := w.HF.ReadFile(r.Type, r.ID, rev, f.Path)
-			require.NoError(t, err)
-			out[f.Path] = hubkit.SHA256Hex(b)
-		}
-		return out
-	}
-	fs, err := w.MS.Files(r.Type, r.ID, rev)
-	require.NoError(t, err, rev)
-	for _, f := range fs {
-		if f.Path == ".gitattributes" {
-			continue
-		}
-		b, err := w.MS.ReadFile(r.Type, r.ID, rev, f.Path)
-		require.NoError(t, err)
-		out[f.Path] = hubkit.SHA256Hex(b)
-	}
+	out := w.ContentsAt(t, r, rev)
+	delete(out, ".gitattributes")
 	return out
 }
 
@@ -51,15 +29,7 @@ func heads(t *testing.T, w *testworld.World, r migrate.Repo, names ...string) ma
 	t.Helper()
 	out := map[string]string{}
 	for _, n := range names {
-		var sha string
-		var err error
-		if r.Hub == migrate.HuggingFace {
-			sha, err = w.HF.Head(r.Type, r.ID, n)
-		} else {
-			sha, err = w.MS.Head(r.Type, r.ID, n)
-		}
-		require.NoError(t, err, n)
-		out[n] = sha
+		out[n] = w.Head(t, r, n)
 	}
 	return out
 }
@@ -185,7 +155,7 @@ func TestRefsToModelScope(t *testing.T) {
 	assert.Equal(t, history, len(w.History(t, dst)), "a tag of the default branch's content needs no commit")
 	tags, err := w.MS.Tags(dst.Type, dst.ID)
 	require.NoError(t, err)
-	master := heads(t, w, dst, "master")["master"]
+	master := w.Head(t, dst, "master")
 	assert.Equal(t, master, tags["v2.0"])
 	assert.Len(t, tags, 3)
 }

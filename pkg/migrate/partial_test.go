@@ -86,13 +86,8 @@ func TestPartialCommitThenRerun(t *testing.T) {
 	w := newE2EWorld(t, testworld.WithMS(mstest.WithCommitInterval(time.Hour), mstest.WithClock(clk.Now)))
 	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/many"}
 	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/many"}
-	files := []testworld.File{{Path: "README.md", Content: []byte("---\nlicense: mit\n---\n# many\n")}}
-	for i := range 3000 {
-		// Two folders: ModelScope cannot list a folder of 3,000 entries or more.
-		files = append(files, testworld.File{Path: fmt.Sprintf("data/%d/%04d.txt", i%2, i), Content: []byte(fmt.Sprint(i))})
-	}
 	w.Create(t, from, false)
-	w.Seed(t, from, files...)
+	w.Seed(t, from, testworld.ManyFiles("---\nlicense: mit\n---\n# many\n", "data/", 3000)...)
 	w.Create(t, to, false) // the create is a commit of its own on ModelScope: let its window pass
 	clk.Add(2 * time.Hour)
 
