@@ -130,21 +130,10 @@ func tokens() map[string]string {
 	return map[string]string{"hf_token": hfToken, "modelscope_token": msToken}
 }
 
-func with(m map[string]string, kv ...string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}
-
 func TestSingleMigration(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/model", 3)
-	res := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	res := w.run(t, testworld.EnvWith(tokens(), "source", "hf:alice/model", "to", "ms"))
 	require.Equal(t, 0, res.code, res.log)
 	require.Equal(t, "true", res.outputMap["verified"])
 	require.Equal(t, "6", res.outputMap["files_copied"], "3 weights, README, config and the Hub's .gitattributes")
@@ -161,7 +150,7 @@ func TestSingleMigration(t *testing.T) {
 	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/model"))
 
 	// A scheduled re-run is an incremental no-op.
-	again := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	again := w.run(t, testworld.EnvWith(tokens(), "source", "hf:alice/model", "to", "ms"))
 	require.Equal(t, 0, again.code, again.log)
 	require.Equal(t, "0", again.outputMap["files_copied"])
 	require.Contains(t, again.summary, "already up to date")
@@ -171,7 +160,7 @@ func TestSingleMigration(t *testing.T) {
 func TestDryRunChangesNothing(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/model", 2)
-	res := w.run(t, with(tokens(), "source", "alice/model", "to", "ms", "dry_run", "true"))
+	res := w.run(t, testworld.EnvWith(tokens(), "source", "alice/model", "to", "ms", "dry_run", "true"))
 	require.Equal(t, 0, res.code, res.log)
 	require.False(t, w.MS.RepoExists(hubkit.Model, "alice/model"), "a dry run must not create the destination")
 	require.Contains(t, res.summary, "dry run")
@@ -182,7 +171,7 @@ func TestBatch(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/a", 1)
 	w.seedHF(t, "alice/b", 2)
-	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/a\n# a comment\nalice/b alice/b-mirror\n"))
+	res := w.run(t, testworld.EnvWith(tokens(), "to", "ms", "batch", "alice/a\n# a comment\nalice/b alice/b-mirror\n"))
 	require.Equal(t, 0, res.code, res.log)
 	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"))
 	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/b-mirror"))
@@ -195,7 +184,7 @@ func TestCorruptSourceFailsTheStepAndNamesTheFile(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/model", 1)
 	w.HF.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true})
-	res := w.run(t, with(tokens(), "source", "hf:alice/model", "to", "ms"))
+	res := w.run(t, testworld.EnvWith(tokens(), "source", "hf:alice/model", "to", "ms"))
 	require.Equal(t, 1, res.code)
 	require.Contains(t, res.summary, "weights/part-000.bin")
 	require.Contains(t, res.log, "::error::")
@@ -217,14 +206,14 @@ func TestBadInputs(t *testing.T) {
 		want   string
 	}{
 		{"no source", tokens(), `input "source"`},
-		{"bad to", with(tokens(), "source", "a/b", "to", "github"), `input "to" is "github": want hf or ms`},
-		{"bad bool", with(tokens(), "source", "a/b", "delete", "yes please"), `input "delete" is "yes please": want true or false`},
-		{"bad executor", with(tokens(), "source", "a/b", "executor", "k8s"), `input "executor" is "k8s": want local or modal`},
-		{"bad chunk", with(tokens(), "source", "a/b", "chunk_size", "lots"), `input "chunk_size"`},
-		{"bad repo", with(tokens(), "source", "not a repo"), `input "source"`},
-		{"detach local", with(tokens(), "source", "a/b", "detach", "true"), `input "detach"`},
-		{"both", with(tokens(), "source", "a/b", "batch", "c/d"), `input "batch"`},
-		{"bad repo type", with(tokens(), "source", "a/b", "repo_type", "kernel"), `input "repo_type"`},
+		{"bad to", testworld.EnvWith(tokens(), "source", "a/b", "to", "github"), `input "to" is "github": want hf or ms`},
+		{"bad bool", testworld.EnvWith(tokens(), "source", "a/b", "delete", "yes please"), `input "delete" is "yes please": want true or false`},
+		{"bad executor", testworld.EnvWith(tokens(), "source", "a/b", "executor", "k8s"), `input "executor" is "k8s": want local or modal`},
+		{"bad chunk", testworld.EnvWith(tokens(), "source", "a/b", "chunk_size", "lots"), `input "chunk_size"`},
+		{"bad repo", testworld.EnvWith(tokens(), "source", "not a repo"), `input "source"`},
+		{"detach local", testworld.EnvWith(tokens(), "source", "a/b", "detach", "true"), `input "detach"`},
+		{"both", testworld.EnvWith(tokens(), "source", "a/b", "batch", "c/d"), `input "batch"`},
+		{"bad repo type", testworld.EnvWith(tokens(), "source", "a/b", "repo_type", "kernel"), `input "repo_type"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -275,7 +264,7 @@ func writeSample(t *testing.T, name, md string) {
 func TestBatchGoesOnPastAMissingRepo(t *testing.T) {
 	w := newWorld(t)
 	w.seedHF(t, "alice/a", 1)
-	res := w.run(t, with(tokens(), "to", "ms", "batch", "alice/missing\nalice/a\n"))
+	res := w.run(t, testworld.EnvWith(tokens(), "to", "ms", "batch", "alice/missing\nalice/a\n"))
 	require.Equal(t, 1, res.code, res.log)
 	require.True(t, w.MS.RepoExists(hubkit.Model, "alice/a"), "the other repo still migrates")
 	require.Contains(t, res.summary, "1 succeeded, 0 up to date, 1 failed")
@@ -316,13 +305,9 @@ func TestPartialRunAndVisibilityWarning(t *testing.T) {
 	w := newWorld(t, testworld.WithMS(mstest.WithIgnoredVisibility()))
 	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/many"}
 	w.Create(t, src, true)
-	files := []testworld.File{{Path: "README.md", Content: []byte("# many\n")}}
-	for i := range 2050 {
-		files = append(files, testworld.File{Path: fmt.Sprintf("d%d/%04d.txt", i%2, i), Content: []byte(fmt.Sprint(i))})
-	}
-	w.Seed(t, src, files...)
+	w.Seed(t, src, testworld.ManyFiles("# many\n", "d", 2050)...)
 	w.MS.Faults().Add(fault.Rule{Route: mstest.RouteCommit, Skip: 1, Times: 1, Status: http.StatusForbidden})
-	res := w.run(t, with(tokens(), "source", "hf:alice/many", "to", "ms"))
+	res := w.run(t, testworld.EnvWith(tokens(), "source", "hf:alice/many", "to", "ms"))
 	require.Equal(t, 1, res.code, res.log)
 	require.Equal(t, "partial", res.outputMap["status"])
 	require.Equal(t, "2000", res.outputMap["files_committed"])
@@ -330,7 +315,7 @@ func TestPartialRunAndVisibilityWarning(t *testing.T) {
 	require.Contains(t, res.summary, "**warning**: ms:alice/many was asked to be private but ModelScope reports it public")
 	require.Contains(t, res.log, "::warning::ms:alice/many was asked to be private")
 
-	res = w.run(t, with(tokens(), "source", "hf:alice/many", "to", "ms"))
+	res = w.run(t, testworld.EnvWith(tokens(), "source", "hf:alice/many", "to", "ms"))
 	require.Equal(t, 0, res.code, res.log)
 	require.Equal(t, "succeeded", res.outputMap["status"])
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 )
 
@@ -107,24 +108,24 @@ func TestActionSecretsNeverLeak(t *testing.T) {
 		timeout time.Duration
 		code    int
 	}{
-		{name: "success", inputs: with(all, "source", "hf:alice/model", "to", "ms"), code: 0},
-		{name: "dry run", inputs: with(all, "source", "hf:alice/model", "to", "ms", "dry_run", "true"), code: 0},
-		{name: "batch", inputs: with(all, "batch", "alice/model\nalice/model alice/copy", "to", "ms"), code: 0},
-		{name: "bad input", inputs: with(all, "source", "hf:alice/model", "to", "github"), code: 1},
-		{name: "bad chunk size", inputs: with(all, "source", "hf:alice/model", "chunk_size", hfToken), code: 1},
-		{name: "bad source", inputs: with(all, "source", msToken), code: 1},
-		{name: "detach without modal", inputs: with(all, "source", "hf:alice/model", "detach", "true"), code: 1},
-		{name: "wrong hf token", inputs: with(all, "source", "hf:alice/model", "to", "ms", "hf_token", hfWrongToken), code: 1},
-		{name: "wrong ms token", inputs: with(all, "source", "hf:alice/model", "to", "ms", "modelscope_token", msWrongToken), code: 1},
-		{name: "wrong ms token in batch", inputs: with(all, "batch", "alice/model", "to", "ms", "modelscope_token", msWrongToken), code: 1},
-		{name: "network error", inputs: with(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
+		{name: "success", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms"), code: 0},
+		{name: "dry run", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms", "dry_run", "true"), code: 0},
+		{name: "batch", inputs: testworld.EnvWith(all, "batch", "alice/model\nalice/model alice/copy", "to", "ms"), code: 0},
+		{name: "bad input", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "github"), code: 1},
+		{name: "bad chunk size", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "chunk_size", hfToken), code: 1},
+		{name: "bad source", inputs: testworld.EnvWith(all, "source", msToken), code: 1},
+		{name: "detach without modal", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "detach", "true"), code: 1},
+		{name: "wrong hf token", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms", "hf_token", hfWrongToken), code: 1},
+		{name: "wrong ms token", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms", "modelscope_token", msWrongToken), code: 1},
+		{name: "wrong ms token in batch", inputs: testworld.EnvWith(all, "batch", "alice/model", "to", "ms", "modelscope_token", msWrongToken), code: 1},
+		{name: "network error", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
 			env: func(*world) map[string]string { return map[string]string{"MODELSCOPE_ENDPOINT": "CLOSED"} }},
-		{name: "hub answers 500", inputs: with(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
+		{name: "hub answers 500", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms"), timeout: 4 * time.Second, code: 1,
 			setup: func(w *world) { w.MS.Faults().Add(fault.Rule{Status: 500, Message: "oops " + msToken}) }},
-		{name: "corrupt source", inputs: with(all, "source", "hf:alice/model", "to", "ms"), code: 1,
+		{name: "corrupt source", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms"), code: 1,
 			setup: func(w *world) { w.HF.Faults().Add(fault.Rule{Route: hubtest.RouteCDN, Corrupt: true}) }},
-		{name: "modal executor, closed control plane", inputs: with(all, "source", "hf:alice/model", "to", "ms", "executor", "modal"), timeout: 20 * time.Second, code: 1},
-		{name: "panic", inputs: with(all, "source", "hf:alice/model", "to", "ms"), code: 70,
+		{name: "modal executor, closed control plane", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms", "executor", "modal"), timeout: 20 * time.Second, code: 1},
+		{name: "panic", inputs: testworld.EnvWith(all, "source", "hf:alice/model", "to", "ms"), code: 70,
 			wrap: func(g func(string) string) func(string) string {
 				return func(k string) string {
 					if k == "MODELSCOPE_ENDPOINT" {

@@ -14,13 +14,10 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/synth"
-	"github.com/linaqruf/hf2ms/pkg/hub"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hub/hubtest"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/migrate"
-	"github.com/linaqruf/hf2ms/pkg/migrate/hfhub"
-	"github.com/linaqruf/hf2ms/pkg/migrate/mshub"
-	"github.com/linaqruf/hf2ms/pkg/msclient"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
 
@@ -32,40 +29,22 @@ func readReport(t *testing.T, path string, v any) string {
 	return string(b)
 }
 
-func hfPaths(w *world, id string) map[string]int64 {
-	out := map[string]int64{}
-	files, _ := w.HF.Files(hubkit.Model, id, "main")
-	for _, f := range files {
-		out[f.Path] = f.Size
-	}
-	return out
-}
-
-func msPaths(w *world, id string) map[string]int64 {
-	out := map[string]int64{}
-	files, _ := w.MS.Files(hubkit.Model, id, "")
-	for _, f := range files {
-		out[f.Path] = f.Size
-	}
-	return out
-}
-
 func TestMigrateEachDirection(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name     string
 		args     []string
-		src, dst func(w *world) map[string]int64
+		src, dst migrate.Repo
 	}{
 		{"hf to ms", []string{"migrate", "hf:alice/model", "--to", "ms"},
-			func(w *world) map[string]int64 { return hfPaths(w, "alice/model") },
-			func(w *world) map[string]int64 { return msPaths(w, "alice/model") }},
+			migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model"},
+			migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/model"}},
 		{"ms to hf, renamed", []string{"migrate", "ms:alice/ms-model", "--to", "hf", "--dest", "alice/copy"},
-			func(w *world) map[string]int64 { return msPaths(w, "alice/ms-model") },
-			func(w *world) map[string]int64 { return hfPaths(w, "alice/copy") }},
+			migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: "alice/ms-model"},
+			migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/copy"}},
 		{"hf to hf", []string{"migrate", "hf:alice/model", "--to", "hf", "--dest", "alice/model-2"},
-			func(w *world) map[string]int64 { return hfPaths(w, "alice/model") },
-			func(w *world) map[string]int64 { return hfPaths(w, "alice/model-2") }},
+			migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model"},
+			migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model-2"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,7 +55,7 @@ func TestMigrateEachDirection(t *testing.T) {
 			reportPath := filepath.Join(t.TempDir(), "report.json")
 			res := run{env: w.env()}.exec(t, append(c.args, "--report", reportPath)...)
 			require.Equal(t, ExitOK, res.code, res)
-			src, dst := c.src(w), c.dst(w)
+			src, dst := w.Sizes(t, c.src), w.Sizes(t, c.dst)
 			require.NotEmpty(t, src)
 			for p, size := range src {
 				require.Contains(t, dst, p)
@@ -289,24 +268,24 @@ func TestValidate(t *testing.T) {
 			`ok\s+ModelScope \(MODELSCOPE_TOKEN\)\s+user alice at http://127\.0\.0\.1`,
 			`skip\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)`,
 		}},
-		{"missing hf token", with(w.env(), app.EnvHFToken, ""), nil, ExitFailure, []string{
+		{"missing hf token", testworld.EnvWith(w.env(), app.EnvHFToken, ""), nil, ExitFailure, []string{
 			`FAIL\s+Hugging Face \(HF_TOKEN\)\s+not set`,
 			`fix: create a write token at https://huggingface\.co/settings/tokens and export HF_TOKEN=\.\.\.`,
 			`ok\s+ModelScope`,
 		}},
-		{"missing ms token", with(w.env(), app.EnvMSToken, ""), nil, ExitFailure, []string{
+		{"missing ms token", testworld.EnvWith(w.env(), app.EnvMSToken, ""), nil, ExitFailure, []string{
 			`FAIL\s+ModelScope \(MODELSCOPE_TOKEN\)\s+not set`,
 			`fix: copy your SDK token from https://modelscope\.cn/my/myaccesstoken`,
 		}},
-		{"wrong hf token", with(w.env(), app.EnvHFToken, hfWrong), nil, ExitFailure, []string{
+		{"wrong hf token", testworld.EnvWith(w.env(), app.EnvHFToken, hfWrong), nil, ExitFailure, []string{
 			`FAIL\s+Hugging Face \(HF_TOKEN\)\s+the Hub rejected the token`,
 			`fix: the token is invalid or expired`,
 		}},
-		{"wrong ms token", with(w.env(), app.EnvMSToken, msWrong), nil, ExitFailure, []string{
+		{"wrong ms token", testworld.EnvWith(w.env(), app.EnvMSToken, msWrong), nil, ExitFailure, []string{
 			`FAIL\s+ModelScope \(MODELSCOPE_TOKEN\)\s+ModelScope rejected the token`,
 			`MODELSCOPE_DOMAIN=modelscope\.ai`,
 		}},
-		{"read-only hf token", with(w.env(), app.EnvHFToken, "hf_readonlyTOKENforvalidate0123"), nil, ExitOK, []string{
+		{"read-only hf token", testworld.EnvWith(w.env(), app.EnvHFToken, "hf_readonlyTOKENforvalidate0123"), nil, ExitOK, []string{
 			`WARN\s+Hugging Face \(HF_TOKEN\)\s+user alice, token role read`,
 			`fix: this token can only read`,
 		}},
@@ -314,7 +293,7 @@ func TestValidate(t *testing.T) {
 			`FAIL\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)\s+.*MODAL_TOKEN_ID`,
 			`fix: only needed for --executor modal`,
 		}},
-		{"modal present", with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret), nil, ExitOK, []string{
+		{"modal present", testworld.EnvWith(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret), nil, ExitOK, []string{
 			`ok\s+Modal \(MODAL_TOKEN_ID, MODAL_TOKEN_SECRET\)\s+present`,
 		}},
 	}
@@ -344,15 +323,13 @@ func TestVersion(t *testing.T) {
 func workerJobs(t *testing.T, w *world, dest string, all bool) []string {
 	t.Helper()
 	ep := migrate.Endpoints{HF: w.hfRec.srv.URL, MS: w.msRec.srv.URL}
-	src := hfhub.New(hub.NewClient(hub.WithToken(hfTok), hub.WithEndpoint(ep.HF)))
-	dst := mshub.New(msclient.NewClient(msclient.WithToken(msTok), msclient.WithEndpoint(ep.MS)))
 	from := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/model"}
 	to := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: dest}
 	opts := migrate.Options{}
 	if !all {
 		opts = migrate.Options{Parallel: true, ChunkSize: 100 << 10}
 	}
-	m, err := migrate.New(src, dst, from, to, migrate.WithEndpoints(ep), migrate.WithOptions(opts))
+	m, err := migrate.New(testworld.NewHub(from.Hub, ep.HF), testworld.NewHub(to.Hub, ep.MS), from, to, migrate.WithEndpoints(ep), migrate.WithOptions(opts))
 	require.NoError(t, err)
 	plan, err := m.Plan(context.Background())
 	require.NoError(t, err)
@@ -401,7 +378,7 @@ func TestWorker(t *testing.T) {
 			for _, job := range jobs {
 				r := run{env: w.env()}
 				if via == "HF2MS_JOB" {
-					r.env = with(r.env, app.EnvJob, job)
+					r.env = testworld.EnvWith(r.env, app.EnvJob, job)
 					r.stdin = "this is not read"
 				} else {
 					r.stdin = job
@@ -567,7 +544,7 @@ func TestSubprocessExecutor(t *testing.T) {
 	require.Positive(t, w.msRec.OwnSeen())
 
 	// a worker binary that cannot reach the hub fails the run, naming the shard's error
-	res = run{env: with(w.env(), app.EnvMSEndpoint, closedURL), exe: exe}.exec(t, "migrate", "hf:alice/model", "--to", "ms",
+	res = run{env: testworld.EnvWith(w.env(), app.EnvMSEndpoint, closedURL), exe: exe}.exec(t, "migrate", "hf:alice/model", "--to", "ms",
 		"--dest", "alice/elsewhere", "--executor", "subprocess", "--repo-type", "model")
 	require.NotEqual(t, ExitOK, res.code, res)
 	requireNoSecret(t, "a failed subprocess run", res.stdout, res.stderr)

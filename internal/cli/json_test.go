@@ -98,7 +98,7 @@ func TestJSONOutputOnFailure(t *testing.T) {
 		env  map[string]string
 	}{
 		{"unknown source", []string{"plan", "hf:alice/none", "--to", "ms", "--json"}, w.env()},
-		{"wrong token", []string{"migrate", "hf:alice/none", "--to", "ms", "--json"}, with(w.env(), app.EnvHFToken, hfWrong)},
+		{"wrong token", []string{"migrate", "hf:alice/none", "--to", "ms", "--json"}, testworld.EnvWith(w.env(), app.EnvHFToken, hfWrong)},
 		{"status without Modal", []string{"status", "abc123", "--json"}, w.env()},
 	} {
 		t.Run(c.name, func(t *testing.T) {

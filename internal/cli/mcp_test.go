@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 )
 
@@ -120,7 +121,7 @@ func TestMCPSecretsNeverLeak(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
 			w.seedHF(t, "alice/model", 2)
-			env := with(w.env(), "MODAL_TOKEN_ID", modalID, "MODAL_TOKEN_SECRET", modalSecret)
+			env := testworld.EnvWith(w.env(), "MODAL_TOKEN_ID", modalID, "MODAL_TOKEN_SECRET", modalSecret)
 			env = sc.setup(t, w, env)
 			m := startMCP(t, env)
 			timeout := sc.timeout

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 
@@ -21,11 +20,7 @@ func TestPartialMigrationExitCodeAndRerun(t *testing.T) {
 	w := newWorld(t)
 	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: "alice/many"}
 	w.Create(t, src, false)
-	files := []testworld.File{{Path: "README.md", Content: []byte("# many\n")}}
-	for i := range 2100 {
-		files = append(files, testworld.File{Path: fmt.Sprintf("d%d/%04d.txt", i%2, i), Content: []byte(fmt.Sprint(i))})
-	}
-	w.Seed(t, src, files...)
+	w.Seed(t, src, testworld.ManyFiles("# many\n", "d", 2100)...)
 	w.MS.Faults().Add(fault.Rule{Route: mstest.RouteCommit, Skip: 1, Times: 1, Status: http.StatusForbidden,
 		Message: "no write permission to repository"})
 

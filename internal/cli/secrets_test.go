@@ -13,6 +13,7 @@ import (
 
 	"github.com/linaqruf/hf2ms/internal/app"
 	"github.com/linaqruf/hf2ms/internal/fault"
+	"github.com/linaqruf/hf2ms/internal/testworld"
 	"github.com/linaqruf/hf2ms/pkg/hubkit"
 	"github.com/linaqruf/hf2ms/pkg/msclient/mstest"
 )
@@ -77,13 +78,13 @@ func panicHook(string) {
 var secretScenarios = []secretScenario{
 	{name: "success", ok: true, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string { return env }},
 	{name: "wrong hf token", setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, app.EnvHFToken, hfWrong)
+		return testworld.EnvWith(env, app.EnvHFToken, hfWrong)
 	}},
 	{name: "wrong ms token", setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, app.EnvMSToken, msWrong)
+		return testworld.EnvWith(env, app.EnvMSToken, msWrong)
 	}},
 	{name: "network error", timeout: 4 * time.Second, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, app.EnvHFEndpoint, closedURL, app.EnvMSEndpoint, closedURL)
+		return testworld.EnvWith(env, app.EnvHFEndpoint, closedURL, app.EnvMSEndpoint, closedURL)
 	}},
 	{name: "hubs answer 500", timeout: 4 * time.Second, setup: func(_ *testing.T, w *world, env map[string]string) map[string]string {
 		w.HF.Faults().Add(fault.Rule{Status: 500, Message: "internal error " + hfTok})
@@ -91,7 +92,7 @@ var secretScenarios = []secretScenario{
 		return env
 	}},
 	{name: "panic", hook: panicHook, setup: func(_ *testing.T, _ *world, env map[string]string) map[string]string {
-		return with(env, "HF2MS_DEBUG", "1")
+		return testworld.EnvWith(env, "HF2MS_DEBUG", "1")
 	}},
 }
 
@@ -110,7 +111,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				w.seedMS(t, "alice/ms-model", 2)
 				// Modal credentials are configured (through the program's environment only: the
 				// Modal SDK reads the process environment, where TestMain put none).
-				env := with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
+				env := testworld.EnvWith(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
 				r := run{exe: exe, hook: sc.hook}
 				if cmd.premigrate {
 					require.Equal(t, ExitOK, run{env: env}.exec(t, "migrate", "hf:alice/model", "--to", "ms").code)
@@ -179,7 +180,7 @@ func TestSecretsModalClosedPort(t *testing.T) {
 			w.seedHF(t, "alice/model", 1)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			env := with(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
+			env := testworld.EnvWith(w.env(), app.EnvModalTokenID, modalID, app.EnvModalTokenSecret, modalSecret)
 			res := run{env: env, ctx: ctx}.exec(t, cmd.args...)
 			require.NotEqual(t, ExitOK, res.code)
 			require.Contains(t, res.stderr, "hf2ms: ")

@@ -285,19 +285,3 @@ func requireNoSecret(t *testing.T, what string, texts ...string) {
 		}
 	}
 }
-
-// with returns a copy of m with kv pairs set (an empty value deletes the key).
-func with(m map[string]string, kv ...string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-			continue
-		}
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}

@@ -32,8 +32,7 @@ func TestDetachedRunOnFakeModal(t *testing.T) {
 
 	args := planArgs()
 	args["parallel"], args["chunk_size"] = true, "100KiB"
-	var plan PlanResult
-	decode(t, s.call(t, "plan", args, nil), &plan)
+	plan := s.plan(t, args)
 	require.Greater(t, plan.Report.Plan.Shards, 1)
 
 	args["plan_id"], args["confirm"] = plan.PlanID, true

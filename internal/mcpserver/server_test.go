@@ -149,6 +149,22 @@ func withPlan(id string, confirm any) map[string]any {
 	return a
 }
 
+// seeded is a test world holding src with n weight files, and a session with a server on it.
+func seeded(t *testing.T, n int) (*testworld.World, *session) {
+	t.Helper()
+	w := testworld.New(t)
+	w.SeedModel(t, src, n)
+	return w, connect(t, w.Env())
+}
+
+// plan asks for a plan with args and returns it (the call must succeed).
+func (s *session) plan(t *testing.T, args map[string]any) PlanResult {
+	t.Helper()
+	var plan PlanResult
+	decode(t, s.call(t, "plan", args, nil), &plan)
+	return plan
+}
+
 func TestListTools(t *testing.T) {
 	s := connect(t, testworld.New(t).Env())
 	res, err := s.cs.ListTools(context.Background(), nil)
@@ -173,12 +189,9 @@ func TestListTools(t *testing.T) {
 }
 
 func TestPlanMigrateVerify(t *testing.T) {
-	w := testworld.New(t)
-	w.SeedModel(t, src, 3)
-	s := connect(t, w.Env())
+	w, s := seeded(t, 3)
 
-	var plan PlanResult
-	decode(t, s.call(t, "plan", planArgs(), nil), &plan)
+	plan := s.plan(t, planArgs())
 	require.Regexp(t, `^plan-[0-9a-f]{16}$`, plan.PlanID)
 	require.Equal(t, migrate.StatusPlanned, plan.Report.Status)
 	require.Equal(t, 6, plan.Report.Plan.CopyFiles)
@@ -187,8 +200,7 @@ func TestPlanMigrateVerify(t *testing.T) {
 	require.False(t, w.Exists(dst), "a plan creates nothing")
 
 	// The same plan again has the same id.
-	var again PlanResult
-	decode(t, s.call(t, "plan", planArgs(), nil), &again)
+	again := s.plan(t, planArgs())
 	require.Equal(t, plan.PlanID, again.PlanID)
 
 	for _, c := range []struct {
@@ -244,11 +256,8 @@ func TestPlanMigrateVerify(t *testing.T) {
 }
 
 func TestChangedSourceForcesANewPlan(t *testing.T) {
-	w := testworld.New(t)
-	w.SeedModel(t, src, 1)
-	s := connect(t, w.Env())
-	var plan PlanResult
-	decode(t, s.call(t, "plan", planArgs(), nil), &plan)
+	w, s := seeded(t, 1)
+	plan := s.plan(t, planArgs())
 	w.Seed(t, src, testworld.File{Path: "extra.txt", Content: []byte("new")})
 	res := s.call(t, "migrate", withPlan(plan.PlanID, true), nil)
 	require.True(t, res.IsError)
@@ -265,9 +274,7 @@ func TestChangedSourceForcesANewPlan(t *testing.T) {
 }
 
 func TestTokensAreNeverArguments(t *testing.T) {
-	w := testworld.New(t)
-	w.SeedModel(t, src, 1)
-	s := connect(t, w.Env())
+	w, s := seeded(t, 1)
 	for _, tool := range []string{"plan", "verify", "validate", "migrate"} {
 		for _, key := range []string{"token", "hf_token", "HF_TOKEN", "modelscope_token"} {
 			args := planArgs()
@@ -302,7 +309,7 @@ func TestValidate(t *testing.T) {
 	decode(t, s.call(t, "validate", map[string]any{"modal": true}, nil), &v)
 	require.False(t, v.OK, "modal: true fails without Modal credentials")
 
-	bad := connect(t, with(w.Env(), testworld.EnvHFToken, "hf_FAKE-testworld-not-a-token-999"))
+	bad := connect(t, testworld.EnvWith(w.Env(), testworld.EnvHFToken, "hf_FAKE-testworld-not-a-token-999"))
 	decode(t, bad.call(t, "validate", map[string]any{}, nil), &v)
 	require.False(t, v.OK)
 	require.Equal(t, app.CheckFail, v.Checks[0].Status)
@@ -320,7 +327,7 @@ func TestStatus(t *testing.T) {
 	})
 	t.Run("a run's shards, redacted", func(t *testing.T) {
 		code := 1
-		env := with(w.Env(), app.EnvModalTokenSecret, modalSecret)
+		env := testworld.EnvWith(w.Env(), app.EnvModalTokenSecret, modalSecret)
 		s := connect(t, env, WithStatus(func(_ context.Context, id string) (*modal.RunStatus, error) {
 			if id != "run1" {
 				return nil, modal.ErrNotFound
@@ -345,11 +352,8 @@ func TestStatus(t *testing.T) {
 }
 
 func TestProgressWithoutTokenSendsNothing(t *testing.T) {
-	w := testworld.New(t)
-	w.SeedModel(t, src, 2)
-	s := connect(t, w.Env())
-	var plan PlanResult
-	decode(t, s.call(t, "plan", planArgs(), nil), &plan)
+	_, s := seeded(t, 2)
+	plan := s.plan(t, planArgs())
 	var res MigrateResult
 	decode(t, s.call(t, "migrate", withPlan(plan.PlanID, true), nil), &res)
 	s.mu.Lock()
@@ -357,26 +361,12 @@ func TestProgressWithoutTokenSendsNothing(t *testing.T) {
 	require.Empty(t, s.progress)
 }
 
-func with(m map[string]string, kv ...string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}
-
 func TestRefsPlanAndMigrate(t *testing.T) {
-	w := testworld.New(t)
-	w.SeedModel(t, src, 1)
+	w, s := seeded(t, 1)
 	require.NoError(t, w.HF.CreateTag(hubkit.Model, src.ID, "v1.0", "main"))
-	s := connect(t, w.Env())
 	args := planArgs()
 	args["refs"] = "all"
-	var plan PlanResult
-	decode(t, s.call(t, "plan", args, nil), &plan)
+	plan := s.plan(t, args)
 	require.Len(t, plan.Report.Refs, 2, "the default branch and the tag")
 	require.Contains(t, plan.Summary, "2 refs")
 
@@ -389,7 +379,7 @@ func TestRefsPlanAndMigrate(t *testing.T) {
 	require.Contains(t, text(res), "plan changed")
 	require.False(t, w.Exists(dst))
 
-	decode(t, s.call(t, "plan", args, nil), &plan)
+	plan = s.plan(t, args)
 	require.Len(t, plan.Report.Refs, 3)
 	run := withPlan(plan.PlanID, true)
 	run["refs"] = "all"
