@@ -301,6 +301,16 @@ func (w *World) Head(t testing.TB, r migrate.Repo, at string) string {
 	return sha
 }
 
+// Tag creates tag at the head of r's default branch on its fake.
+func (w *World) Tag(t testing.TB, r migrate.Repo, tag string) {
+	t.Helper()
+	create := w.MS.CreateTag
+	if r.Hub == migrate.HuggingFace {
+		create = w.HF.CreateTag
+	}
+	require.NoError(t, create(r.Type, r.ID, tag, rev(r, "")), tag)
+}
+
 // Commit is one commit of a repository's history.
 type Commit = fakehost.CommitInfo
 

@@ -34,6 +34,21 @@ func heads(t *testing.T, w *testworld.World, r migrate.Repo, names ...string) ma
 	return out
 }
 
+// seedTagged creates src (public) holding a.txt ("1"), tagged v1.
+func seedTagged(t *testing.T, w *testworld.World, src migrate.Repo) {
+	t.Helper()
+	w.Create(t, src, false)
+	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("1")})
+	w.Tag(t, src, "v1")
+}
+
+// deleteHFTag deletes tag of r on the fake Hub through the real client (the fake has no shortcut).
+func deleteHFTag(t *testing.T, w *testworld.World, r migrate.Repo, tag string) {
+	t.Helper()
+	c := hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(testworld.HFToken))
+	require.NoError(t, c.DeleteTag(context.Background(), hubkit.Repo{Type: r.Type, ID: r.ID}, tag))
+}
+
 func runRefs(t *testing.T, w *testworld.World, from, to migrate.Repo, o migrate.Options) (*migrate.Report, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -166,9 +181,7 @@ func TestRefsDeleteStaleTag(t *testing.T) {
 	w := testworld.New(t)
 	src := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/stale"}
 	dst := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/stale"}
-	w.Create(t, src, false)
-	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("1")})
-	require.NoError(t, w.MS.CreateTag(src.Type, src.ID, "v1", ""))
+	seedTagged(t, w, src)
 	_, err := runRefs(t, w, src, dst, migrate.Options{Refs: []string{"v*"}})
 	require.NoError(t, err)
 	require.NoError(t, w.MS.DeleteTag(src.Type, src.ID, "v1"))
@@ -188,13 +201,10 @@ func TestRefsDeleteStaleTag(t *testing.T) {
 	// The other way: ModelScope keeps the tag and says why.
 	back := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/stale-back"}
 	hsrc := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/stale-back"}
-	w.Create(t, hsrc, false)
-	w.Seed(t, hsrc, testworld.File{Path: "a.txt", Content: []byte("1")})
-	require.NoError(t, w.HF.CreateTag(hsrc.Type, hsrc.ID, "v1", "main"))
+	seedTagged(t, w, hsrc)
 	_, err = runRefs(t, w, hsrc, back, migrate.Options{Refs: []string{"v*"}})
 	require.NoError(t, err)
-	c := hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(testworld.HFToken))
-	require.NoError(t, c.DeleteTag(context.Background(), hubkit.Repo{Type: hsrc.Type, ID: hsrc.ID}, "v1"))
+	deleteHFTag(t, w, hsrc, "v1")
 	rep, err = runRefs(t, w, hsrc, back, migrate.Options{Refs: []string{"v*"}, Delete: true})
 	require.NoError(t, err)
 	assert.Contains(t, rep.Notices, "tag v1 is gone from the source; kept: ModelScope has no API to delete a tag (delete it on the website)")
@@ -205,9 +215,7 @@ func TestPlanRefs(t *testing.T) {
 	w := testworld.New(t)
 	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/plan"}
 	dst := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/plan"}
-	w.Create(t, src, false)
-	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("1")})
-	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v1", "main"))
+	seedTagged(t, w, src)
 	w.Seed(t, src, testworld.File{Path: "b.txt", Content: []byte("2")})
 	m, err := migrate.New(w.Hub(src.Hub), w.Hub(dst.Hub), src, dst, migrate.WithOptions(migrate.Options{Refs: []string{"**"}}))
 	require.NoError(t, err)
@@ -233,17 +241,14 @@ func TestRefsMovedTag(t *testing.T) {
 	src := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/moved"}
 	ms := migrate.Repo{Hub: migrate.ModelScope, Type: hubkit.Model, ID: testworld.User + "/moved"}
 	hf := migrate.Repo{Hub: migrate.HuggingFace, Type: hubkit.Model, ID: testworld.User + "/moved-copy"}
-	w.Create(t, src, false)
-	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("1")})
-	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v1", "main"))
+	seedTagged(t, w, src)
 	for _, dst := range []migrate.Repo{ms, hf} {
 		_, err := runRefs(t, w, src, dst, migrate.Options{Refs: []string{"**"}})
 		require.NoError(t, err, dst)
 	}
 	w.Seed(t, src, testworld.File{Path: "a.txt", Content: []byte("2")})
-	c := hub.NewClient(hub.WithEndpoint(w.HF.URL()), hub.WithToken(testworld.HFToken))
-	require.NoError(t, c.DeleteTag(context.Background(), hubkit.Repo{Type: src.Type, ID: src.ID}, "v1"))
-	require.NoError(t, w.HF.CreateTag(src.Type, src.ID, "v1", "main"))
+	deleteHFTag(t, w, src, "v1")
+	w.Tag(t, src, "v1")
 
 	rep, err := runRefs(t, w, src, hf, migrate.Options{Refs: []string{"**"}})
 	require.NoError(t, err)
