@@ -40,6 +40,41 @@ func (l *arrivalLog) get(p string) []time.Time {
 	return append([]time.Time(nil), l.at[p]...)
 }
 
+// limitedOnceServer is a hub that answers the first request for /limited with a 429 carrying
+// headers and everything else with 200 "ok", logging every arrival; limitedAt is when the 429 was
+// sent. It closes when the test ends.
+func limitedOnceServer(t *testing.T, headers map[string]string) (srv *httptest.Server, arrivals *arrivalLog, limitedAt func() time.Time) {
+	var once atomic.Bool
+	var at atomic.Pointer[time.Time]
+	arrivals = &arrivalLog{}
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrivals.add(r.URL.Path)
+		if r.URL.Path == "/limited" && once.CompareAndSwap(false, true) {
+			now := time.Now()
+			at.Store(&now)
+			for k, v := range headers {
+				w.Header().Set(k, v)
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, arrivals, func() time.Time { return *at.Load() }
+}
+
+// waitBlocked waits until gate holds host, failing with msg after 5 s (a gate that never closes
+// fails the test instead of hanging it).
+func waitBlocked(t *testing.T, gate *Gate, host, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for gate.blockedUntil(host).IsZero() {
+		require.True(t, time.Now().Before(deadline), msg)
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -52,23 +87,7 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var limitedAt atomic.Pointer[time.Time]
-			var limitedOnce atomic.Bool
-			hub := &arrivalLog{}
-			hubSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hub.add(r.URL.Path)
-				if r.URL.Path == "/limited" && limitedOnce.CompareAndSwap(false, true) {
-					now := time.Now()
-					limitedAt.Store(&now)
-					for k, v := range tt.headers {
-						w.Header().Set(k, v)
-					}
-					w.WriteHeader(http.StatusTooManyRequests)
-					return
-				}
-				_, _ = io.WriteString(w, "ok")
-			}))
-			defer hubSrv.Close()
+			hubSrv, hub, limitedAt := limitedOnceServer(t, tt.headers)
 			other := &arrivalLog{}
 			otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				other.add(r.URL.Path)
@@ -101,13 +120,8 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 			wg.Add(1)
 			go fetch(worker1, hubSrv.URL+"/limited")
 
-			// Wait (bounded, so a gate that never closes fails instead of hanging) until the
-			// 429 has closed the shared gate for the hub's host.
-			deadline := time.Now().Add(5 * time.Second)
-			for gate.blockedUntil(hubHost).IsZero() {
-				require.True(t, time.Now().Before(deadline), "the 429 never closed the shared gate")
-				time.Sleep(time.Millisecond)
-			}
+			// Wait until the 429 has closed the shared gate for the hub's host.
+			waitBlocked(t, gate, hubHost, "the 429 never closed the shared gate")
 			// Now, concurrently: three requests of the other client to the same hub, and three to
 			// another host.
 			sentAt := time.Now()
@@ -122,7 +136,7 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 				require.NoError(t, err)
 			}
 
-			at := *limitedAt.Load()
+			at := limitedAt()
 			retry := hub.get("/limited")
 			require.Len(t, retry, 2, "the limited request is retried once")
 			require.GreaterOrEqual(t, retry[1].Sub(at), tt.window, "the retry waited for the window")
@@ -143,21 +157,7 @@ func TestSharedGateHoldsOtherClientsOfTheSameHostOnly(t *testing.T) {
 func TestSeparateGatesDoNotShareALimit(t *testing.T) {
 	// The counter-check: a client with its own Gate is not held by another gate's 429, so the
 	// sharing above comes from the shared Gate and not from timing.
-	var limited atomic.Bool
-	var limitedAt atomic.Pointer[time.Time]
-	hub := &arrivalLog{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hub.add(r.URL.Path)
-		if r.URL.Path == "/limited" && limited.CompareAndSwap(false, true) {
-			now := time.Now()
-			limitedAt.Store(&now)
-			w.Header().Set("RateLimit", `"api";r=0;t=1`)
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
+	srv, hub, limitedAt := limitedOnceServer(t, map[string]string{"RateLimit": `"api";r=0;t=1`})
 	host := strings.TrimPrefix(srv.URL, "http://")
 	g1, g2 := NewGate(), NewGate()
 	c1 := NewClient(WithGate(g1), WithBackoff(time.Millisecond, 5*time.Millisecond))
@@ -171,16 +171,12 @@ func TestSeparateGatesDoNotShareALimit(t *testing.T) {
 		}
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for g1.blockedUntil(host).IsZero() {
-		require.True(t, time.Now().Before(deadline), "the 429 never closed the first gate")
-		time.Sleep(time.Millisecond)
-	}
+	waitBlocked(t, g1, host, "the 429 never closed the first gate")
 	resp, err := get(t, c2, context.Background(), srv.URL+"/unrelated")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.NoError(t, <-done)
-	require.Less(t, hub.get("/unrelated")[0].Sub(*limitedAt.Load()), 500*time.Millisecond)
+	require.Less(t, hub.get("/unrelated")[0].Sub(limitedAt()), 500*time.Millisecond)
 	require.True(t, g2.blockedUntil(host).IsZero())
 }
 
