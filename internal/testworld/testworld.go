@@ -185,11 +185,11 @@ func (w *World) SeedModel(t testing.TB, r migrate.Repo, n int) string {
 	return w.Seed(t, r, files...)
 }
 
-// rev is rev, or r's default branch where rev is "".
-func rev(r migrate.Repo, rev string) string {
+// revision is at, or r's default branch where at is "".
+func revision(r migrate.Repo, at string) string {
 	switch {
-	case rev != "":
-		return rev
+	case at != "":
+		return at
 	case r.Hub == migrate.HuggingFace:
 		return hfhub.DefaultBranch
 	default:
@@ -203,19 +203,19 @@ type entry struct {
 	size int64
 }
 
-// entries lists r at rev ("" for the default branch) as the fake holds it.
+// entries lists r at revision at ("" for the default branch) as the fake holds it.
 func (w *World) entries(t testing.TB, r migrate.Repo, at string) []entry {
 	t.Helper()
 	var out []entry
 	if r.Hub == migrate.HuggingFace {
-		fs, err := w.HF.Files(r.Type, r.ID, rev(r, at))
+		fs, err := w.HF.Files(r.Type, r.ID, revision(r, at))
 		require.NoError(t, err, at)
 		for _, f := range fs {
 			out = append(out, entry{f.Path, f.Size})
 		}
 		return out
 	}
-	fs, err := w.MS.Files(r.Type, r.ID, rev(r, at))
+	fs, err := w.MS.Files(r.Type, r.ID, revision(r, at))
 	require.NoError(t, err, at)
 	for _, f := range fs {
 		out = append(out, entry{f.Path, f.Size})
@@ -260,13 +260,13 @@ func (w *World) Contents(t testing.TB, r migrate.Repo) map[string]string {
 	return w.ContentsAt(t, r, "")
 }
 
-// ContentsAt maps every path of r at rev ("" for the default branch) to its content's SHA-256,
+// ContentsAt maps every path of r at revision at ("" for the default branch) to its content's SHA-256,
 // read on the fake.
-func (w *World) ContentsAt(t testing.TB, r migrate.Repo, rev string) map[string]string {
+func (w *World) ContentsAt(t testing.TB, r migrate.Repo, at string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, e := range w.entries(t, r, rev) {
-		out[e.path] = hubkit.SHA256Hex(w.ReadAt(t, r, rev, e.path))
+	for _, e := range w.entries(t, r, at) {
+		out[e.path] = hubkit.SHA256Hex(w.ReadAt(t, r, at, e.path))
 	}
 	return out
 }
@@ -277,26 +277,27 @@ func (w *World) Read(t testing.TB, r migrate.Repo, p string) []byte {
 	return w.ReadAt(t, r, "", p)
 }
 
-// ReadAt returns a file of r at rev ("" for the default branch), read on the fake.
+// ReadAt returns a file of r at revision at ("" for the default branch), read on the fake.
 func (w *World) ReadAt(t testing.TB, r migrate.Repo, at, p string) []byte {
 	t.Helper()
 	read := w.MS.ReadFile
 	if r.Hub == migrate.HuggingFace {
 		read = w.HF.ReadFile
 	}
-	b, err := read(r.Type, r.ID, rev(r, at), p)
+	b, err := read(r.Type, r.ID, revision(r, at), p)
 	require.NoError(t, err, p)
 	return b
 }
 
-// Head is the commit rev (a branch or tag, "" for the default branch) of r points to on the fake.
+// Head is the commit that revision at of r (a branch or tag, "" for the default branch) points
+// to on the fake.
 func (w *World) Head(t testing.TB, r migrate.Repo, at string) string {
 	t.Helper()
 	head := w.MS.Head
 	if r.Hub == migrate.HuggingFace {
 		head = w.HF.Head
 	}
-	sha, err := head(r.Type, r.ID, rev(r, at))
+	sha, err := head(r.Type, r.ID, revision(r, at))
 	require.NoError(t, err, at)
 	return sha
 }
@@ -308,7 +309,7 @@ func (w *World) Tag(t testing.TB, r migrate.Repo, tag string) {
 	if r.Hub == migrate.HuggingFace {
 		create = w.HF.CreateTag
 	}
-	require.NoError(t, create(r.Type, r.ID, tag, rev(r, "")), tag)
+	require.NoError(t, create(r.Type, r.ID, tag, revision(r, "")), tag)
 }
 
 // Commit is one commit of a repository's history.
