@@ -15,7 +15,10 @@ import (
 // exits 2 on it, the Action names the input.
 type UsageError struct{ Err error }
 
+// Error implements error with the wrapped error's text.
 func (u UsageError) Error() string { return u.Err.Error() }
+
+// Unwrap returns the wrapped error, for errors.Is and errors.As.
 func (u UsageError) Unwrap() error { return u.Err }
 
 // Usagef makes a UsageError.

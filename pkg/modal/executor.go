@@ -88,6 +88,7 @@ type ShardError struct {
 	Err     error // ErrTimeout, ErrTerminated, ErrWorkerFailed, ErrNoDone, or a platform error
 }
 
+// Error implements error: the shard, and what went wrong with it.
 func (e *ShardError) Error() string {
 	what := fmt.Sprintf("shard %d", e.Shard)
 	if e.Phase == migrate.PhaseCommit {

@@ -24,6 +24,7 @@ const (
 
 var schemeNames = [...]string{SchemeNone: "none", SchemeLZ4: "lz4", SchemeBG4LZ4: "bg4-lz4"}
 
+// String names the scheme ("none", "lz4", "bg4-lz4"), or gives its number when unknown.
 func (s Scheme) String() string {
 	if int(s) < len(schemeNames) {
 		return schemeNames[s]

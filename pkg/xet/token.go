@@ -138,6 +138,7 @@ type StatusError struct {
 	Body   string
 }
 
+// Error implements error: the operation, the HTTP status, and the body when there was one.
 func (e *StatusError) Error() string {
 	if e.Body != "" {
 		return fmt.Sprintf("xet: %s: HTTP %d: %s", e.Op, e.Status, e.Body)

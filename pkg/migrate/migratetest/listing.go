@@ -39,6 +39,8 @@ type OnlyHost struct {
 	Foreign []string
 }
 
+// RoundTrip implements http.RoundTripper: requests to the server's host go through, any other
+// host is refused and recorded.
 func (o *OnlyHost) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Host != o.host {
 		if r.URL.Host != "" { // no host at all cannot reach anything: the request just fails
@@ -60,6 +62,8 @@ type ListingServer struct {
 	Paths []string
 }
 
+// NewListingServer starts a server answering every request with page (closed at the end of the
+// test) and a client transport that can reach only it.
 func NewListingServer(t testing.TB, page func(l *ListingServer, w http.ResponseWriter, r *http.Request)) *ListingServer {
 	l := &ListingServer{}
 	l.Srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,6 +77,7 @@ func NewListingServer(t testing.TB, page func(l *ListingServer, w http.ResponseW
 	return l
 }
 
+// Client is an HTTP client that reaches only the listing server.
 func (l *ListingServer) Client() *http.Client {
 	return &http.Client{Transport: l.Tr, Timeout: 10 * time.Second}
 }
