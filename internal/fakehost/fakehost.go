@@ -16,10 +16,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/linaqruf/hf2ms/internal/fault"
 	"github.com/linaqruf/hf2ms/internal/synth"
@@ -34,6 +36,7 @@ type Hosts struct {
 
 	mu    sync.Mutex
 	leaks []string
+	busy  map[net.Conn]bool // connections reading or serving a request (http.StateNew, StateActive)
 }
 
 // Option configures New and Start.
@@ -60,7 +63,41 @@ func New(api, cdn http.Handler, opts ...Option) *Hosts {
 	_, _ = rand.Read(h.secret)
 	h.api = prepare(api, o.api)
 	h.cdn = prepare(cdn, o.cdn)
+	h.busy = map[net.Conn]bool{}
+	h.api.Config.ConnState = h.track
+	h.cdn.Config.ConnState = h.track
 	return h
+}
+
+// track records which connections are busy (httptest.Server chains its own hook after it).
+func (h *Hosts) track(c net.Conn, st http.ConnState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st == http.StateNew || st == http.StateActive {
+		h.busy[c] = true
+	} else {
+		delete(h.busy, c)
+	}
+}
+
+// Settle waits until no connection to either host is reading or serving a request, for at most
+// timeout, and reports whether they settled. A client that gives up on a request returns at
+// once, but the request it had written may still be read and served (and counted) after that:
+// a test that counts requests per run settles the hosts between runs.
+func (h *Hosts) Settle(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		h.mu.Lock()
+		n := len(h.busy)
+		h.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Serve starts serving both hosts.

@@ -43,3 +43,27 @@ func TestWithWANShapesBothHosts(t *testing.T) {
 		})
 	}
 }
+
+func TestSettleWaitsForRequestsBeingServed(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}), http.NotFoundHandler())
+	defer h.Close()
+	require.True(t, h.Settle(time.Second), "nothing was asked yet")
+
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(h.URL() + "/slow")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-entered
+	require.False(t, h.Settle(50*time.Millisecond), "a request is being served")
+	close(release)
+	require.NoError(t, <-done)
+	require.True(t, h.Settle(5*time.Second), "the request was answered and the connection is idle")
+}

@@ -379,5 +379,13 @@ func RoutesOf(h migrate.HubName) Routes {
 		Commit: mstest.RouteCommit, Upload: mstest.RouteBlobPut}
 }
 
-// Uploads counts the blob uploads h's fake received.
-func (w *World) Uploads(h migrate.HubName) int { return w.Faults(h).Count(RoutesOf(h).Upload) }
+// Uploads counts the blob uploads h's fake received, once its hosts have settled: a request a
+// failed run had already written is counted before the count is read, not during the next run.
+func (w *World) Uploads(h migrate.HubName) int {
+	hosts := w.MS.Hosts
+	if h == migrate.HuggingFace {
+		hosts = w.HF.Hosts
+	}
+	hosts.Settle(10 * time.Second) // a host still busy after that is a test's own stuck request
+	return w.Faults(h).Count(RoutesOf(h).Upload)
+}
