@@ -14,26 +14,23 @@ func (a *App) modalCommands() []*cobra.Command {
 	var image, secret string
 	var poll time.Duration
 	var asJSON bool
-	// withModal connects to Modal for one command and closes the connection after it.
-	withModal := func(run func(*cobra.Command, []string, *modal.Executor) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
+	// command is one Modal command: it takes the image and secret flags, and run gets an
+	// executor connected for it (closed after it).
+	command := func(use, short string, args cobra.PositionalArgs, run func(*cobra.Command, []string, *modal.Executor) error) *cobra.Command {
+		c := &cobra.Command{Use: use, Short: short, Args: args, RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.svc.Modal(cmd.Context(), image, secret)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
 			return run(cmd, args, e)
-		}
-	}
-	addFlags := func(c *cobra.Command) {
+		}}
 		c.Flags().StringVar(&image, "modal-image", "", "worker image (default: this version's image)")
 		c.Flags().StringVar(&secret, "modal-secret", "", "named Modal secret for the workers")
+		return c
 	}
-	hello := &cobra.Command{
-		Use:   "hello",
-		Short: "Start one Modal container with the worker image, run `hf2ms version` in it, time the cold start",
-		Args:  cobra.NoArgs,
-		RunE: withModal(func(cmd *cobra.Command, _ []string, e *modal.Executor) error {
+	hello := command("hello", "Start one Modal container with the worker image, run `hf2ms version` in it, time the cold start", cobra.NoArgs,
+		func(cmd *cobra.Command, _ []string, e *modal.Executor) error {
 			res, err := e.Hello(cmd.Context())
 			if err != nil {
 				return err
@@ -41,14 +38,9 @@ func (a *App) modalCommands() []*cobra.Command {
 			fmt.Fprintf(a.Stdout, "image %s\ncontainer printed: %s\ncold start %s, total %s\n",
 				res.Image, strings.TrimSpace(res.Output), res.ColdStart.Round(time.Millisecond), res.Total.Round(time.Millisecond))
 			return nil
-		}),
-	}
-	addFlags(hello)
-	status := &cobra.Command{
-		Use:   "status RUN",
-		Short: "Show each shard of a detached Modal run: running, done or failed",
-		Args:  cobra.ExactArgs(1),
-		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
+		})
+	status := command("status RUN", "Show each shard of a detached Modal run: running, done or failed", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			st, err := e.Status(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -58,15 +50,10 @@ func (a *App) modalCommands() []*cobra.Command {
 			}
 			fmt.Fprint(a.Stdout, a.svc.Redact(statusText(st)))
 			return nil
-		}),
-	}
-	addFlags(status)
+		})
 	status.Flags().BoolVar(&asJSON, "json", false, "print the run's status as one JSON document on stdout")
-	wait := &cobra.Command{
-		Use:   "wait RUN",
-		Short: "Wait for a detached Modal run to finish; exit non-zero if any shard failed",
-		Args:  cobra.ExactArgs(1),
-		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
+	wait := command("wait RUN", "Wait for a detached Modal run to finish; exit non-zero if any shard failed", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			st, err := e.Wait(cmd.Context(), args[0], poll)
 			if st != nil {
 				fmt.Fprint(a.Stdout, a.svc.Redact(statusText(st)))
@@ -78,24 +65,17 @@ func (a *App) modalCommands() []*cobra.Command {
 				return exitError{ExitFailure}
 			}
 			return nil
-		}),
-	}
-	addFlags(wait)
+		})
 	wait.Flags().DurationVar(&poll, "poll", 15*time.Second, "how often to poll")
-	cancel := &cobra.Command{
-		Use:   "cancel RUN",
-		Short: "Terminate every container of a Modal run",
-		Args:  cobra.ExactArgs(1),
-		RunE: withModal(func(cmd *cobra.Command, args []string, e *modal.Executor) error {
+	cancel := command("cancel RUN", "Terminate every container of a Modal run", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string, e *modal.Executor) error {
 			n, err := e.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "run %s: terminated %d container(s)\n", args[0], n)
 			return nil
-		}),
-	}
-	addFlags(cancel)
+		})
 	return []*cobra.Command{hello, status, wait, cancel}
 }
 
