@@ -157,22 +157,37 @@ func (r *refsRun) refOptions(st RefStep, destBranch string, exact bool) Options 
 // PlanRefs is the dry run of a refs run (Options.Refs): every step with the plan of its content.
 // It writes nothing.
 func (m *Migrator) PlanRefs(ctx context.Context) ([]RefPlan, error) {
+	return eachStep(ctx, m, func(st RefStep, run *refsRun) (RefPlan, error) {
+		rp := RefPlan{RefStep: st}
+		o, ok := run.planOptions(st)
+		if !ok {
+			return rp, nil
+		}
+		var err error
+		if rp.Plan, err = m.child(o).Plan(ctx); err != nil {
+			return rp, err
+		}
+		if st.Kind == StepTag && m.to.Hub == ModelScope && st.Dest.Commit == "" && !rp.Plan.Empty() {
+			run.tagged = true
+		}
+		return rp, nil
+	})
+}
+
+// eachStep calls fn for the steps of the refs run in order and collects what it returns; the
+// first error ends it with the results before it, the error named by the step's source ref.
+func eachStep[T any](ctx context.Context, m *Migrator, fn func(RefStep, *refsRun) (T, error)) ([]T, error) {
 	steps, run, err := m.steps(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]RefPlan, 0, len(steps))
+	out := make([]T, 0, len(steps))
 	for _, st := range steps {
-		rp := RefPlan{RefStep: st}
-		if o, ok := run.planOptions(st); ok {
-			if rp.Plan, err = m.child(o).Plan(ctx); err != nil {
-				return out, fmt.Errorf("%s: %w", st.Source, err)
-			}
-			if st.Kind == StepTag && m.to.Hub == ModelScope && st.Dest.Commit == "" && !rp.Plan.Empty() {
-				run.tagged = true
-			}
+		v, err := fn(st, run)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", st.Source, err)
 		}
-		out = append(out, rp)
+		out = append(out, v)
 	}
 	return out, nil
 }

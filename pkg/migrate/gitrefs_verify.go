@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"context"
-	"fmt"
 )
 
 // RefVerification is the verification of one ref of a refs run (VerifyRefs).
@@ -17,31 +16,22 @@ type RefVerification struct {
 // by file, copying nothing: the default branch, each branch and each tag (a ref missing on the
 // destination has every file missing). Refused and stale refs are listed without a verification.
 func (m *Migrator) VerifyRefs(ctx context.Context) ([]RefVerification, error) {
-	steps, run, err := m.steps(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]RefVerification, 0, len(steps))
-	for _, st := range steps {
+	return eachStep(ctx, m, func(st RefStep, run *refsRun) (RefVerification, error) {
 		rv := RefVerification{RefStep: st}
-		switch st.Kind {
-		case StepDefault, StepBranch, StepTag:
-			o := run.refOptions(st, st.Dest.Name, false)
-			plan, err := m.child(o).Plan(ctx)
-			if err != nil {
-				return out, fmt.Errorf("%s: %w", st.Source, err)
-			}
-			rev := ""
-			if plan.DestExists && st.Dest.Commit != "" {
-				rev = st.Dest.Name
-			}
-			if rv.Verification, err = VerifyDest(ctx, plan, m.dst, rev); err != nil {
-				return out, fmt.Errorf("%s: %w", st.Source, err)
-			}
+		if st.Kind != StepDefault && st.Kind != StepBranch && st.Kind != StepTag {
+			return rv, nil // refused, kept or deleted: nothing to compare
 		}
-		out = append(out, rv)
-	}
-	return out, nil
+		plan, err := m.child(run.refOptions(st, st.Dest.Name, false)).Plan(ctx)
+		if err != nil {
+			return rv, err
+		}
+		rev := ""
+		if plan.DestExists && st.Dest.Commit != "" {
+			rev = st.Dest.Name
+		}
+		rv.Verification, err = VerifyDest(ctx, plan, m.dst, rev)
+		return rv, err
+	})
 }
 
 // RefsPlanReport is the report of a refs dry run made from PlanRefs' answer: every ref with its
