@@ -104,25 +104,12 @@ func (s *Server) applyLocked(r *repo, branch, message, parent, author string, op
 			if dirCount[p] > 0 {
 				return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("Invalid path %q: it is a folder", p)}
 			}
-			var f *fileEntry
-			if o.lfs != nil {
-				s.xetAdoptLocked(r, o.lfs.oid)
-				obj := s.lfsObjs[o.lfs.oid]
-				if obj == nil || !r.lfs[o.lfs.oid] {
-					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s was not uploaded", o.lfs.oid, p)}
-				}
-				if o.lfs.size >= 0 && o.lfs.size != obj.Size() {
-					return "", &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s has size %d, not %d", o.lfs.oid, p, obj.Size(), o.lfs.size)}
-				}
-				ptr := []byte(LFSPointer(o.lfs.oid, obj.Size()))
-				oid := gitHash(objBlob, ptr)
-				newObjs[oid] = gitObject{typ: objBlob, data: ptr}
-				f = &fileEntry{path: p, size: obj.Size(), oid: oid, lfs: &lfsRef{oid: o.lfs.oid, size: obj.Size(), pointerSize: len(ptr)}}
+			f, he := s.entryLocked(r, o, p, newObjs)
+			if he != nil {
+				return "", he
+			}
+			if f.lfs != nil {
 				lfsPaths = append(lfsPaths, p)
-			} else {
-				oid := gitHash(objBlob, o.data)
-				newObjs[oid] = gitObject{typ: objBlob, data: o.data}
-				f = &fileEntry{path: p, size: int64(len(o.data)), oid: oid, data: o.data}
 			}
 			if _, ok := files[p]; !ok {
 				addDirs(dirCount, p, 1)
@@ -130,7 +117,78 @@ func (s *Server) applyLocked(r *repo, branch, message, parent, author string, op
 			files[p] = f
 		}
 	}
-	// The Hub tracks committed LFS paths in .gitattributes.
+	trackLFS(files, newObjs, lfsPaths)
+	// Everything validated: store the objects and move the branch.
+	s.storeLocked(r, files, newObjs, lfsPaths)
+	snap := buildSnapshot(files, s.objects)
+	now := time.Now().UTC()
+	var parents []string
+	if head != nil {
+		parents = []string{head.id}
+	}
+	if message == "" {
+		message = "Upload files"
+	}
+	data := encodeCommit(snap.root, parents, author, message, now)
+	id := gitHash(objCommit, data)
+	s.objects[id] = gitObject{typ: objCommit, data: data}
+	r.commits[id] = &commitObj{id: id, tree: snap.root, parents: parents, message: message, author: author, time: now, snap: snap}
+	r.branches[branch] = id
+	r.modified = now
+	return id, nil
+}
+
+// storeLocked writes a validated commit's new git objects and counts its new blobs and LFS
+// objects in the repository's storage. The caller holds s.mu.
+func (s *Server) storeLocked(r *repo, files map[string]*fileEntry, newObjs map[string]gitObject, lfsPaths []string) {
+	for oid, o := range newObjs {
+		if _, ok := s.objects[oid]; !ok {
+			s.objects[oid] = o
+		}
+		if _, ok := r.blobs[oid]; !ok {
+			r.blobs[oid] = int64(len(o.data))
+			r.used += int64(len(o.data))
+		}
+	}
+	for _, p := range lfsPaths {
+		f := files[p]
+		if f == nil || f.lfs == nil {
+			continue // deleted, or replaced by inline content, later in the same commit
+		}
+		key := "lfs:" + f.lfs.oid
+		if _, ok := r.blobs[key]; !ok {
+			r.blobs[key] = f.lfs.size
+			r.used += f.lfs.size
+		}
+	}
+}
+
+// entryLocked is the file entry an add operation o writes at p, its git blob recorded in
+// newObjs: a pointer to an uploaded LFS object of the announced size, or inline bytes. The caller
+// holds s.mu.
+func (s *Server) entryLocked(r *repo, o op, p string, newObjs map[string]gitObject) (*fileEntry, *hubError) {
+	if o.lfs == nil {
+		oid := gitHash(objBlob, o.data)
+		newObjs[oid] = gitObject{typ: objBlob, data: o.data}
+		return &fileEntry{path: p, size: int64(len(o.data)), oid: oid, data: o.data}, nil
+	}
+	s.xetAdoptLocked(r, o.lfs.oid)
+	obj := s.lfsObjs[o.lfs.oid]
+	if obj == nil || !r.lfs[o.lfs.oid] {
+		return nil, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s was not uploaded", o.lfs.oid, p)}
+	}
+	if o.lfs.size >= 0 && o.lfs.size != obj.Size() {
+		return nil, &hubError{status: http.StatusUnprocessableEntity, msg: fmt.Sprintf("LFS object %s for %s has size %d, not %d", o.lfs.oid, p, obj.Size(), o.lfs.size)}
+	}
+	ptr := []byte(LFSPointer(o.lfs.oid, obj.Size()))
+	oid := gitHash(objBlob, ptr)
+	newObjs[oid] = gitObject{typ: objBlob, data: ptr}
+	return &fileEntry{path: p, size: obj.Size(), oid: oid, lfs: &lfsRef{oid: o.lfs.oid, size: obj.Size(), pointerSize: len(ptr)}}, nil
+}
+
+// trackLFS adds the LFS paths a commit wrote to .gitattributes, as the Hub does, when a rule
+// there does not already match them; the new .gitattributes blob goes into newObjs.
+func trackLFS(files map[string]*fileEntry, newObjs map[string]gitObject, lfsPaths []string) {
 	var ga []byte
 	if f, ok := files[".gitattributes"]; ok && f.lfs == nil {
 		ga = f.data
@@ -151,40 +209,6 @@ func (s *Server) applyLocked(r *repo, branch, message, parent, author string, op
 		newObjs[oid] = gitObject{typ: objBlob, data: ga}
 		files[".gitattributes"] = &fileEntry{path: ".gitattributes", size: int64(len(ga)), oid: oid, data: ga}
 	}
-	// Everything validated: write objects and move the branch.
-	for oid, o := range newObjs {
-		if _, ok := s.objects[oid]; !ok {
-			s.objects[oid] = o
-		}
-		if _, ok := r.blobs[oid]; !ok {
-			r.blobs[oid] = int64(len(o.data))
-			r.used += int64(len(o.data))
-		}
-	}
-	for _, p := range lfsPaths {
-		f := files[p]
-		key := "lfs:" + f.lfs.oid
-		if _, ok := r.blobs[key]; !ok {
-			r.blobs[key] = f.lfs.size
-			r.used += f.lfs.size
-		}
-	}
-	snap := buildSnapshot(files, s.objects)
-	now := time.Now().UTC()
-	var parents []string
-	if head != nil {
-		parents = []string{head.id}
-	}
-	if message == "" {
-		message = "Upload files"
-	}
-	data := encodeCommit(snap.root, parents, author, message, now)
-	id := gitHash(objCommit, data)
-	s.objects[id] = gitObject{typ: objCommit, data: data}
-	r.commits[id] = &commitObj{id: id, tree: snap.root, parents: parents, message: message, author: author, time: now, snap: snap}
-	r.branches[branch] = id
-	r.modified = now
-	return id, nil
 }
 
 func isAncestorFile(files map[string]*fileEntry, p string) bool {
