@@ -26,7 +26,7 @@ func TestSetString(t *testing.T) {
 		{`{"AccessToken": "7f3e9a1b2c", "Username": "alice"}`, `{"AccessToken": "[REDACTED]", "Username": "alice"}`},
 		{"MODAL_TOKEN_SECRET=as-AbCdEfGhIjKlMnOpQr ok", "MODAL_TOKEN_SECRET=[REDACTED] ok"},
 		{"id ak-AbCdEfGhIjKlMnOpQr", "id [REDACTED]"},
-		{"MODELSCOPE_API_TOKEN ms-deadbeef-dead-beef-dead-beefdeadbeef", "MODELSCOPE_API_TOKEN [REDACTED]"},
+		{"MODELSCOPE_API_TOKEN ms-00000000-0000-0000-0000-000000000000", "MODELSCOPE_API_TOKEN [REDACTED]"},
 		{"https://hub.example?who=a@b", "https://hub.example?who=a@b"},
 		{"nothing secret here: 404 Not Found", "nothing secret here: 404 Not Found"},
 		{"invalid token provided; tokens: 3; hf_transfer off", "invalid token provided; tokens: 3; hf_transfer off"},

@@ -28,27 +28,23 @@ func (w *World) ContractEnv(t testing.TB, h migrate.HubName, newHub func(token s
 	w.AddForeign()
 	repo := migrate.Repo{Hub: h, Type: hubkit.Model, ID: User + "/contract"}
 	w.Create(t, repo, false)
-	env := migratetest.Env{
-		Hub:             newHub(HFToken),
-		BadToken:        newHub("hf_not_a_token"),
-		Repo:            repo,
-		ForeignNS:       Foreign,
-		TokenVar:        EnvHFToken,
-		HasBlob:         func(sha string) bool { return w.HasLFSObject(h, sha) },
-		Endpoint:        w.HF.URL(),
-		StrictNamespace: true,
-		Seed: func(t *testing.T, files ...migratetest.File) string {
-			t.Helper()
-			fs := make([]File, len(files))
-			for i, f := range files {
-				fs[i] = File{Path: f.Path, Content: f.Content, LFS: f.LFS}
-			}
-			return w.Seed(t, repo, fs...)
-		},
+	var env migratetest.Env
+	if h == migrate.HuggingFace {
+		env = migratetest.Env{Hub: newHub(HFToken), BadToken: newHub("hf_not_a_token"), TokenVar: EnvHFToken,
+			Endpoint: w.HF.URL(), StrictNamespace: true}
+	} else {
+		env = migratetest.Env{Hub: newHub(MSToken), BadToken: newHub("ms-not-a-token"), TokenVar: EnvMSToken,
+			Endpoint: w.MS.URL()}
 	}
-	if h == migrate.ModelScope {
-		env.Hub, env.BadToken = newHub(MSToken), newHub("ms-not-a-token")
-		env.TokenVar, env.Endpoint, env.StrictNamespace = EnvMSToken, w.MS.URL(), false
+	env.Repo, env.ForeignNS = repo, Foreign
+	env.HasBlob = func(sha string) bool { return w.HasLFSObject(h, sha) }
+	env.Seed = func(t *testing.T, files ...migratetest.File) string {
+		t.Helper()
+		fs := make([]File, len(files))
+		for i, f := range files {
+			fs[i] = File{Path: f.Path, Content: f.Content, LFS: f.LFS}
+		}
+		return w.Seed(t, repo, fs...)
 	}
 	return env
 }

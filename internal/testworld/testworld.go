@@ -352,11 +352,14 @@ func (w *World) HasLFSObject(h migrate.HubName, sha256 string) bool {
 }
 
 // Faults is h's fault set.
-func (w *World) Faults(h migrate.HubName) *fault.Set {
+func (w *World) Faults(h migrate.HubName) *fault.Set { return w.hosts(h).Faults() }
+
+// hosts are the loopback hosts of h's fake.
+func (w *World) hosts(h migrate.HubName) *fakehost.Hosts {
 	if h == migrate.HuggingFace {
-		return w.HF.Faults()
+		return w.HF.Hosts
 	}
-	return w.MS.Faults()
+	return w.MS.Hosts
 }
 
 // Routes are a fake's fault-injection routes by role.
@@ -382,10 +385,6 @@ func RoutesOf(h migrate.HubName) Routes {
 // Uploads counts the blob uploads h's fake received, once its hosts have settled: a request a
 // failed run had already written is counted before the count is read, not during the next run.
 func (w *World) Uploads(h migrate.HubName) int {
-	hosts := w.MS.Hosts
-	if h == migrate.HuggingFace {
-		hosts = w.HF.Hosts
-	}
-	hosts.Settle(10 * time.Second) // a host still busy after that is a test's own stuck request
+	w.hosts(h).Settle(10 * time.Second) // a host still busy after that is a test's own stuck request
 	return w.Faults(h).Count(RoutesOf(h).Upload)
 }

@@ -611,10 +611,7 @@ func (s *Server) ReadFile(typ hubkit.RepoType, id, rev, p string) ([]byte, error
 	if obj == nil {
 		return nil, fmt.Errorf("hubtest: LFS object %s of %s missing", f.lfs.oid, p)
 	}
-	if obj.ReaderAt() != nil {
-		return io.ReadAll(obj.Reader())
-	}
-	return append([]byte(nil), obj.Data...), nil
+	return io.ReadAll(obj.Reader()) // a copy, whichever way the object is held
 }
 
 // CommitInfo describes one commit.

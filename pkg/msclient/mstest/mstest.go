@@ -44,6 +44,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -762,12 +763,7 @@ func (s *Server) ReadFile(kind hubkit.RepoType, id, rev, path string) ([]byte, e
 	if !ok {
 		return nil, fmt.Errorf("%w: LFS object of %q", errNotFound, path)
 	}
-	if at := c.ReaderAt(); at != nil {
-		b := make([]byte, c.Size())
-		_, err := at.ReadAt(b, 0)
-		return b, err
-	}
-	return append([]byte(nil), c.Data...), nil
+	return io.ReadAll(c.Reader()) // a copy, whichever way the object is held
 }
 
 func (s *Server) contentOf(f *fileEntry) (fakehost.Content, bool) {
